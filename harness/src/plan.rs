@@ -1,0 +1,428 @@
+//! The plan: what the harness asks a probe to do, and the outcome the probe
+//! answers with. These types are the whole boundary between the judge side
+//! (cases, fixtures, verdicts) and the actor side (doors, steps, views).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::kind::NsType;
+
+/// A way into namespaces.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Door {
+    Clone,
+    Clone3,
+    Unshare,
+    Setns,
+    SetnsPidfd,
+}
+
+impl Door {
+    pub const ALL: [Door; 5] = [
+        Door::Clone,
+        Door::Clone3,
+        Door::Unshare,
+        Door::Setns,
+        Door::SetnsPidfd,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Door::Clone => "clone",
+            Door::Clone3 => "clone3",
+            Door::Unshare => "unshare",
+            Door::Setns => "setns",
+            Door::SetnsPidfd => "setns-pidfd",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Door> {
+        Door::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
+
+impl std::fmt::Display for Door {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Settings of a namespace type that takes none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plain {}
+
+/// The namespaces to create, each with its settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Namespaces {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<Plain>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mnt: Option<MntSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<Plain>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<Plain>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uts: Option<Plain>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<Plain>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<TimeSettings>,
+}
+
+impl Namespaces {
+    /// The types named, in the order of the kind table (user first).
+    pub fn types(&self) -> Vec<NsType> {
+        NsType::all().filter(|t| self.has(*t)).collect()
+    }
+
+    pub fn has(&self, ty: NsType) -> bool {
+        match ty {
+            NsType::User => self.user.is_some(),
+            NsType::Pid => self.pid.is_some(),
+            NsType::Mnt => self.mnt.is_some(),
+            NsType::Net => self.net.is_some(),
+            NsType::Ipc => self.ipc.is_some(),
+            NsType::Uts => self.uts.is_some(),
+            NsType::Cgroup => self.cgroup.is_some(),
+            NsType::Time => self.time.is_some(),
+        }
+    }
+
+    /// The `CLONE_NEW*` flags of all the types named.
+    pub fn flags(&self) -> u64 {
+        self.types().iter().map(|t| t.kind().flag).fold(0, |a, f| a | f)
+    }
+
+    /// Whether the namespaces apply only to children of the process that
+    /// creates them with unshare or joins them with setns.
+    pub fn needs_child(&self) -> bool {
+        self.pid.is_some() || self.time.is_some()
+    }
+}
+
+/// The id on the outside of a map line: a number, or `"caller"` for the
+/// effective id of the process that creates the namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Outside {
+    Id(u32),
+    Caller(CallerTag),
+}
+
+/// The word `caller`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CallerTag {
+    Caller,
+}
+
+/// One line of a uid or gid map: inside id, outside id, count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MapLine(pub u32, pub Outside, pub u32);
+
+/// The most lines a map may have (the kernel's limit since 4.15).
+pub const MAX_MAP_LINES: usize = 340;
+
+/// What to write to `/proc/<pid>/setgroups` before the gid map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Setgroups {
+    Allow,
+    Deny,
+}
+
+/// Settings of a new user namespace. Without maps, inside id 0 maps to the
+/// caller's effective uid and gid, one id each.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid_map: Option<Vec<MapLine>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid_map: Option<Vec<MapLine>>,
+    /// Default: `deny` when the writer lacks CAP_SETGID over the parent
+    /// namespace, left alone otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setgroups: Option<Setgroups>,
+    /// Leave the maps unwritten (the process sees the overflow ids).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unmapped: bool,
+}
+
+/// How the mount table of a new mount namespace is prepared before the steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Prepare {
+    /// Make every mount private (`mount --make-rprivate /`), as unshare(1)
+    /// does: nothing done inside can propagate out.
+    #[default]
+    Private,
+    /// Keep the propagation copied from the creator. Only a case that mounts
+    /// nowhere but on mounts it made itself may choose this.
+    Keep,
+}
+
+/// Settings of a new mount namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MntSettings {
+    #[serde(default)]
+    pub prepare: Prepare,
+}
+
+/// A clock offset: seconds and nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Offset(pub i64, pub i64);
+
+/// Settings of a new time namespace: the offsets written before anyone enters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monotonic: Option<Offset>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boottime: Option<Offset>,
+}
+
+impl TimeSettings {
+    pub fn has_offsets(&self) -> bool {
+        self.monotonic.is_some() || self.boottime.is_some()
+    }
+}
+
+/// Propagation types for the `propagation` step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PropagationType {
+    Shared,
+    Private,
+    Slave,
+    Unbindable,
+}
+
+/// A mount made by the `mount` step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MountStep {
+    /// `tmpfs`, `proc`, `mqueue`, `sysfs`, `cgroup2`, or `bind`.
+    pub fstype: String,
+    /// Where: a path below `/tmp` (which is a fresh tmpfs inside the new mount
+    /// namespace), or one of `/proc`, `/sys`, `/dev/mqueue`, `/sys/fs/cgroup`.
+    pub target: String,
+    /// For `bind`: what to bind, with the same rules as `target`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Mount flags: `ro`, `nosuid`, `nodev`, `noexec`, `rec`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// Filesystem data, as for mount(2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+/// A change of propagation type (`mount --make-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PropagationStep {
+    pub target: String,
+    #[serde(rename = "type")]
+    pub ty: PropagationType,
+    #[serde(default)]
+    pub recursive: bool,
+}
+
+/// The kinds of SysV IPC object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SysvKind {
+    Shm,
+    Msg,
+    Sem,
+}
+
+/// A SysV IPC object to create (`IPC_CREAT | IPC_EXCL`, mode 0600).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SysvStep {
+    pub kind: SysvKind,
+    pub key: i32,
+}
+
+/// One thing to do inside, in order. Each step's result is recorded in the
+/// process's view under `steps`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    Sethostname(String),
+    Setdomainname(String),
+    Mkdir(String),
+    Mount(MountStep),
+    Umount(String),
+    Propagation(PropagationStep),
+    Sysv(SysvStep),
+    /// Create a POSIX message queue, such as `/nsconform`.
+    Mqueue(String),
+    /// Bring a network link up.
+    LinkUp(String),
+    Setsid(Plain),
+    /// Record the owner and mode of a path (`stat`).
+    Stat(String),
+}
+
+impl Step {
+    /// The step's name, as written in a case.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Sethostname(_) => "sethostname",
+            Step::Setdomainname(_) => "setdomainname",
+            Step::Mkdir(_) => "mkdir",
+            Step::Mount(_) => "mount",
+            Step::Umount(_) => "umount",
+            Step::Propagation(_) => "propagation",
+            Step::Sysv(_) => "sysv",
+            Step::Mqueue(_) => "mqueue",
+            Step::LinkUp(_) => "link_up",
+            Step::Setsid(_) => "setsid",
+            Step::Stat(_) => "stat",
+        }
+    }
+
+    /// The namespace that must be new before this step may run, because
+    /// the step would change the host otherwise.
+    pub fn guarded_by(&self) -> Option<NsType> {
+        match self {
+            Step::Sethostname(_) | Step::Setdomainname(_) => Some(NsType::Uts),
+            Step::Mkdir(_) | Step::Mount(_) | Step::Umount(_) | Step::Propagation(_) => {
+                Some(NsType::Mnt)
+            }
+            Step::Sysv(_) | Step::Mqueue(_) => Some(NsType::Ipc),
+            Step::LinkUp(_) => Some(NsType::Net),
+            Step::Setsid(_) | Step::Stat(_) => None,
+        }
+    }
+}
+
+/// A process whose view a case can observe.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Process {
+    /// The process in all the new namespaces, after the steps.
+    Inside,
+    /// A child that `inside` forks after its steps.
+    Child,
+    /// The process that called unshare(2) (the unshare door only): for pid
+    /// and time namespaces it stays outside, and `inside` is its child.
+    Unsharer,
+    /// The probe itself, which stays where it started, observed while
+    /// `inside` is still alive. `before.host` is its view before the door.
+    Host,
+}
+
+impl Process {
+    pub fn name(self) -> &'static str {
+        match self {
+            Process::Inside => "inside",
+            Process::Child => "child",
+            Process::Unsharer => "unsharer",
+            Process::Host => "host",
+        }
+    }
+}
+
+/// Everything a probe needs to carry out one trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub door: Door,
+    pub namespaces: Namespaces,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// Steps the child runs before it observes (only with `child` observed).
+    #[serde(default)]
+    pub child_steps: Vec<Step>,
+    pub observe: Vec<Process>,
+    /// Enter a user namespace first, mapping the caller to root, and run the
+    /// trial from there: how an unprivileged user runs the suite.
+    #[serde(default)]
+    pub outer_userns: bool,
+}
+
+impl Plan {
+    /// Why this door cannot carry out this plan, if it cannot.
+    pub fn inexpressible(&self) -> Option<String> {
+        let ns = &self.namespaces;
+        match self.door {
+            Door::Clone if ns.time.is_some() => Some(
+                "clone(2) cannot take CLONE_NEWTIME: 0x80 is part of the exit signal byte".into(),
+            ),
+            Door::Clone3 if ns.time.as_ref().is_some_and(TimeSettings::has_offsets) => Some(
+                "clone3 puts the child in the new time namespace at once, so no offsets can be \
+                 written before it enters"
+                    .into(),
+            ),
+            Door::Setns | Door::SetnsPidfd if ns.types().is_empty() => {
+                Some("setns needs a namespace to join, and the case creates none".into())
+            }
+            Door::Clone | Door::Clone3 | Door::Setns | Door::SetnsPidfd
+                if self.observe.contains(&Process::Unsharer) =>
+            {
+                Some(format!(
+                    "{} has no unsharer process: only the unshare door does",
+                    self.door
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How the door's syscall went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DoorResult {
+    /// The syscall that failed, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syscall: Option<String>,
+    /// Its errno name, such as `EPERM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errno: Option<String>,
+}
+
+/// A step refused because its namespace was not new.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GuardFailure {
+    pub process: String,
+    pub step: usize,
+    #[serde(rename = "type")]
+    pub ty: NsType,
+    pub message: String,
+}
+
+/// What a probe answers: one JSON document on its standard output.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Outcome {
+    pub door: DoorResult,
+    /// Set when the probe found it cannot run the plan here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip: Option<String>,
+    /// Views by process name (`inside`, `child`, `unsharer`, `host`) and the
+    /// host's view before the door under `before` → `host`.
+    #[serde(default)]
+    pub views: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guard: Vec<GuardFailure>,
+    /// What broke in the probe: a process that died, a pipe that failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
