@@ -4,7 +4,16 @@ use serde::{Deserialize, Serialize};
 
 /// A namespace type, as named in `/proc/self/ns` and in `cases/<type>/`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
     schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
@@ -43,20 +52,87 @@ pub const CLONE_NEWTIME: u64 = 0x80;
 /// The table, in the order namespaces are entered: user first, so that the
 /// capabilities it grants cover the others.
 pub const KINDS: [NsKind; 8] = [
-    NsKind { ty: NsType::User, name: "user", flag: libc::CLONE_NEWUSER as u64, for_children: None, kconfig: "CONFIG_USER_NS", since: "3.8", hierarchical: true },
-    NsKind { ty: NsType::Pid, name: "pid", flag: libc::CLONE_NEWPID as u64, for_children: Some("pid_for_children"), kconfig: "CONFIG_PID_NS", since: "2.6.24", hierarchical: true },
-    NsKind { ty: NsType::Mnt, name: "mnt", flag: libc::CLONE_NEWNS as u64, for_children: None, kconfig: "CONFIG_NAMESPACES", since: "2.4.19", hierarchical: false },
-    NsKind { ty: NsType::Net, name: "net", flag: libc::CLONE_NEWNET as u64, for_children: None, kconfig: "CONFIG_NET_NS", since: "2.6.29", hierarchical: false },
-    NsKind { ty: NsType::Ipc, name: "ipc", flag: libc::CLONE_NEWIPC as u64, for_children: None, kconfig: "CONFIG_IPC_NS", since: "2.6.19", hierarchical: false },
-    NsKind { ty: NsType::Uts, name: "uts", flag: libc::CLONE_NEWUTS as u64, for_children: None, kconfig: "CONFIG_UTS_NS", since: "2.6.19", hierarchical: false },
-    NsKind { ty: NsType::Cgroup, name: "cgroup", flag: libc::CLONE_NEWCGROUP as u64, for_children: None, kconfig: "CONFIG_CGROUPS", since: "4.6", hierarchical: false },
-    NsKind { ty: NsType::Time, name: "time", flag: CLONE_NEWTIME, for_children: Some("time_for_children"), kconfig: "CONFIG_TIME_NS", since: "5.6", hierarchical: false },
+    NsKind {
+        ty: NsType::User,
+        name: "user",
+        flag: libc::CLONE_NEWUSER as u64,
+        for_children: None,
+        kconfig: "CONFIG_USER_NS",
+        since: "3.8",
+        hierarchical: true,
+    },
+    NsKind {
+        ty: NsType::Pid,
+        name: "pid",
+        flag: libc::CLONE_NEWPID as u64,
+        for_children: Some("pid_for_children"),
+        kconfig: "CONFIG_PID_NS",
+        since: "2.6.24",
+        hierarchical: true,
+    },
+    NsKind {
+        ty: NsType::Mnt,
+        name: "mnt",
+        flag: libc::CLONE_NEWNS as u64,
+        for_children: None,
+        kconfig: "CONFIG_NAMESPACES",
+        since: "2.4.19",
+        hierarchical: false,
+    },
+    NsKind {
+        ty: NsType::Net,
+        name: "net",
+        flag: libc::CLONE_NEWNET as u64,
+        for_children: None,
+        kconfig: "CONFIG_NET_NS",
+        since: "2.6.29",
+        hierarchical: false,
+    },
+    NsKind {
+        ty: NsType::Ipc,
+        name: "ipc",
+        flag: libc::CLONE_NEWIPC as u64,
+        for_children: None,
+        kconfig: "CONFIG_IPC_NS",
+        since: "2.6.19",
+        hierarchical: false,
+    },
+    NsKind {
+        ty: NsType::Uts,
+        name: "uts",
+        flag: libc::CLONE_NEWUTS as u64,
+        for_children: None,
+        kconfig: "CONFIG_UTS_NS",
+        since: "2.6.19",
+        hierarchical: false,
+    },
+    NsKind {
+        ty: NsType::Cgroup,
+        name: "cgroup",
+        flag: libc::CLONE_NEWCGROUP as u64,
+        for_children: None,
+        kconfig: "CONFIG_CGROUPS",
+        since: "4.6",
+        hierarchical: false,
+    },
+    NsKind {
+        ty: NsType::Time,
+        name: "time",
+        flag: CLONE_NEWTIME,
+        for_children: Some("time_for_children"),
+        kconfig: "CONFIG_TIME_NS",
+        since: "5.6",
+        hierarchical: false,
+    },
 ];
 
 impl NsType {
     /// The row of [`KINDS`] for this type.
     pub fn kind(self) -> &'static NsKind {
-        KINDS.iter().find(|k| k.ty == self).expect("every type has a row")
+        KINDS
+            .iter()
+            .find(|k| k.ty == self)
+            .expect("every type has a row")
     }
 
     pub fn name(self) -> &'static str {

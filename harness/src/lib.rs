@@ -4,7 +4,10 @@
 //! probe; the judge side (`case`, `fixture`, `matcher`, `run`, `report`,
 //! `target`) runs in the harness. They share only `plan`, `kind` and views.
 
+pub mod door;
 pub mod kind;
 pub mod plan;
+pub mod probe;
+pub mod step;
 pub mod verdict;
 pub mod view;

@@ -100,7 +100,10 @@ impl Namespaces {
 
     /// The `CLONE_NEW*` flags of all the types named.
     pub fn flags(&self) -> u64 {
-        self.types().iter().map(|t| t.kind().flag).fold(0, |a, f| a | f)
+        self.types()
+            .iter()
+            .map(|t| t.kind().flag)
+            .fold(0, |a, f| a | f)
     }
 
     /// Whether the namespaces apply only to children of the process that

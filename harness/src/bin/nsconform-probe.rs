@@ -1,1 +1,37 @@
-fn main(){}
+//! The probe binary: reads a plan on standard input, carries it out, and
+//! writes the outcome as one JSON document on standard output.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut text = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+        println!(
+            "{}",
+            nsconform::probe::unreadable(format!("cannot read the plan: {e}"))
+        );
+        return ExitCode::from(2);
+    }
+    let plan: nsconform::plan::Plan = match serde_json::from_str(&text) {
+        Ok(plan) => plan,
+        Err(e) => {
+            println!("{}", nsconform::probe::unreadable(format!("bad plan: {e}")));
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = nsconform::probe::run(&plan);
+    match serde_json::to_string(&outcome) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!(
+                "{}",
+                nsconform::probe::unreadable(format!("cannot encode the outcome: {e}"))
+            );
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Writing uid and gid maps: by the parent for a child in a new user
+//! namespace, or by the probe for itself when it runs rootless.
+
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+use crate::plan::{CallerTag, MapLine, Outside, Setgroups, UserSettings};
+
+/// A failed write: which file, and the errno.
+#[derive(Debug, Clone)]
+pub struct MapError {
+    pub file: String,
+    pub errno: Errno,
+}
+
+fn write(path: &Path, data: &str) -> Result<(), MapError> {
+    std::fs::write(path, data).map_err(|e| MapError {
+        file: path.display().to_string(),
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })
+}
+
+/// Render map lines in the kernel's format, `caller` resolved to `caller_id`.
+pub fn render(lines: &[MapLine], caller_id: u32) -> String {
+    lines
+        .iter()
+        .map(|MapLine(inside, outside, count)| {
+            let outside = match outside {
+                Outside::Id(id) => *id,
+                Outside::Caller(_) => caller_id,
+            };
+            format!("{inside} {outside} {count}\n")
+        })
+        .collect()
+}
+
+/// Whether the caller has CAP_SETGID in its own user namespace, which lets
+/// it write a gid map without denying setgroups first.
+fn can_setgid() -> bool {
+    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETGID).unwrap_or(false)
+}
+
+/// Write setgroups, uid_map and gid_map of process `pid` (in a new user
+/// namespace) from `settings`. Without maps, 0 inside maps to `caller`.
+pub fn write_for(pid: Pid, settings: &UserSettings, caller: (u32, u32)) -> Result<(), MapError> {
+    if settings.unmapped {
+        return Ok(());
+    }
+    let dir = Path::new("/proc").join(pid.as_raw().to_string());
+    let default = [MapLine(0, Outside::Caller(CallerTag::Caller), 1)];
+    let uid_map = render(settings.uid_map.as_deref().unwrap_or(&default), caller.0);
+    let gid_map = render(settings.gid_map.as_deref().unwrap_or(&default), caller.1);
+    let setgroups = settings
+        .setgroups
+        .or((!can_setgid()).then_some(Setgroups::Deny));
+    if let Some(value) = setgroups {
+        let word = match value {
+            Setgroups::Allow => "allow",
+            Setgroups::Deny => "deny",
+        };
+        write(&dir.join("setgroups"), word)?;
+    }
+    write(&dir.join("uid_map"), &uid_map)?;
+    write(&dir.join("gid_map"), &gid_map)
+}
+
+/// Enter a new user namespace in which the caller is root: how the probe
+/// runs a trial when the suite runs as an ordinary user.
+pub fn enter_outer() -> Result<(), MapError> {
+    let (uid, gid) = (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    );
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER).map_err(|errno| MapError {
+        file: "unshare(CLONE_NEWUSER)".into(),
+        errno,
+    })?;
+    let me = Path::new("/proc/self");
+    write(&me.join("setgroups"), "deny")?;
+    write(&me.join("uid_map"), &format!("0 {uid} 1\n"))?;
+    write(&me.join("gid_map"), &format!("0 {gid} 1\n"))
+}

@@ -1,0 +1,69 @@
+//! Forking a probe process: the child dies with its parent and drops the
+//! descriptors that belong to the parent alone.
+
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+/// Which side of a fork the caller is on.
+pub enum Forked {
+    Parent(Pid),
+    Child,
+}
+
+/// Arrange, in a freshly forked child, to be killed when the parent dies and
+/// close `parent_only`.
+pub fn child_setup(parent_only: &[RawFd]) {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers and touches no memory.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    for fd in parent_only {
+        // SAFETY: closing a descriptor number this process owns; nothing else
+        // in the single-threaded child refers to it.
+        unsafe { libc::close(*fd) };
+    }
+}
+
+/// fork(2), with [`child_setup`] done in the child.
+pub fn fork(parent_only: &[RawFd]) -> Result<Forked, Errno> {
+    // SAFETY: the probe is single-threaded, so the child is a complete copy
+    // and may go on running ordinary code.
+    match unsafe { libc::fork() } {
+        -1 => Err(Errno::last()),
+        0 => {
+            child_setup(parent_only);
+            Ok(Forked::Child)
+        }
+        pid => Ok(Forked::Parent(Pid::from_raw(pid))),
+    }
+}
+
+/// Leave the process at once with `code`, running no destructors or atexit
+/// handlers that belong to the parent's copy of the state.
+pub fn exit(code: i32) -> ! {
+    // SAFETY: _exit ends the process; it never returns and touches no memory.
+    unsafe { libc::_exit(code) }
+}
+
+/// How a child ended, in words, or `None` when it exited with 0.
+pub fn reap(pid: Pid) -> Option<String> {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, 0)) => return None,
+            Ok(WaitStatus::Exited(_, code)) => return Some(format!("exited with status {code}")),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Some(format!("killed by {sig}")),
+            Ok(_) => continue,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Some(format!("could not be waited for: {e}")),
+        }
+    }
+}

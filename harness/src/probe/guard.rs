@@ -1,0 +1,38 @@
+//! The isolation guard: a step that would change the host runs only in a
+//! namespace that really is new.
+
+use std::collections::BTreeMap;
+
+use crate::kind::NsType;
+use crate::view::ns::{self, NsId};
+
+/// The namespaces the probe started in.
+#[derive(Debug, Clone, Default)]
+pub struct Origin(BTreeMap<String, NsId>);
+
+impl Origin {
+    /// Record the calling process's namespaces.
+    pub fn here() -> Origin {
+        Origin(ns::observe())
+    }
+
+    /// Check that the caller's namespace of `ty` (or the one named `link`,
+    /// such as `time_for_children`) is not the one the probe started in.
+    pub fn check_link(&self, ty: NsType, link: &str) -> Result<(), String> {
+        let now = ns::id_of("self", link)
+            .ok_or_else(|| format!("namespace not isolated: /proc/self/ns/{link} is unreadable"))?;
+        match self.0.get(ty.name()) {
+            Some(start) if *start == now => Err(format!(
+                "namespace not isolated: the {ty} namespace is still {}:{}, the one the probe started in",
+                now.dev, now.ino
+            )),
+            Some(_) => Ok(()),
+            None => Err(format!("namespace not isolated: the starting {ty} namespace is unknown")),
+        }
+    }
+
+    /// Check the caller's namespace of `ty`.
+    pub fn check(&self, ty: NsType) -> Result<(), String> {
+        self.check_link(ty, ty.name())
+    }
+}

@@ -1,0 +1,88 @@
+//! Steps: what a process does inside its namespaces before it observes.
+//! Every step that would change the host if its namespace were not new is
+//! checked by the isolation guard first, and refused when it is not.
+
+mod file;
+mod ipc;
+mod mount;
+mod net;
+mod session;
+mod uts;
+
+use nix::errno::Errno;
+use serde_json::{json, Map, Value};
+
+use crate::plan::{GuardFailure, Step};
+use crate::probe::guard::Origin;
+
+/// What a step gives back besides success: named values for the view.
+pub type Extra = Map<String, Value>;
+
+/// Runs steps for one process and keeps what the guard refused.
+pub struct Runner<'a> {
+    origin: &'a Origin,
+    process: &'a str,
+    sandbox: mount::Sandbox,
+    pub refused: Vec<GuardFailure>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(origin: &'a Origin, process: &'a str) -> Runner<'a> {
+        Runner {
+            origin,
+            process,
+            sandbox: mount::Sandbox::default(),
+            refused: Vec::new(),
+        }
+    }
+
+    /// Run every step in order; each gives one entry of the `steps` list.
+    pub fn run_all(&mut self, steps: &[Step]) -> Vec<Value> {
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.run_one(i, s))
+            .collect()
+    }
+
+    fn run_one(&mut self, index: usize, step: &Step) -> Value {
+        let name = step.name();
+        if let Some(ty) = step.guarded_by() {
+            if let Err(message) = self.origin.check(ty) {
+                self.refused.push(GuardFailure {
+                    process: self.process.to_string(),
+                    step: index,
+                    ty,
+                    message: message.clone(),
+                });
+                return json!({ "step": name, "guard": message });
+            }
+        }
+        match self.perform(step) {
+            Ok(extra) => {
+                let mut entry = Extra::new();
+                entry.insert("step".into(), name.into());
+                entry.insert("ok".into(), true.into());
+                entry.extend(extra);
+                Value::Object(entry)
+            }
+            Err(e) => json!({ "step": name, "errno": format!("{e:?}") }),
+        }
+    }
+
+    fn perform(&mut self, step: &Step) -> Result<Extra, Errno> {
+        match step {
+            Step::Sethostname(name) => uts::sethostname(name),
+            Step::Setdomainname(name) => uts::setdomainname(name),
+            Step::Mkdir(path) => self.sandbox.mkdir(path),
+            Step::Mount(m) => self.sandbox.mount(m),
+            Step::Umount(path) => mount::umount(path),
+            Step::Propagation(p) => mount::propagation(p),
+            Step::Sysv(s) => ipc::sysv(s),
+            Step::Mqueue(name) => ipc::mqueue(name),
+            Step::LinkUp(name) => net::link_up(name),
+            Step::Setsid(_) => session::setsid(),
+            Step::Stat(path) => file::stat(path),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! UTS steps: setting the hostname and the NIS domain name.
+
+use nix::errno::Errno;
+
+use super::Extra;
+
+pub fn sethostname(name: &str) -> Result<Extra, Errno> {
+    nix::unistd::sethostname(name)?;
+    Ok(Extra::new())
+}
+
+pub fn setdomainname(name: &str) -> Result<Extra, Errno> {
+    // SAFETY: the pointer and length describe the live string `name`.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    Errno::result(ret)?;
+    Ok(Extra::new())
+}
