@@ -22,7 +22,10 @@ pub type NsView = BTreeMap<String, NsId>;
 /// (`self` for the caller).
 pub fn id_of(pid: &str, name: &str) -> Option<NsId> {
     let meta = std::fs::metadata(format!("/proc/{pid}/ns/{name}")).ok()?;
-    Some(NsId { ino: meta.ino(), dev: meta.dev() })
+    Some(NsId {
+        ino: meta.ino(),
+        dev: meta.dev(),
+    })
 }
 
 /// The namespace of type `ty` the calling process is in.
