@@ -1,0 +1,135 @@
+//! The `ipc` section: System V objects of `/proc/sysvipc` and the POSIX message queues.
+//!
+//! The three `/proc/sysvipc` files share one layout (a header line, then key
+//! and id first on every line), so one small parser reads them all; `procfs`
+//! parses only the `shm` file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::view::mnt;
+
+/// One System V IPC object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcObject {
+    pub key: i32,
+    pub id: i32,
+}
+
+/// The POSIX message queues of the first `mqueue` mount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mqueue {
+    /// Where it is mounted.
+    pub mount: String,
+    /// The queue names, sorted.
+    pub queues: Vec<String>,
+}
+
+/// The `ipc` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcView {
+    pub shm: Vec<IpcObject>,
+    pub msg: Vec<IpcObject>,
+    pub sem: Vec<IpcObject>,
+    /// `None` if no `mqueue` filesystem is mounted.
+    pub mqueue: Option<Mqueue>,
+}
+
+/// Parse a `/proc/sysvipc/{shm,msg,sem}` text, sorted by id; malformed lines
+/// (and the header) are skipped.
+pub fn parse_sysvipc(text: &str) -> Vec<IpcObject> {
+    let mut objects: Vec<IpcObject> = text
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let key = fields.next()?.parse().ok()?;
+            let id = fields.next()?.parse().ok()?;
+            Some(IpcObject { key, id })
+        })
+        .collect();
+    objects.sort_by_key(|o| o.id);
+    objects
+}
+
+fn read_sysvipc(kind: &str) -> Vec<IpcObject> {
+    std::fs::read_to_string(format!("/proc/sysvipc/{kind}"))
+        .map(|t| parse_sysvipc(&t))
+        .unwrap_or_default()
+}
+
+fn read_mqueue(mounts: &[mnt::Mount]) -> Option<Mqueue> {
+    let mount = mnt::first_of_type(mounts, "mqueue")?;
+    let mut queues: Vec<String> = std::fs::read_dir(&mount.mount_point)
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    queues.sort();
+    Some(Mqueue {
+        mount: mount.mount_point.clone(),
+        queues,
+    })
+}
+
+/// Observe the `ipc` section of the calling process.
+pub fn observe() -> IpcView {
+    IpcView {
+        shm: read_sysvipc("shm"),
+        msg: read_sysvipc("msg"),
+        sem: read_sysvipc("sem"),
+        mqueue: read_mqueue(&mnt::read_mountinfo()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const SHM: &str = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap
+         0          3  1600                  4096  7301  7301      0     0     0     0     0          0          0 1700000000                     0                     0
+1234567890          2   600                  1024  7300  7300      0     0     0     0     0          0          0 1700000000                     0                     0
+";
+    const MSG: &str = "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime
+  -1059191          0   666           0          0     0     0     0     0     0     0          0          0 1700000000
+";
+    const SEM: &str =
+        "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime
+";
+
+    #[rstest]
+    #[case(SHM, &[(1234567890, 2), (0, 3)])]
+    #[case(MSG, &[(-1059191, 0)])]
+    #[case(SEM, &[])]
+    #[case("", &[])]
+    fn parses_sysvipc(#[case] text: &str, #[case] expected: &[(i32, i32)]) {
+        let got: Vec<(i32, i32)> = parse_sysvipc(text).iter().map(|o| (o.key, o.id)).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn mqueue_from_mountinfo() {
+        let mounts = mnt::parse_mountinfo(
+            "22 1 252:1 / / rw - ext4 /dev/vda1 rw\n\
+             40 22 0:35 / /nonexistent/mqueue rw - mqueue mqueue rw\n",
+        );
+        let mq = read_mqueue(&mounts).unwrap();
+        assert_eq!(
+            mq,
+            Mqueue {
+                mount: "/nonexistent/mqueue".into(),
+                queues: vec![]
+            }
+        );
+        assert_eq!(read_mqueue(&mounts[..1]), None);
+    }
+
+    #[test]
+    fn serializes_null_mqueue() {
+        let json = serde_json::to_value(IpcView::default()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"shm": [], "msg": [], "sem": [], "mqueue": null})
+        );
+    }
+}
