@@ -1,0 +1,137 @@
+//! The environment: the kernel, the privileges and the features found at
+//! start. Requirements are probed here, not assumed from the version.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::kind::KINDS;
+use crate::plan::Door;
+use crate::verdict::{DoorInfo, Environment};
+
+/// Whether the caller has CAP_SYS_ADMIN in the initial user namespace.
+pub fn privileged() -> bool {
+    let in_initial = std::fs::read_to_string("/proc/self/uid_map")
+        .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+        .unwrap_or(false);
+    let admin = caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_ADMIN)
+        .unwrap_or(false);
+    in_initial && admin
+}
+
+/// Whether an ordinary user may create user namespaces here.
+fn unprivileged_userns() -> bool {
+    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    let max_ok = read("/proc/sys/user/max_user_namespaces").is_none_or(|v| v != "0");
+    let clone_ok = read("/proc/sys/kernel/unprivileged_userns_clone").is_none_or(|v| v != "0");
+    max_ok && clone_ok
+}
+
+/// clone3(NULL, 0) fails with EINVAL where clone3 exists, ENOSYS where not;
+/// it creates nothing either way.
+fn has_clone3() -> bool {
+    // SAFETY: a null pointer with size 0 is rejected before anything is read.
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
+    ret == -1 && nix::errno::Errno::last() != nix::errno::Errno::ENOSYS
+}
+
+/// A pidfd of the calling process, if pidfd_open(2) exists.
+fn own_pidfd() -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// setns(2) on a pidfd (5.8): joining one's own UTS namespace changes
+/// nothing where it works, and fails with EINVAL where it does not.
+fn has_setns_pidfd() -> bool {
+    let Some(fd) = own_pidfd() else { return false };
+    nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWUTS).is_ok()
+}
+
+fn filesystems() -> String {
+    std::fs::read_to_string("/proc/filesystems").unwrap_or_default()
+}
+
+/// Every feature the suite looks for, by name.
+pub fn features() -> BTreeMap<String, bool> {
+    let mut f = BTreeMap::new();
+    for kind in KINDS {
+        let exists = Path::new("/proc/self/ns").join(kind.name).exists();
+        f.insert(format!("ns.{}", kind.name), exists);
+    }
+    f.insert("clone3".into(), has_clone3());
+    f.insert("pidfd".into(), own_pidfd().is_some());
+    f.insert("setns_pidfd".into(), has_setns_pidfd());
+    f.insert("time_offsets".into(), Path::new("/proc/self/timens_offsets").exists());
+    f.insert("cgroup2".into(), filesystems().contains("cgroup2"));
+    f.insert("mqueue".into(), filesystems().contains("mqueue"));
+    f.insert("unprivileged_userns".into(), unprivileged_userns());
+    f
+}
+
+/// Whether a door can run here at all, by the features found.
+pub fn door_available(door: Door, features: &BTreeMap<String, bool>) -> Result<(), String> {
+    let need = match door {
+        Door::Clone3 => Some("clone3"),
+        Door::SetnsPidfd => Some("setns_pidfd"),
+        _ => None,
+    };
+    match need {
+        Some(f) if !features.get(f).copied().unwrap_or(false) => {
+            Err(format!("the kernel lacks {f} (needed by the {door} door)"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn uname() -> (String, String, String) {
+    match nix::sys::utsname::uname() {
+        Ok(u) => (
+            u.release().to_string_lossy().into_owned(),
+            u.version().to_string_lossy().into_owned(),
+            u.machine().to_string_lossy().into_owned(),
+        ),
+        Err(_) => Default::default(),
+    }
+}
+
+/// Kernel configuration options about namespaces, from /proc/config.gz is
+/// not readable without a decompressor; /boot/config-<release> is plain text.
+fn kconfig(release: &str) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(format!("/boot/config-{release}")).unwrap_or_default();
+    let wanted: Vec<&str> = KINDS.iter().map(|k| k.kconfig).collect();
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| wanted.contains(k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Probe the environment of a run on `target`.
+pub fn probe(target: &str) -> Environment {
+    let (kernel_release, kernel_version, arch) = uname();
+    let features = features();
+    let privileged = privileged();
+    let doors = Door::ALL
+        .iter()
+        .map(|d| DoorInfo {
+            name: d.name().into(),
+            available: door_available(*d, &features).is_ok(),
+            version: None,
+        })
+        .collect();
+    Environment {
+        kconfig: kconfig(&kernel_release),
+        kernel_release,
+        kernel_version,
+        arch,
+        privileged,
+        rootless: !privileged,
+        uid: nix::unistd::geteuid().as_raw(),
+        features,
+        doors,
+        target: target.into(),
+    }
+}

@@ -1,0 +1,105 @@
+//! Judging: from a probe's outcome and a case's fixture to a verdict.
+
+use serde_json::{json, Value};
+
+use crate::fixture::{Expect, Fixture};
+use crate::matcher::{self, Context};
+use crate::plan::Outcome;
+use crate::verdict::{Difference, Verdict};
+
+/// A verdict with its reason and differences.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub reason: Option<String>,
+    pub diff: Vec<Difference>,
+}
+
+impl Judgement {
+    pub fn of(verdict: Verdict, reason: impl Into<String>) -> Judgement {
+        Judgement { verdict, reason: Some(reason.into()), diff: Vec::new() }
+    }
+
+    pub fn pass() -> Judgement {
+        Judgement { verdict: Verdict::Pass, reason: None, diff: Vec::new() }
+    }
+}
+
+/// The errno values that mean "this kernel does not have it".
+const MISSING: [&str; 3] = ["ENOSYS", "EOPNOTSUPP", "ENOTSUP"];
+
+/// The document a fixture is compared with: the door result and the views.
+pub fn observed(outcome: &Outcome) -> Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert("door".into(), json!(outcome.door));
+    for (name, view) in &outcome.views {
+        doc.insert(name.clone(), view.clone());
+    }
+    Value::Object(doc)
+}
+
+/// Whether a fixture section names `key` at its top level.
+fn mentions(section: Option<&Expect>, key: &str) -> bool {
+    matches!(section, Some(Expect::Object(fields)) if fields.iter().any(|(k, _)| k == key))
+}
+
+fn section<'a>(fixture: &'a Fixture, process: &str) -> Option<&'a Expect> {
+    fixture.sections().find(|(n, _)| *n == process).map(|(_, e)| e)
+}
+
+/// A failed door syscall that the fixture did not expect.
+fn door_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
+    let errno = outcome.door.errno.as_deref()?;
+    if fixture.door.is_some() {
+        return None;
+    }
+    let syscall = outcome.door.syscall.as_deref().unwrap_or("the door");
+    let verdict = if MISSING.contains(&errno) { Verdict::Skip } else { Verdict::Fail };
+    Some(Judgement::of(verdict, format!("{syscall} failed with {errno}")))
+}
+
+/// A step that failed where the fixture says nothing about the steps.
+fn step_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
+    for (process, view) in &outcome.views {
+        if mentions(section(fixture, process), "steps") {
+            continue;
+        }
+        let steps = view.get("steps").and_then(Value::as_array);
+        for (i, step) in steps.into_iter().flatten().enumerate() {
+            let Some(errno) = step.get("errno").and_then(Value::as_str) else { continue };
+            let name = step.get("step").and_then(Value::as_str).unwrap_or("?");
+            let verdict = if MISSING.contains(&errno) { Verdict::Skip } else { Verdict::Fail };
+            let reason = format!("{process}: step {i} ({name}) failed with {errno}");
+            return Some(Judgement::of(verdict, reason));
+        }
+    }
+    None
+}
+
+/// Judge one outcome against its fixture.
+pub fn judge(outcome: &Outcome, fixture: &Fixture, ctx: &Context) -> Judgement {
+    if let Some(reason) = &outcome.skip {
+        return Judgement::of(Verdict::Skip, reason.clone());
+    }
+    if !outcome.errors.is_empty() {
+        return Judgement::of(Verdict::Error, outcome.errors.join("; "));
+    }
+    if let Some(g) = outcome.guard.first() {
+        let reason = format!("{}: {}", g.process, g.message);
+        return Judgement::of(Verdict::Fail, reason);
+    }
+    if let Some(j) = door_failure(outcome, fixture).or_else(|| step_failure(outcome, fixture)) {
+        return j;
+    }
+    let diff = matcher::compare(fixture, &observed(outcome), ctx);
+    match diff.first() {
+        None => Judgement::pass(),
+        Some(first) => {
+            let more = match diff.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            Judgement { verdict: Verdict::Fail, reason: Some(format!("{first}{more}")), diff }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The host target: run the probe on this machine's kernel, in its own
+//! process group, with a timeout; kill the whole group when it is over.
+
+use std::io::{Read, Seek, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::ProbeRun;
+use crate::plan::{Outcome, Plan};
+
+/// The default time a trial may take.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The most of a probe's output that is kept.
+const MAX_OUTPUT: u64 = 16 << 20;
+
+/// Start the probe in a new process group, killed if the harness dies.
+fn spawn(probe: &Path, stdout: &std::fs::File, stderr: &std::fs::File) -> std::io::Result<Child> {
+    let mut cmd = Command::new(probe);
+    cmd.stdin(Stdio::piped())
+        .stdout(stdout.try_clone()?)
+        .stderr(stderr.try_clone()?)
+        .process_group(0);
+    // SAFETY: the closure runs between fork and exec and calls only prctl,
+    // which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+/// Wait for `child` until `timeout`; `false` when it is still running.
+fn wait_until(child: &Child, timeout: Duration) -> bool {
+    let pid = rustix::process::Pid::from_raw(child.id() as i32);
+    let Some(pid) = pid else { return true };
+    let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
+        return true;
+    };
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+        let ts = rustix::time::Timespec::try_from(left).unwrap_or_default();
+        match rustix::event::poll(&mut fds, Some(&ts)) {
+            Ok(0) => return false,
+            Ok(_) => return true,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Kill the probe's process group (the probe and every descendant that did
+/// not leave it; those that did die with their parent or their pid
+/// namespace's init).
+fn kill_group(child: &Child) {
+    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+}
+
+fn read_back(file: &mut std::fs::File) -> String {
+    let mut text = String::new();
+    let _ = file.rewind();
+    let _ = file.take(MAX_OUTPUT).read_to_string(&mut text);
+    text
+}
+
+/// Run `plan` through the probe at `probe`, for at most `timeout`.
+pub fn run(probe: &Path, plan: &Plan, timeout: Duration) -> ProbeRun {
+    let start = Instant::now();
+    let outcome = run_inner(probe, plan, timeout);
+    let (outcome, stderr) = match outcome {
+        Ok((o, e)) => (o, e),
+        Err(e) => (Err(e), String::new()),
+    };
+    ProbeRun { outcome, stderr, duration: start.elapsed() }
+}
+
+type Answer = (Result<Outcome, String>, String);
+
+fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, String> {
+    let mut out = tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
+    let mut err = tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
+    let text = serde_json::to_vec(plan).map_err(|e| format!("cannot encode the plan: {e}"))?;
+    let mut child = spawn(probe, &out, &err)
+        .map_err(|e| format!("cannot start the probe {}: {e}", probe.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(&text);
+    }
+    let finished = wait_until(&child, timeout);
+    kill_group(&child);
+    let status = child.wait().map_err(|e| format!("cannot wait for the probe: {e}"))?;
+    let stdout = read_back(&mut out);
+    let stderr = read_back(&mut err);
+    if !finished {
+        return Ok((Err(format!("timeout: the probe ran longer than {timeout:?}")), stderr));
+    }
+    if let Some(sig) = status.signal() {
+        let name = nix::sys::signal::Signal::try_from(sig).map(|s| s.as_str()).unwrap_or("?");
+        return Ok((Err(format!("the probe was killed by signal {sig} ({name})")), stderr));
+    }
+    let outcome = serde_json::from_str::<Outcome>(&stdout).map_err(|e| {
+        let shown: String = stdout.chars().take(300).collect();
+        format!("the probe printed bad output ({e}); it read: {shown:?}")
+    });
+    Ok((outcome, stderr))
+}
