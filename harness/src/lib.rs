@@ -4,7 +4,9 @@
 //! probe; the judge side (`case`, `fixture`, `matcher`, `run`, `report`,
 //! `target`) runs in the harness. They share only `plan`, `kind` and views.
 
+pub mod compare;
 pub mod kind;
 pub mod plan;
+pub mod report;
 pub mod verdict;
 pub mod view;
