@@ -1,0 +1,299 @@
+//! Comparison of two reports: which trials changed verdict, and which view fields differ.
+//!
+//! Trials are matched by id, and also by target unless each report holds a single
+//! target (so that a run on one kernel compares with a run on another). For trials in
+//! both reports, the `views` are flattened to dotted paths (`inside.uts.hostname`,
+//! `inside.mnt.mounts[3].fstype`) and compared leaf by leaf, except for the few fields
+//! that differ between any two runs (see [`VOLATILE`]).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::verdict::{Report, TrialRecord, Verdict};
+
+/// View fields ignored by the comparison, as paths below the process name (`inside`,
+/// `host`, ...); `*` stands for any one key or index, and a pattern also covers
+/// everything below it:
+///
+/// - `ns.*.ino`: namespace inode numbers are allocated afresh in every run;
+/// - `pid.{pid,ppid,sid,pgid,nspid,proc_self,visible}`: process ids;
+/// - `time.{monotonic,boottime,realtime,uptime}`: clock readings;
+/// - `mnt.mounts.*.{id,parent}`: mount ids.
+pub const VOLATILE: &[&[&str]] = &[
+    &["ns", "*", "ino"],
+    &["pid", "pid"],
+    &["pid", "ppid"],
+    &["pid", "sid"],
+    &["pid", "pgid"],
+    &["pid", "nspid"],
+    &["pid", "proc_self"],
+    &["pid", "visible"],
+    &["time", "monotonic"],
+    &["time", "boottime"],
+    &["time", "realtime"],
+    &["time", "uptime"],
+    &["mnt", "mounts", "*", "id"],
+    &["mnt", "mounts", "*", "parent"],
+];
+
+/// A trial whose verdict differs between the two reports, or that only one holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerdictChange {
+    pub id: String,
+    pub target: String,
+    /// The verdict in A; `None` when A has no such trial.
+    pub a: Option<Verdict>,
+    pub b: Option<Verdict>,
+    pub reason_a: Option<String>,
+    pub reason_b: Option<String>,
+}
+
+/// One view field that differs between the two reports for the same trial.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewChange {
+    pub id: String,
+    pub target: String,
+    /// Dotted path inside the trial's views, starting with the process name.
+    pub path: String,
+    /// The value in A; `null` when absent.
+    pub a: Value,
+    pub b: Value,
+}
+
+/// What differs between report A and report B.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Comparison {
+    pub verdicts: Vec<VerdictChange>,
+    pub views: Vec<ViewChange>,
+    /// Trials present in both reports.
+    pub common: usize,
+}
+
+impl Comparison {
+    /// Whether any trial changed verdict or is present in only one report.
+    pub fn verdicts_differ(&self) -> bool {
+        !self.verdicts.is_empty()
+    }
+
+    /// Whether nothing at all differs.
+    pub fn is_empty(&self) -> bool {
+        self.verdicts.is_empty() && self.views.is_empty()
+    }
+
+    /// A Markdown account of the differences.
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::from("# nsconform comparison: A against B\n\n");
+        let _ = writeln!(
+            md,
+            "{} trials in both; {} verdicts differ; {} view fields differ.\n",
+            self.common,
+            self.verdicts.len(),
+            self.views.len()
+        );
+        if !self.verdicts.is_empty() {
+            md.push_str("## Verdicts that differ\n\n| trial | target | A | B | why |\n");
+            md.push_str("|:--|:--|:--|:--|:--|\n");
+            for c in &self.verdicts {
+                let why = [&c.reason_a, &c.reason_b]
+                    .iter()
+                    .zip(["A", "B"])
+                    .filter_map(|(r, side)| r.as_ref().map(|r| format!("{side}: {}", cell(r))))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let _ = writeln!(
+                    md,
+                    "| `{}` | `{}` | {} | {} | {why} |",
+                    cell(&c.id),
+                    cell(&c.target),
+                    verdict_cell(c.a),
+                    verdict_cell(c.b)
+                );
+            }
+            md.push('\n');
+        }
+        if !self.views.is_empty() {
+            md.push_str("## View fields that differ\n\n| trial | path | A | B |\n");
+            md.push_str("|:--|:--|:--|:--|\n");
+            for c in &self.views {
+                let _ = writeln!(
+                    md,
+                    "| `{}` | `{}` | `{}` | `{}` |",
+                    cell(&c.id),
+                    cell(&c.path),
+                    cell(&c.a.to_string()),
+                    cell(&c.b.to_string())
+                );
+            }
+            md.push('\n');
+        }
+        md
+    }
+}
+
+fn verdict_cell(v: Option<Verdict>) -> String {
+    v.map_or("(absent)".to_string(), |v| format!("**{v}**"))
+}
+
+fn cell(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+        .replace('|', "\\|")
+        .replace('`', "'")
+}
+
+/// Compares report A with report B.
+pub fn compare(a: &Report, b: &Report) -> Comparison {
+    let by_target = distinct_targets(a) > 1 || distinct_targets(b) > 1;
+    let key = |t: &TrialRecord| {
+        let target = if by_target {
+            t.target.clone()
+        } else {
+            String::new()
+        };
+        (t.id.clone(), target)
+    };
+    let ta: BTreeMap<_, &TrialRecord> = a.trials.iter().map(|t| (key(t), t)).collect();
+    let tb: BTreeMap<_, &TrialRecord> = b.trials.iter().map(|t| (key(t), t)).collect();
+    let mut out = Comparison::default();
+    let mut keys: Vec<_> = ta.keys().chain(tb.keys()).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        let (x, y) = (ta.get(&k).copied(), tb.get(&k).copied());
+        if x.map(|t| t.verdict) != y.map(|t| t.verdict) {
+            let any = x.or(y).expect("every key comes from one side");
+            out.verdicts.push(VerdictChange {
+                id: any.id.clone(),
+                target: any.target.clone(),
+                a: x.map(|t| t.verdict),
+                b: y.map(|t| t.verdict),
+                reason_a: x.and_then(|t| t.reason.clone()),
+                reason_b: y.and_then(|t| t.reason.clone()),
+            });
+        }
+        if let (Some(x), Some(y)) = (x, y) {
+            out.common += 1;
+            out.views.extend(view_changes(x, y));
+        }
+    }
+    out
+}
+
+fn distinct_targets(r: &Report) -> usize {
+    let mut t: Vec<&str> = r.trials.iter().map(|t| t.target.as_str()).collect();
+    t.sort();
+    t.dedup();
+    t.len()
+}
+
+fn view_changes(x: &TrialRecord, y: &TrialRecord) -> Vec<ViewChange> {
+    let (fa, fb) = (
+        flatten_views(x.views.as_ref()),
+        flatten_views(y.views.as_ref()),
+    );
+    let mut paths: Vec<&Vec<String>> = fa.keys().chain(fb.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter(|p| !is_volatile(p))
+        .filter_map(|p| {
+            let (va, vb) = (fa.get(p), fb.get(p));
+            (va != vb).then(|| ViewChange {
+                id: x.id.clone(),
+                target: x.target.clone(),
+                path: render(p),
+                a: va.cloned().unwrap_or(Value::Null),
+                b: vb.cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect()
+}
+
+/// The leaves of `views`, by path segments (object keys, and array indices as `[i]`).
+fn flatten_views(views: Option<&Value>) -> BTreeMap<Vec<String>, Value> {
+    let mut out = BTreeMap::new();
+    if let Some(v) = views {
+        flatten(v, &mut Vec::new(), &mut out);
+    }
+    out
+}
+
+fn flatten(v: &Value, path: &mut Vec<String>, out: &mut BTreeMap<Vec<String>, Value>) {
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
+                path.push(k.clone());
+                flatten(v, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for (i, v) in items.iter().enumerate() {
+                path.push(format!("[{i}]"));
+                flatten(v, path, out);
+                path.pop();
+            }
+        }
+        leaf => {
+            out.insert(path.clone(), leaf.clone());
+        }
+    }
+}
+
+/// Whether a path (process name first) falls under one of [`VOLATILE`].
+pub fn is_volatile(path: &[String]) -> bool {
+    let below = path.get(1..).unwrap_or(&[]);
+    VOLATILE.iter().any(|pattern| {
+        pattern.len() <= below.len()
+            && pattern
+                .iter()
+                .zip(below)
+                .all(|(p, seg)| *p == "*" || *p == seg)
+    })
+}
+
+fn render(path: &[String]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        if !s.is_empty() && !seg.starts_with('[') {
+            s.push('.');
+        }
+        s.push_str(seg);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    fn segs(p: &str) -> Vec<String> {
+        p.split('.').map(String::from).collect()
+    }
+
+    #[rstest]
+    #[case("inside.ns.uts.ino", true)]
+    #[case("inside.ns.uts.dev", false)]
+    #[case("host.pid.nspid.[1]", true)]
+    #[case("inside.time.monotonic", true)]
+    #[case("inside.time.offsets.monotonic.[0]", false)]
+    #[case("inside.mnt.mounts.[3].id", true)]
+    #[case("inside.mnt.mounts.[3].fstype", false)]
+    #[case("inside.uts.hostname", false)]
+    fn volatile_fields(#[case] path: &str, #[case] want: bool) {
+        assert_eq!(is_volatile(&segs(path)), want, "{path}");
+    }
+
+    #[test]
+    fn paths_render_with_indices() {
+        let flat = flatten_views(Some(
+            &json!({"inside": {"mnt": {"mounts": [{"fstype": "proc"}]}}}),
+        ));
+        let paths: Vec<String> = flat.keys().map(|p| render(p)).collect();
+        assert_eq!(paths, ["inside.mnt.mounts[0].fstype"]);
+    }
+}

@@ -1,0 +1,309 @@
+//! Report writers: JSON, JUnit XML, KTAP, Markdown and HTML, all sinks of one `Report`.
+//!
+//! Each format has its own module with a `write(report, out)` function. This module
+//! holds what they share: the error type, the list of formats, `write_all` and the
+//! run directory (`reports/<UTC timestamp>/`, with `reports/latest` pointing at it).
+
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod ktap;
+pub mod markdown;
+pub mod progress;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::kind::NsType;
+use crate::verdict::{Report, TrialRecord};
+
+/// Why a report could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Writing to the output failed.
+    #[error("failed to write the report: {0}")]
+    Io(#[from] std::io::Error),
+    /// Serialising or parsing JSON failed.
+    #[error("failed to convert the report to or from JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Serialising JUnit XML failed.
+    #[error("failed to write JUnit XML: {0}")]
+    Junit(#[from] quick_junit::SerializeError),
+    /// A file or directory under the report directory could not be made.
+    #[error("failed to write {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A report of another format version was read.
+    #[error("report.json is version {found}, this nsconform reads version {expected}")]
+    Version { found: String, expected: u32 },
+    /// A format name that is not one of `json,junit,ktap,md,html`.
+    #[error("unknown report format `{0}` (known: json, junit, ktap, md, html)")]
+    UnknownFormat(String),
+}
+
+impl ReportError {
+    fn file(path: &Path, source: std::io::Error) -> ReportError {
+        ReportError::File {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// One report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Json,
+    Junit,
+    Ktap,
+    Markdown,
+    Html,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Json,
+        Format::Junit,
+        Format::Ktap,
+        Format::Markdown,
+        Format::Html,
+    ];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Ktap => "ktap",
+            Format::Markdown => "md",
+            Format::Html => "html",
+        }
+    }
+
+    /// The file this format is written to inside a run directory.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Json => "report.json",
+            Format::Junit => "junit.xml",
+            Format::Ktap => "report.ktap",
+            Format::Markdown => "summary.md",
+            Format::Html => "matrix.html",
+        }
+    }
+
+    /// Writes `report` in this format.
+    pub fn write(self, report: &Report, out: &mut dyn Write) -> Result<(), ReportError> {
+        match self {
+            Format::Json => json::write(report, out),
+            Format::Junit => junit::write(report, out),
+            Format::Ktap => ktap::write(report, out),
+            Format::Markdown => markdown::write(report, out),
+            Format::Html => html::write(report, out),
+        }
+    }
+
+    /// Parses a comma-separated list such as `json,junit,md`; `all` means every format.
+    pub fn parse_list(list: &str) -> Result<Vec<Format>, ReportError> {
+        let mut formats = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if name == "all" {
+                formats.extend(Format::ALL);
+            } else {
+                formats.push(name.parse()?);
+            }
+        }
+        formats.sort();
+        formats.dedup();
+        Ok(formats)
+    }
+}
+
+impl FromStr for Format {
+    type Err = ReportError;
+
+    fn from_str(s: &str) -> Result<Format, ReportError> {
+        match s {
+            "json" => Ok(Format::Json),
+            "junit" | "xml" => Ok(Format::Junit),
+            "ktap" => Ok(Format::Ktap),
+            "md" | "markdown" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
+            other => Err(ReportError::UnknownFormat(other.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Writes each of `formats` into `dir` (created if missing); returns the files written.
+pub fn write_all(
+    report: &Report,
+    dir: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::file(dir, e))?;
+    let mut written = Vec::new();
+    for format in formats {
+        let path = dir.join(format.file_name());
+        let file = File::create(&path).map_err(|e| ReportError::file(&path, e))?;
+        let mut out = BufWriter::new(file);
+        format.write(report, &mut out)?;
+        out.flush().map_err(|e| ReportError::file(&path, e))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The directory of a run started now: `root/<UTC timestamp>`, e.g. `root/20261129T013000Z`.
+pub fn default_dir(root: &Path) -> PathBuf {
+    root.join(utc_stamp(SystemTime::now()))
+}
+
+/// Creates a fresh run directory under `root`: `default_dir(root)`, or with a `-2`, `-3`...
+/// suffix when another run started in the same second.
+pub fn create_run_dir(root: &Path) -> Result<PathBuf, ReportError> {
+    std::fs::create_dir_all(root).map_err(|e| ReportError::file(root, e))?;
+    let base = default_dir(root);
+    for n in 1..1000 {
+        let dir = match n {
+            1 => base.clone(),
+            _ => PathBuf::from(format!("{}-{n}", base.display())),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(ReportError::file(&dir, e)),
+        }
+    }
+    Err(ReportError::file(
+        &base,
+        std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+    ))
+}
+
+/// Points `root/latest` at `dir`, replacing any previous link atomically (a new link is
+/// made beside it and renamed over it). The link is relative when `dir` is inside `root`.
+pub fn point_latest(root: &Path, dir: &Path) -> Result<PathBuf, ReportError> {
+    let latest = root.join("latest");
+    let target = match dir.strip_prefix(root) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+        _ => dir.to_path_buf(),
+    };
+    let tmp = root.join(format!(".latest.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(&target, &tmp).map_err(|e| ReportError::file(&tmp, e))?;
+    std::fs::rename(&tmp, &latest).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        ReportError::file(&latest, e)
+    })?;
+    Ok(latest)
+}
+
+/// `t` as a compact UTC timestamp, `YYYYMMDDTHHMMSSZ`.
+pub fn utc_stamp(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day counted from 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// The trials of a report grouped by namespace type, types in the order of the kind
+/// table (unknown types after, by name), trials in report order.
+pub(crate) fn by_type(report: &Report) -> Vec<(&str, Vec<&TrialRecord>)> {
+    let mut groups: BTreeMap<(usize, &str), Vec<&TrialRecord>> = BTreeMap::new();
+    for t in &report.trials {
+        let rank = NsType::all()
+            .position(|ty| ty.name() == t.ty)
+            .unwrap_or(usize::MAX);
+        groups.entry((rank, t.ty.as_str())).or_default().push(t);
+    }
+    groups.into_iter().map(|((_, ty), v)| (ty, v)).collect()
+}
+
+/// The distinct targets of a report, in order of first appearance.
+pub(crate) fn targets(report: &Report) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for t in &report.trials {
+        if !seen.contains(&t.target.as_str()) {
+            seen.push(&t.target);
+        }
+    }
+    seen
+}
+
+/// The name of a trial inside its type: `<case>::<door>`, with ` @<target>` appended when
+/// the report holds several targets.
+pub(crate) fn trial_name(t: &TrialRecord, several_targets: bool) -> String {
+    if several_targets {
+        format!("{}::{} @{}", t.case, t.door, t.target)
+    } else {
+        format!("{}::{}", t.case, t.door)
+    }
+}
+
+/// `s` on one line: line breaks and other control characters become spaces.
+pub(crate) fn one_line(s: &str) -> String {
+    s.trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use std::time::Duration;
+
+    #[rstest]
+    #[case(0, "19700101T000000Z")]
+    #[case(951_782_400, "20000229T000000Z")]
+    #[case(1_795_915_800, "20261129T013000Z")]
+    fn stamps(#[case] secs: u64, #[case] want: &str) {
+        assert_eq!(utc_stamp(UNIX_EPOCH + Duration::from_secs(secs)), want);
+    }
+
+    #[rstest]
+    #[case("json,junit,ktap,md,html", Format::ALL.to_vec())]
+    #[case("md, json", vec![Format::Json, Format::Markdown])]
+    #[case("all", Format::ALL.to_vec())]
+    fn format_lists(#[case] list: &str, #[case] want: Vec<Format>) {
+        assert_eq!(Format::parse_list(list).unwrap(), want);
+    }
+
+    #[test]
+    fn unknown_format_is_an_error() {
+        let err = Format::parse_list("json,pdf").unwrap_err();
+        assert!(err.to_string().contains("`pdf`"), "{err}");
+    }
+}
