@@ -5,12 +5,23 @@
 //! `run`, `report`, `target`) runs in the harness. They share only `plan`,
 //! `kind` and views.
 
+pub mod case;
 pub mod compare;
 pub mod door;
+pub mod env;
+pub mod fixture;
+pub mod format_error;
+pub mod judge;
 pub mod kind;
+pub mod kver;
+pub mod limits;
+pub mod matcher;
 pub mod plan;
 pub mod probe;
 pub mod report;
+pub mod run;
 pub mod step;
+pub mod suite;
+pub mod target;
 pub mod verdict;
 pub mod view;

@@ -1,0 +1,245 @@
+//! Cases: one scenario each, a JSON file `cases/<type>/<name>.json`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::format_error::FormatError;
+use crate::kver::KernelVersion;
+use crate::limits;
+use crate::plan::{Door, Namespaces, Plan, Process, Step};
+
+/// One scenario: which namespaces to create, what to do inside, which
+/// processes to observe, what it requires, and through which doors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// One sentence: the behaviour the case checks.
+    pub about: String,
+    pub namespaces: Namespaces,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// Steps the child runs before it observes (only with `child` observed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub child_steps: Vec<Step>,
+    pub observe: Vec<Process>,
+    #[serde(default)]
+    pub requires: Requires,
+    #[serde(default)]
+    pub doors: Doors,
+    /// References by kind: `man`, `ltp`, `kselftest`, `linux-git`, `CVE`, ...
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, Vec<String>>,
+}
+
+impl Case {
+    /// The plan a probe carries out for this case through `door`.
+    pub fn plan(&self, door: Door, outer_userns: bool) -> Plan {
+        Plan {
+            door,
+            namespaces: self.namespaces.clone(),
+            steps: self.steps.clone(),
+            child_steps: self.child_steps.clone(),
+            observe: self.observe.clone(),
+            outer_userns,
+        }
+    }
+
+    /// The doors this case runs through, each once, in order.
+    pub fn doors(&self) -> Vec<Door> {
+        match &self.doors {
+            Doors::All => Door::ALL.to_vec(),
+            Doors::Only(list) => {
+                let mut out: Vec<Door> = Vec::new();
+                for d in list {
+                    if !out.contains(d) {
+                        out.push(*d);
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Reads a case from `text` (the contents of `path`), refusing unknown
+/// fields, wrong types and absurd values with the line and column.
+pub fn parse_case(path: &Path, text: &str) -> Result<Case, FormatError> {
+    let case: Case =
+        serde_json::from_str(text).map_err(|e| FormatError::from_json(path, &e))?;
+    crate::fixture::require_object(path, text, "a case")?;
+    limits::check_case(&case)
+        .map_err(|v| FormatError::at_path(path, text, &v.path, v.message))?;
+    Ok(case)
+}
+
+/// What a case needs from the machine; an unmet need is a skip.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requires {
+    #[serde(default)]
+    pub privilege: Privilege,
+    /// The oldest kernel release that can pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelVersion>,
+    /// Kernel features by name, as the environment reports them (`ns.time`, `clone3`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+}
+
+/// The privilege a case needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Privilege {
+    /// Runs as root, or rootless inside a user namespace the suite makes first.
+    #[default]
+    Userns,
+    /// Needs CAP_SYS_ADMIN in the initial user namespace.
+    Root,
+}
+
+/// The doors a case names: `"all"`, or a list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Doors {
+    #[default]
+    All,
+    Only(Vec<Door>),
+}
+
+impl Serialize for Doors {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Doors::All => s.serialize_str("all"),
+            Doors::Only(list) => list.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Doors {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DoorsVisitor)
+    }
+}
+
+struct DoorsVisitor;
+
+impl<'de> Visitor<'de> for DoorsVisitor {
+    type Value = Doors;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("\"all\" or a list of doors")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Doors, E> {
+        if v == "all" {
+            Ok(Doors::All)
+        } else {
+            Err(E::invalid_value(de::Unexpected::Str(v), &self))
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Doors, A::Error> {
+        let mut list = Vec::new();
+        while let Some(d) = seq.next_element::<Door>()? {
+            list.push(d);
+        }
+        if list.is_empty() {
+            return Err(de::Error::invalid_length(0, &"at least one door"));
+        }
+        Ok(Doors::Only(list))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Plain;
+    use rstest::rstest;
+
+    const UTS: &str = r#"{
+  "about": "A hostname set inside a new UTS namespace is seen inside, and not outside.",
+  "namespaces": { "uts": {} },
+  "steps": [ { "sethostname": "nsconform-a" } ],
+  "child_steps": [],
+  "observe": ["inside", "host"],
+  "requires": { "privilege": "userns", "kernel": "5.6", "features": ["ns.time"] },
+  "doors": "all",
+  "tags": { "man": ["uts_namespaces(7)"], "ltp": ["utsname01"] }
+}"#;
+
+    fn parse(text: &str) -> Result<Case, FormatError> {
+        parse_case(Path::new("cases/uts/x.json"), text)
+    }
+
+    #[test]
+    fn parses_the_example() {
+        let case = parse(UTS).unwrap();
+        assert_eq!(case.namespaces.uts, Some(Plain {}));
+        assert_eq!(case.steps, vec![Step::Sethostname("nsconform-a".into())]);
+        assert_eq!(case.observe, vec![Process::Inside, Process::Host]);
+        assert_eq!(case.requires.privilege, Privilege::Userns);
+        assert_eq!(case.requires.kernel, Some(KernelVersion::new(5, 6, 0)));
+        assert_eq!(case.requires.features, vec!["ns.time".to_string()]);
+        assert_eq!(case.tags["ltp"], vec!["utsname01".to_string()]);
+        assert_eq!(case.doors(), Door::ALL.to_vec());
+    }
+
+    #[test]
+    fn defaults() {
+        let case = parse(r#"{"about": "a", "namespaces": {}, "observe": ["inside"]}"#).unwrap();
+        assert_eq!(case.requires, Requires::default());
+        assert_eq!(case.doors, Doors::All);
+        assert!(case.steps.is_empty() && case.tags.is_empty());
+    }
+
+    #[test]
+    fn names_doors() {
+        let text = UTS.replace(r#""doors": "all""#, r#""doors": ["unshare", "clone3", "unshare"]"#);
+        let case = parse(&text).unwrap();
+        assert_eq!(case.doors(), vec![Door::Unshare, Door::Clone3]);
+    }
+
+    #[test]
+    fn makes_a_plan() {
+        let case = parse(UTS).unwrap();
+        let plan = case.plan(Door::Clone3, true);
+        assert_eq!(plan.door, Door::Clone3);
+        assert!(plan.outer_userns);
+        assert_eq!(plan.steps, case.steps);
+        assert_eq!(plan.observe, case.observe);
+        assert_eq!(plan.namespaces, case.namespaces);
+    }
+
+    #[test]
+    fn round_trips() {
+        let case = parse(UTS).unwrap();
+        let text = serde_json::to_string_pretty(&case).unwrap();
+        assert_eq!(parse(&text).unwrap(), case);
+    }
+
+    #[rstest]
+    #[case::invalid_json("{\n  \"about\": \"a\",\n  \"namespaces\": {,\n}", 3, 18, "key must be a string")]
+    #[case::unknown_key("{\n  \"about\": \"a\",\n    \"nmespaces\": {}\n}", 3, 15, "unknown field `nmespaces`")]
+    #[case::unknown_ns("{\"about\": \"a\",\n \"namespaces\": {\"utz\": {}}}", 2, 21, "unknown field `utz`")]
+    #[case::wrong_type("{\n\"about\": 3}", 2, 10, "invalid type: integer `3`, expected a string")]
+    #[case::unknown_door("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n\"doors\": [\"clone\", \"fork\"]}", 2, 25, "unknown variant `fork`")]
+    #[case::bad_doors("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n\"doors\": \"some\"}", 2, 15, "invalid value: string \"some\", expected \"all\" or a list of doors")]
+    #[case::unknown_step("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n  \"steps\": [{\"reboot\": 1}]}", 2, 21, "unknown variant `reboot`")]
+    #[case::unknown_process("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [\"outside\"]}", 1, 54, "unknown variant `outside`")]
+    #[case::bad_privilege("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n\"requires\": {\"privilege\": \"god\"}}", 2, 31, "unknown variant `god`")]
+    #[case::bad_kernel("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n\"requires\": {\"kernel\": \"5\"}}", 2, 27, "`5` is not a kernel version")]
+    #[case::key_outside_i32("{\"about\": \"a\", \"namespaces\": {\"ipc\": {}}, \"observe\": [],\n\"steps\": [{\"sysv\": {\"kind\": \"shm\", \"key\": 5000000000}}]}", 2, 52, "expected i32")]
+    #[case::missing("{\"about\": \"a\"}", 1, 14, "missing field `namespaces`")]
+    #[case::absurd_hostname_in_case("{\"about\": \"a\", \"namespaces\": {\"uts\": {}}, \"observe\": [],\n  \"steps\": [{}, {\"sethostname\": \"HOST\"}]}", 2, 45, "steps.1.sethostname: 5000 bytes")]
+    fn refuses(#[case] text: &str, #[case] line: usize, #[case] column: usize, #[case] msg: &str) {
+        let text = text.replace("HOST", &"h".repeat(5000));
+        let text = text.replace("[{}, ", "[{\"setsid\": {}}, ");
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains(msg), "{err}");
+        assert_eq!((err.line, err.column), (line, column), "{err}");
+        assert!(err.to_string().starts_with("cases/uts/x.json:"));
+    }
+}
