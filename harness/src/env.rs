@@ -13,14 +13,22 @@ pub fn privileged() -> bool {
     let in_initial = std::fs::read_to_string("/proc/self/uid_map")
         .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
         .unwrap_or(false);
-    let admin = caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_ADMIN)
-        .unwrap_or(false);
+    let admin = caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_ADMIN,
+    )
+    .unwrap_or(false);
     in_initial && admin
 }
 
 /// Whether an ordinary user may create user namespaces here.
 fn unprivileged_userns() -> bool {
-    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
     let max_ok = read("/proc/sys/user/max_user_namespaces").is_none_or(|v| v != "0");
     let clone_ok = read("/proc/sys/kernel/unprivileged_userns_clone").is_none_or(|v| v != "0");
     max_ok && clone_ok
@@ -64,7 +72,10 @@ pub fn features() -> BTreeMap<String, bool> {
     f.insert("clone3".into(), has_clone3());
     f.insert("pidfd".into(), own_pidfd().is_some());
     f.insert("setns_pidfd".into(), has_setns_pidfd());
-    f.insert("time_offsets".into(), Path::new("/proc/self/timens_offsets").exists());
+    f.insert(
+        "time_offsets".into(),
+        Path::new("/proc/self/timens_offsets").exists(),
+    );
     f.insert("cgroup2".into(), filesystems().contains("cgroup2"));
     f.insert("mqueue".into(), filesystems().contains("mqueue"));
     f.insert("unprivileged_userns".into(), unprivileged_userns());

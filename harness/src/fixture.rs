@@ -162,7 +162,10 @@ pub enum Template {
     /// Exactly `"${a.b.c}"`: the referenced value, of any type.
     Ref(RefPath),
     /// Text with references in it, replaced by their values as text.
-    Interp { text: String, parts: Vec<Part> },
+    Interp {
+        text: String,
+        parts: Vec<Part>,
+    },
 }
 
 /// A piece of an interpolated string.

@@ -230,7 +230,8 @@ mod tests {
     use super::*;
     use rstest::rstest;
 
-    const TEXT: &str = "{\n  \"a\": {\"b\": [1, {\"c\": \"x\"}, [2, 3]]},\n  \"d\\u0065\": \"e\"\n}";
+    const TEXT: &str =
+        "{\n  \"a\": {\"b\": [1, {\"c\": \"x\"}, [2, 3]]},\n  \"d\\u0065\": \"e\"\n}";
 
     fn path(s: &str) -> JsonPath {
         JsonPath(

@@ -17,11 +17,19 @@ pub struct Judgement {
 
 impl Judgement {
     pub fn of(verdict: Verdict, reason: impl Into<String>) -> Judgement {
-        Judgement { verdict, reason: Some(reason.into()), diff: Vec::new() }
+        Judgement {
+            verdict,
+            reason: Some(reason.into()),
+            diff: Vec::new(),
+        }
     }
 
     pub fn pass() -> Judgement {
-        Judgement { verdict: Verdict::Pass, reason: None, diff: Vec::new() }
+        Judgement {
+            verdict: Verdict::Pass,
+            reason: None,
+            diff: Vec::new(),
+        }
     }
 }
 
@@ -44,7 +52,10 @@ fn mentions(section: Option<&Expect>, key: &str) -> bool {
 }
 
 fn section<'a>(fixture: &'a Fixture, process: &str) -> Option<&'a Expect> {
-    fixture.sections().find(|(n, _)| *n == process).map(|(_, e)| e)
+    fixture
+        .sections()
+        .find(|(n, _)| *n == process)
+        .map(|(_, e)| e)
 }
 
 /// A failed door syscall that the fixture did not expect.
@@ -54,8 +65,15 @@ fn door_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
         return None;
     }
     let syscall = outcome.door.syscall.as_deref().unwrap_or("the door");
-    let verdict = if MISSING.contains(&errno) { Verdict::Skip } else { Verdict::Fail };
-    Some(Judgement::of(verdict, format!("{syscall} failed with {errno}")))
+    let verdict = if MISSING.contains(&errno) {
+        Verdict::Skip
+    } else {
+        Verdict::Fail
+    };
+    Some(Judgement::of(
+        verdict,
+        format!("{syscall} failed with {errno}"),
+    ))
 }
 
 /// A step that failed where the fixture says nothing about the steps.
@@ -66,9 +84,15 @@ fn step_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
         }
         let steps = view.get("steps").and_then(Value::as_array);
         for (i, step) in steps.into_iter().flatten().enumerate() {
-            let Some(errno) = step.get("errno").and_then(Value::as_str) else { continue };
+            let Some(errno) = step.get("errno").and_then(Value::as_str) else {
+                continue;
+            };
             let name = step.get("step").and_then(Value::as_str).unwrap_or("?");
-            let verdict = if MISSING.contains(&errno) { Verdict::Skip } else { Verdict::Fail };
+            let verdict = if MISSING.contains(&errno) {
+                Verdict::Skip
+            } else {
+                Verdict::Fail
+            };
             let reason = format!("{process}: step {i} ({name}) failed with {errno}");
             return Some(Judgement::of(verdict, reason));
         }
@@ -99,7 +123,11 @@ pub fn judge(outcome: &Outcome, fixture: &Fixture, ctx: &Context) -> Judgement {
                 1 => String::new(),
                 n => format!(" (and {} more)", n - 1),
             };
-            Judgement { verdict: Verdict::Fail, reason: Some(format!("{first}{more}")), diff }
+            Judgement {
+                verdict: Verdict::Fail,
+                reason: Some(format!("{first}{more}")),
+                diff,
+            }
         }
     }
 }

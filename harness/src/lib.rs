@@ -6,6 +6,7 @@
 //! `kind` and views.
 
 pub mod case;
+pub mod cli;
 pub mod compare;
 pub mod door;
 pub mod env;

@@ -49,7 +49,9 @@ impl Trial {
 
     fn parts(&self) -> (String, String, String) {
         match self {
-            Trial::Case { entry, door } => (entry.ty.to_string(), entry.name.clone(), door.to_string()),
+            Trial::Case { entry, door } => {
+                (entry.ty.to_string(), entry.name.clone(), door.to_string())
+            }
             Trial::Broken(p) => (p.ty.clone(), p.name.clone(), "-".into()),
         }
     }
@@ -60,14 +62,20 @@ impl Filter {
         let (ty, _, door) = trial.parts();
         (self.types.is_empty() || self.types.contains(&ty))
             && (self.doors.is_empty() || self.doors.contains(&door))
-            && self.case.as_ref().is_none_or(|c| trial.id().contains(c.as_str()))
+            && self
+                .case
+                .as_ref()
+                .is_none_or(|c| trial.id().contains(c.as_str()))
     }
 }
 
 /// Every trial of the suite that the filter keeps.
 pub fn trials(suite: &Suite, filter: &Filter) -> Vec<Trial> {
     let cases = suite.entries.iter().flat_map(|entry| {
-        entry.case.doors().into_iter().map(|door| Trial::Case { entry: entry.clone(), door })
+        entry.case.doors().into_iter().map(|door| Trial::Case {
+            entry: entry.clone(),
+            door,
+        })
     });
     let broken = suite.problems.iter().cloned().map(Trial::Broken);
     cases.chain(broken).filter(|t| filter.keeps(t)).collect()
@@ -82,22 +90,33 @@ pub fn unmet(entry: &Entry, door: Door, envm: &Environment) -> Option<String> {
             envm.uid
         ));
     }
-    if let (Some(min), Some(have)) = (&req.kernel, KernelVersion::from_release(&envm.kernel_release)) {
+    if let (Some(min), Some(have)) = (
+        &req.kernel,
+        KernelVersion::from_release(&envm.kernel_release),
+    ) {
         if have < *min {
-            return Some(format!("needs Linux {min} or later; this is {}", envm.kernel_release));
+            return Some(format!(
+                "needs Linux {min} or later; this is {}",
+                envm.kernel_release
+            ));
         }
     }
     let has = |f: &str| envm.features.get(f).copied().unwrap_or(false);
     for ty in entry.case.namespaces.types() {
         if !has(&format!("ns.{}", ty.name())) {
-            return Some(format!("the kernel has no {ty} namespaces ({} is off)", ty.kind().kconfig));
+            return Some(format!(
+                "the kernel has no {ty} namespaces ({} is off)",
+                ty.kind().kconfig
+            ));
         }
     }
     if let Some(f) = req.features.iter().find(|f| !has(f)) {
         return Some(format!("the kernel lacks the feature {f}"));
     }
     if !envm.privileged && !has("unprivileged_userns") {
-        return Some("running unprivileged, and ordinary users may not create user namespaces here".into());
+        return Some(
+            "running unprivileged, and ordinary users may not create user namespaces here".into(),
+        );
     }
     if let Err(reason) = env::door_available(door, &envm.features) {
         return Some(reason);
@@ -174,5 +193,10 @@ pub fn run_all(
             });
         }
     });
-    results.into_inner().unwrap_or_default().into_iter().flatten().collect()
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
 }

@@ -42,7 +42,11 @@ fn json_files(dir: &Path) -> Result<Vec<(String, String, PathBuf)>, String> {
         for file in std::fs::read_dir(ty.path()).into_iter().flatten().flatten() {
             let path = file.path();
             if path.extension().is_some_and(|x| x == "json") {
-                let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                let stem = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 out.push((ty_name.clone(), stem, path));
             }
         }
@@ -67,19 +71,33 @@ pub fn load(cases: &Path, fixtures: &Path) -> Result<Suite, String> {
     let mut suite = Suite::default();
     let case_files = json_files(cases)?;
     let fixture_files = json_files(fixtures).unwrap_or_default();
-    let case_keys: BTreeSet<(String, String)> =
-        case_files.iter().map(|(t, n, _)| (t.clone(), n.clone())).collect();
+    let case_keys: BTreeSet<(String, String)> = case_files
+        .iter()
+        .map(|(t, n, _)| (t.clone(), n.clone()))
+        .collect();
     for (ty_name, name, path) in &case_files {
-        let problem = |message: String| Problem { ty: ty_name.clone(), name: name.clone(), message };
+        let problem = |message: String| Problem {
+            ty: ty_name.clone(),
+            name: name.clone(),
+            message,
+        };
         let Some(ty) = NsType::from_name(ty_name) else {
             let known: Vec<&str> = NsType::all().map(NsType::name).collect();
-            let msg = format!("{}: unknown namespace type {ty_name:?} (known: {})", path.display(), known.join(", "));
+            let msg = format!(
+                "{}: unknown namespace type {ty_name:?} (known: {})",
+                path.display(),
+                known.join(", ")
+            );
             suite.problems.push(problem(msg));
             continue;
         };
         let fixture_path = fixtures.join(ty_name).join(format!("{name}.json"));
         if !fixture_path.exists() {
-            let msg = format!("{}: the case has no fixture (expected {})", path.display(), fixture_path.display());
+            let msg = format!(
+                "{}: the case has no fixture (expected {})",
+                path.display(),
+                fixture_path.display()
+            );
             suite.problems.push(problem(msg));
             continue;
         }
@@ -96,7 +114,11 @@ pub fn load(cases: &Path, fixtures: &Path) -> Result<Suite, String> {
     for (ty_name, name, path) in fixture_files {
         if !case_keys.contains(&(ty_name.clone(), name.clone())) {
             let message = format!("{}: the fixture has no case", path.display());
-            suite.problems.push(Problem { ty: ty_name, name, message });
+            suite.problems.push(Problem {
+                ty: ty_name,
+                name,
+                message,
+            });
         }
     }
     Ok(suite)

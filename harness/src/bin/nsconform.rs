@@ -1,1 +1,5 @@
-fn main() {}
+//! The `nsconform` command: see `nsconform --help`.
+
+fn main() -> std::process::ExitCode {
+    nsconform::cli::main()
+}

@@ -27,7 +27,13 @@ fn spawn(probe: &Path, stdout: &std::fs::File, stderr: &std::fs::File) -> std::i
     // which is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
             Ok(())
         });
     }
@@ -44,7 +50,10 @@ fn wait_until(child: &Child, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+        let mut fds = [rustix::event::PollFd::new(
+            &fd,
+            rustix::event::PollFlags::IN,
+        )];
         let ts = rustix::time::Timespec::try_from(left).unwrap_or_default();
         match rustix::event::poll(&mut fds, Some(&ts)) {
             Ok(0) => return false,
@@ -78,7 +87,11 @@ pub fn run(probe: &Path, plan: &Plan, timeout: Duration) -> ProbeRun {
         Ok((o, e)) => (o, e),
         Err(e) => (Err(e), String::new()),
     };
-    ProbeRun { outcome, stderr, duration: start.elapsed() }
+    ProbeRun {
+        outcome,
+        stderr,
+        duration: start.elapsed(),
+    }
 }
 
 type Answer = (Result<Outcome, String>, String);
@@ -94,15 +107,25 @@ fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, Str
     }
     let finished = wait_until(&child, timeout);
     kill_group(&child);
-    let status = child.wait().map_err(|e| format!("cannot wait for the probe: {e}"))?;
+    let status = child
+        .wait()
+        .map_err(|e| format!("cannot wait for the probe: {e}"))?;
     let stdout = read_back(&mut out);
     let stderr = read_back(&mut err);
     if !finished {
-        return Ok((Err(format!("timeout: the probe ran longer than {timeout:?}")), stderr));
+        return Ok((
+            Err(format!("timeout: the probe ran longer than {timeout:?}")),
+            stderr,
+        ));
     }
     if let Some(sig) = status.signal() {
-        let name = nix::sys::signal::Signal::try_from(sig).map(|s| s.as_str()).unwrap_or("?");
-        return Ok((Err(format!("the probe was killed by signal {sig} ({name})")), stderr));
+        let name = nix::sys::signal::Signal::try_from(sig)
+            .map(|s| s.as_str())
+            .unwrap_or("?");
+        return Ok((
+            Err(format!("the probe was killed by signal {sig} ({name})")),
+            stderr,
+        ));
     }
     let outcome = serde_json::from_str::<Outcome>(&stdout).map_err(|e| {
         let shown: String = stdout.chars().take(300).collect();
