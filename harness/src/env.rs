@@ -52,10 +52,14 @@ fn own_pidfd() -> Option<std::os::fd::OwnedFd> {
 }
 
 /// setns(2) on a pidfd (5.8): joining one's own UTS namespace changes
-/// nothing where it works, and fails with EINVAL where it does not.
+/// nothing where it works, fails with EINVAL where pidfds are not accepted,
+/// and with EPERM where they are but the caller lacks CAP_SYS_ADMIN.
 fn has_setns_pidfd() -> bool {
     let Some(fd) = own_pidfd() else { return false };
-    nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWUTS).is_ok()
+    match nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWUTS) {
+        Ok(()) | Err(nix::errno::Errno::EPERM) => true,
+        Err(_) => false,
+    }
 }
 
 fn filesystems() -> String {
