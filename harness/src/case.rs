@@ -68,12 +68,16 @@ impl Case {
 /// Reads a case from `text` (the contents of `path`), refusing unknown
 /// fields, wrong types and absurd values with the line and column.
 pub fn parse_case(path: &Path, text: &str) -> Result<Case, FormatError> {
-    let case: Case =
-        serde_json::from_str(text).map_err(|e| FormatError::from_json(path, &e))?;
+    let case: Case = serde_json::from_str(text).map_err(|e| FormatError::from_json(path, &e))?;
     crate::fixture::require_object(path, text, "a case")?;
-    limits::check_case(&case)
-        .map_err(|v| FormatError::at_path(path, text, &v.path, v.message))?;
+    limits::check_case(&case).map_err(|v| FormatError::at_path(path, text, &v.path, v.message))?;
     Ok(case)
+}
+
+/// Reads and parses the case file at `path`.
+pub fn read_case(path: &Path) -> Result<Case, FormatError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FormatError::unreadable(path, &e))?;
+    parse_case(path, &text)
 }
 
 /// What a case needs from the machine; an unmet need is a skip.
@@ -197,7 +201,10 @@ mod tests {
 
     #[test]
     fn names_doors() {
-        let text = UTS.replace(r#""doors": "all""#, r#""doors": ["unshare", "clone3", "unshare"]"#);
+        let text = UTS.replace(
+            r#""doors": "all""#,
+            r#""doors": ["unshare", "clone3", "unshare"]"#,
+        );
         let case = parse(&text).unwrap();
         assert_eq!(case.doors(), vec![Door::Unshare, Door::Clone3]);
     }
@@ -214,6 +221,17 @@ mod tests {
     }
 
     #[test]
+    fn reads_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        std::fs::write(&path, UTS).unwrap();
+        assert_eq!(read_case(&path).unwrap(), parse(UTS).unwrap());
+        let err = read_case(&dir.path().join("none.json")).unwrap_err();
+        assert_eq!((err.line, err.column), (0, 0));
+        assert!(err.message.starts_with("cannot read: "), "{err}");
+    }
+
+    #[test]
     fn round_trips() {
         let case = parse(UTS).unwrap();
         let text = serde_json::to_string_pretty(&case).unwrap();
@@ -221,14 +239,49 @@ mod tests {
     }
 
     #[rstest]
-    #[case::invalid_json("{\n  \"about\": \"a\",\n  \"namespaces\": {,\n}", 3, 18, "key must be a string")]
-    #[case::unknown_key("{\n  \"about\": \"a\",\n    \"nmespaces\": {}\n}", 3, 15, "unknown field `nmespaces`")]
-    #[case::unknown_ns("{\"about\": \"a\",\n \"namespaces\": {\"utz\": {}}}", 2, 21, "unknown field `utz`")]
-    #[case::wrong_type("{\n\"about\": 3}", 2, 10, "invalid type: integer `3`, expected a string")]
+    #[case::invalid_json(
+        "{\n  \"about\": \"a\",\n  \"namespaces\": {,\n}",
+        3,
+        18,
+        "key must be a string"
+    )]
+    #[case::unknown_key(
+        "{\n  \"about\": \"a\",\n    \"nmespaces\": {}\n}",
+        3,
+        15,
+        "unknown field `nmespaces`"
+    )]
+    #[case::unknown_ns(
+        "{\"about\": \"a\",\n \"namespaces\": {\"utz\": {}}}",
+        2,
+        21,
+        "unknown field `utz`"
+    )]
+    #[case::wrong_type(
+        "{\n\"about\": 3}",
+        2,
+        10,
+        "invalid type: integer `3`, expected a string"
+    )]
     #[case::unknown_door("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n\"doors\": [\"clone\", \"fork\"]}", 2, 25, "unknown variant `fork`")]
-    #[case::bad_doors("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n\"doors\": \"some\"}", 2, 15, "invalid value: string \"some\", expected \"all\" or a list of doors")]
-    #[case::unknown_step("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n  \"steps\": [{\"reboot\": 1}]}", 2, 21, "unknown variant `reboot`")]
-    #[case::unknown_process("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [\"outside\"]}", 1, 54, "unknown variant `outside`")]
+    #[case::bad_doors(
+        "{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n\"doors\": \"some\"}",
+        2,
+        15,
+        "invalid value: string \"some\", expected \"all\" or a list of doors"
+    )]
+    #[case::unknown_step(
+        "{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n  \"steps\": [{\"reboot\": 1}]}",
+        2,
+        21,
+        "unknown variant `reboot`"
+    )]
+    #[case::unknown_process(
+        "{\"about\": \"a\", \"namespaces\": {}, \"observe\": [\"outside\"]}",
+        1,
+        54,
+        "unknown variant `outside`"
+    )]
     #[case::bad_privilege("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n\"requires\": {\"privilege\": \"god\"}}", 2, 31, "unknown variant `god`")]
     #[case::bad_kernel("{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n\"requires\": {\"kernel\": \"5\"}}", 2, 27, "`5` is not a kernel version")]
     #[case::key_outside_i32("{\"about\": \"a\", \"namespaces\": {\"ipc\": {}}, \"observe\": [],\n\"steps\": [{\"sysv\": {\"kind\": \"shm\", \"key\": 5000000000}}]}", 2, 52, "expected i32")]

@@ -127,7 +127,8 @@ impl VersionRange {
             .ok_or_else(|| {
                 format!("`{word}` in kernel range `{text}` needs an operator (>=, >, <=, <, =)")
             })?;
-            let v = KernelVersion::parse(rest).map_err(|e| format!("kernel range `{text}`: {e}"))?;
+            let v =
+                KernelVersion::parse(rest).map_err(|e| format!("kernel range `{text}`: {e}"))?;
             terms.push((op, v));
         }
         if terms.is_empty() {

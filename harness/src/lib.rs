@@ -7,6 +7,8 @@
 pub mod case;
 pub mod fixture;
 pub mod format_error;
+#[cfg(test)]
+mod format_fuzz;
 pub mod kind;
 pub mod kver;
 pub mod limits;

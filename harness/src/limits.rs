@@ -106,9 +106,7 @@ fn check_steps(ns: &Namespaces, steps: &[Step], at: &JsonPath) -> Checked {
 
 fn check_step(step: &Step, at: &JsonPath) -> Checked {
     match step {
-        Step::Sethostname(name) | Step::Setdomainname(name) => {
-            check_len(name, MAX_NAME_BYTES, at)
-        }
+        Step::Sethostname(name) | Step::Setdomainname(name) => check_len(name, MAX_NAME_BYTES, at),
         Step::Mkdir(p) | Step::Umount(p) => check_target(p, at),
         Step::Propagation(prop) => check_target(&prop.target, &at.key("target")),
         Step::Mount(m) => {
@@ -274,6 +272,9 @@ mod tests {
         assert_eq!(check_plan(&plan), Ok(()));
         plan.child_steps = vec![Step::Mkdir("/var/x".into())];
         let err = check_plan(&plan).unwrap_err();
-        assert!(err.starts_with("child_steps.0.mkdir: `/var/x` is outside"), "{err}");
+        assert!(
+            err.starts_with("child_steps.0.mkdir: `/var/x` is outside"),
+            "{err}"
+        );
     }
 }

@@ -404,16 +404,22 @@ mod tests {
     #[case::interpolated(r#"{"inside": {"uts": {"domainname": "ns-${door.syscall}"}}}"#)]
     #[case::interpolated_number(r#"{"inside": {"ids": {"label": "id-${inside.ids.uid}"}}}"#)]
     #[case::eq(r#"{"inside": {"ns": {"pid": {"$eq": "${host.ns.pid}"}}}}"#)]
-    #[case::eq_whole(r#"{"inside": {"net": {"$eq": {"links": [{"name": "lo", "up": false, "mtu": 65536}]}}}}"#)]
+    #[case::eq_whole(
+        r#"{"inside": {"net": {"$eq": {"links": [{"name": "lo", "up": false, "mtu": 65536}]}}}}"#
+    )]
     #[case::ne(r#"{"inside": {"ns": {"uts": {"$ne": "${host.ns.uts}"}}}}"#)]
     #[case::any(r#"{"inside": {"ns": {"uts": {"$any": true}}}}"#)]
     #[case::absent(r#"{"inside": {"ns": {"time": {"$absent": true}}}}"#)]
     #[case::len_array(r#"{"inside": {"pid": {"nspid": {"$len": 2}}}}"#)]
     #[case::len_string(r#"{"inside": {"uts": {"hostname": {"$len": 11}}}}"#)]
     #[case::len_object(r#"{"inside": {"ids": {"$len": {"$gte": 3}}}}"#)]
-    #[case::contains_array(r#"{"inside": {"net": {"links": {"$contains": {"name": "lo", "up": false}}}}}"#)]
+    #[case::contains_array(
+        r#"{"inside": {"net": {"links": {"$contains": {"name": "lo", "up": false}}}}}"#
+    )]
     #[case::contains_string(r#"{"inside": {"uts": {"hostname": {"$contains": "conform"}}}}"#)]
-    #[case::contains_ref(r#"{"inside": {"pid": {"nspid": {"$contains": "${inside.pid.nspid.1}"}}}}"#)]
+    #[case::contains_ref(
+        r#"{"inside": {"pid": {"nspid": {"$contains": "${inside.pid.nspid.1}"}}}}"#
+    )]
     #[case::regex(r#"{"inside": {"uts": {"hostname": {"$regex": "^nsconform-[a-z]$"}}}}"#)]
     #[case::lt(r#"{"inside": {"pid": {"nspid": [{"$lt": 2}, {"$gt": "${inside.pid.nspid.0}"}]}}}"#)]
     #[case::lte_gte(r#"{"inside": {"ids": {"uid": {"$all": [{"$lte": 0}, {"$gte": -1.5}]}}}}"#)]
@@ -421,7 +427,9 @@ mod tests {
     #[case::kernel(r#"{"door": {"errno": {"$kernel": {">=5.12": "EPERM", "<5.12": "EINVAL"}}}}"#)]
     #[case::kernel_none_matches(r#"{"door": {"errno": {"$kernel": {"<4.0": "EINVAL"}}}}"#)]
     #[case::all(r#"{"inside": {"uts": {"hostname": {"$all": [{"$regex": "^ns"}, {"$len": {"$lt": 64}}]}}}}"#)]
-    #[case::expected_errors(r#"{"door": {"errno": "EPERM"}, "inside": {"steps": [{"errno": "EPERM"}]}}"#)]
+    #[case::expected_errors(
+        r#"{"door": {"errno": "EPERM"}, "inside": {"steps": [{"errno": "EPERM"}]}}"#
+    )]
     fn passes(#[case] fixture: &str) {
         assert_eq!(diffs(fixture), json!([]));
     }
@@ -524,7 +532,10 @@ mod tests {
             &observed(),
             &Context::new("6.1"),
         );
-        assert_eq!(d[0].to_string(), r#"host.uts.hostname: expected "x", observed "vm""#);
+        assert_eq!(
+            d[0].to_string(),
+            r#"host.uts.hostname: expected "x", observed "vm""#
+        );
     }
 
     #[rstest]
