@@ -74,6 +74,12 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, FormatError> {
     Ok(case)
 }
 
+/// Reads and parses the case file at `path`.
+pub fn read_case(path: &Path) -> Result<Case, FormatError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FormatError::unreadable(path, &e))?;
+    parse_case(path, &text)
+}
+
 /// What a case needs from the machine; an unmet need is a skip.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -212,6 +218,17 @@ mod tests {
         assert_eq!(plan.steps, case.steps);
         assert_eq!(plan.observe, case.observe);
         assert_eq!(plan.namespaces, case.namespaces);
+    }
+
+    #[test]
+    fn reads_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        std::fs::write(&path, UTS).unwrap();
+        assert_eq!(read_case(&path).unwrap(), parse(UTS).unwrap());
+        let err = read_case(&dir.path().join("none.json")).unwrap_err();
+        assert_eq!((err.line, err.column), (0, 0));
+        assert!(err.message.starts_with("cannot read: "), "{err}");
     }
 
     #[test]

@@ -59,6 +59,12 @@ pub fn parse_fixture(path: &Path, text: &str) -> Result<Fixture, FormatError> {
     Ok(fixture)
 }
 
+/// Reads and parses the fixture file at `path`.
+pub fn read_fixture(path: &Path) -> Result<Fixture, FormatError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FormatError::unreadable(path, &e))?;
+    parse_fixture(path, &text)
+}
+
 /// Refuses a document that is not a JSON object (serde would take an
 /// array for a struct, field by field).
 pub(crate) fn require_object(path: &Path, text: &str, what: &str) -> Result<(), FormatError> {
@@ -541,5 +547,213 @@ impl<'de> Visitor<'de> for TermVisitor {
             fields.push((key, value));
         }
         Ok(Term::Object(fields))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn parse(text: &str) -> Result<Fixture, FormatError> {
+        parse_fixture(Path::new("fixtures/uts/x.json"), text)
+    }
+
+    const UTS: &str = r#"{
+  "inside": { "uts": { "hostname": "nsconform-a" },
+              "ns":  { "uts": { "$ne": "${host.ns.uts}" } } },
+  "host":   { "uts": { "hostname": "${before.host.uts.hostname}" } },
+  "door":   { "errno": { "$kernel": { ">=5.12": "EPERM", "<5.12": "EINVAL" } } }
+}"#;
+
+    #[test]
+    fn parses_the_example() {
+        let f = parse(UTS).unwrap();
+        let names: Vec<&str> = f.sections().map(|(n, _)| n).collect();
+        assert_eq!(names, ["door", "inside", "host"]);
+        let Some(Expect::Object(inside)) = &f.inside else {
+            panic!("{:?}", f.inside)
+        };
+        assert_eq!(inside[0].0, "uts");
+        let Expect::Object(ns) = &inside[1].1 else {
+            panic!()
+        };
+        let Expect::Matcher(m) = &ns[0].1 else {
+            panic!()
+        };
+        let Matcher::Ne(Term::Str(Template::Ref(r))) = m.as_ref() else {
+            panic!("{m:?}")
+        };
+        assert_eq!(r.segments, ["host", "ns", "uts"]);
+    }
+
+    #[rstest]
+    #[case("plain", Template::Plain("plain".into()))]
+    #[case("${inside.pid.nspid.0}", Template::Ref(RefPath::parse("inside.pid.nspid.0").unwrap()))]
+    #[case("a-${host.uts.hostname}", Template::Interp {
+        text: "a-${host.uts.hostname}".into(),
+        parts: vec![Part::Text("a-".into()), Part::Ref(RefPath::parse("host.uts.hostname").unwrap())],
+    })]
+    #[case("${door.errno}${door.syscall}", Template::Interp {
+        text: "${door.errno}${door.syscall}".into(),
+        parts: vec![
+            Part::Ref(RefPath::parse("door.errno").unwrap()),
+            Part::Ref(RefPath::parse("door.syscall").unwrap()),
+        ],
+    })]
+    #[case("$ alone, { and } too", Template::Plain("$ alone, { and } too".into()))]
+    fn parses_templates(#[case] text: &str, #[case] want: Template) {
+        assert_eq!(Template::parse(text), Ok(want));
+    }
+
+    #[rstest]
+    #[case("${host.uts")]
+    #[case("x ${}")]
+    #[case("${outside.uts}")]
+    #[case("${host..uts}")]
+    fn refuses_templates(#[case] text: &str) {
+        assert!(Template::parse(text).is_err());
+    }
+
+    #[rstest]
+    #[case::invalid_json("{\n  \"inside\": {\"uts\": }\n}", 2, 21, "expected value")]
+    #[case::unknown_section(
+        "{\n  \"inside\": {},\n  \"outside\": {}\n}",
+        3,
+        11,
+        "unknown field `outside`, expected one of `door`, `inside`, `child`, `unsharer`, `host`"
+    )]
+    #[case::before_is_not_a_section("{\"before\": {}}", 1, 9, "unknown field `before`")]
+    #[case::unknown_matcher(
+        "{\"inside\": {\n  \"uts\": {\"$neq\": 1}}}",
+        2,
+        16,
+        "unknown matcher `$neq`, expected one of $eq"
+    )]
+    #[case::two_matchers(
+        "{\"inside\": {\n  \"a\": {\"$gt\": 1, \"$lt\": 3}}}",
+        2,
+        23,
+        "a matcher is an object with exactly one key, but `$gt` is followed by `$lt`"
+    )]
+    #[case::matcher_among_keys(
+        "{\"inside\": {\n  \"a\": {\"b\": 1, \"$lt\": 3}}}",
+        2,
+        21,
+        "matcher `$lt` among other keys"
+    )]
+    #[case::len_string(
+        "{\"inside\": {\n  \"a\": {\"$len\": \"x\"}}}",
+        2,
+        19,
+        "invalid type: string \"x\", expected a length (a whole number) or a matcher"
+    )]
+    #[case::len_negative(
+        "{\"inside\": {\"a\": {\"$len\": -1}}}",
+        1,
+        28,
+        "invalid type: integer `-1`, expected a length"
+    )]
+    #[case::len_object(
+        "{\"inside\": {\"a\": {\"$len\": {\"b\": 1}}}}",
+        1,
+        34,
+        "$len takes a length (a whole number) or a matcher, not an object"
+    )]
+    #[case::lt_text(
+        "{\"inside\": {\n  \"a\": {\"$lt\": \"abc\"}}}",
+        2,
+        20,
+        "invalid type: string \"abc\", expected a number or a reference"
+    )]
+    #[case::lt_interp(
+        "{\"inside\": {\"a\": {\"$gte\": \"x${host.a}\"}}}",
+        1,
+        38,
+        "invalid type: string \"x${host.a}\", expected a number"
+    )]
+    #[case::lt_bool(
+        "{\"inside\": {\"a\": {\"$lte\": true}}}",
+        1,
+        30,
+        "invalid type: boolean `true`, expected a number"
+    )]
+    #[case::any_false(
+        "{\"inside\": {\"a\": {\"$any\": false}}}",
+        1,
+        31,
+        "invalid value: boolean `false`, expected true"
+    )]
+    #[case::absent_one(
+        "{\"inside\": {\"a\": {\"$absent\": 1}}}",
+        1,
+        30,
+        "invalid type: integer `1`, expected true"
+    )]
+    #[case::bad_regex("{\"inside\": {\"a\": {\"$regex\": \"(\"}}}", 1, 31, "bad $regex")]
+    #[case::regex_number(
+        "{\"inside\": {\"a\": {\"$regex\": 3}}}",
+        1,
+        29,
+        "invalid type: integer `3`, expected a regular expression"
+    )]
+    #[case::bad_range(
+        "{\"door\": {\"errno\": {\"$kernel\": {\n  \"5.12\": \"EPERM\"}}}}",
+        2,
+        8,
+        "`5.12` in kernel range `5.12` needs an operator"
+    )]
+    #[case::kernel_list(
+        "{\"door\": {\"errno\": {\"$kernel\": [1]}}}",
+        1,
+        32,
+        "invalid type: sequence, expected an object of kernel ranges"
+    )]
+    #[case::all_object(
+        "{\"door\": {\"$all\": {}}}",
+        1,
+        18,
+        "invalid type: map, expected a sequence"
+    )]
+    #[case::bad_ref(
+        "{\"host\": {\"a\":\n \"${hots.uts}\"}}",
+        2,
+        14,
+        "reference `${hots.uts}` starts with none of door, inside"
+    )]
+    #[case::unterminated(
+        "{\"host\": {\"a\": {\"$eq\": \"${host.uts\"}}}",
+        1,
+        35,
+        "unterminated reference"
+    )]
+    #[case::duplicate_key("{\"host\": {\"a\": 1,\n \"a\": 2}}", 2, 4, "duplicate key `a`")]
+    #[case::duplicate_section("{\"host\": {},\n \"host\": {}}", 2, 7, "duplicate field `host`")]
+    #[case::not_an_object("  [{}]", 1, 3, "a fixture is a JSON object")]
+    #[case::empty("", 1, 0, "EOF while parsing a value")]
+    fn refuses(#[case] text: &str, #[case] line: usize, #[case] column: usize, #[case] msg: &str) {
+        let err = parse(text).unwrap_err();
+        assert!(err.message.starts_with(msg), "{err}");
+        assert_eq!((err.line, err.column), (line, column), "{err}");
+        assert!(err.to_string().starts_with("fixtures/uts/x.json:"), "{err}");
+    }
+
+    #[rstest]
+    #[case(r#"{"$eq": {"$weird": 1}}"#)]
+    #[case(r#"{"$len": {"$gt": 2}}"#)]
+    #[case(r#"{"$contains": {"name": "lo"}}"#)]
+    #[case(r#"{"$all": [{"$any": true}, {"$ne": null}]}"#)]
+    #[case(r#"{"$kernel": {}}"#)]
+    #[case(r#"{"$lt": "${host.pid.max}"}"#)]
+    #[case(r#"{"$gte": -1.5}"#)]
+    #[case(r#"{}"#)]
+    fn accepts(#[case] expect: &str) {
+        parse(&format!("{{\"inside\": {{\"a\": {expect}}}}}")).unwrap();
+    }
+
+    #[test]
+    fn null_section_is_an_expectation() {
+        let f = parse(r#"{"child": null}"#).unwrap();
+        assert!(matches!(f.child, Some(Expect::Scalar(Value::Null))));
     }
 }

@@ -31,6 +31,16 @@ impl FormatError {
         }
     }
 
+    /// A file that could not be read at all.
+    pub fn unreadable(file: &Path, err: &std::io::Error) -> FormatError {
+        FormatError {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {err}"),
+        }
+    }
+
     /// An error about the value at `path` in `text`.
     pub fn at_path(file: &Path, text: &str, path: &JsonPath, message: String) -> FormatError {
         let (line, column) = locate(text, path);

@@ -13,6 +13,8 @@ pub mod env;
 pub mod fixture;
 pub mod format_error;
 pub mod judge;
+#[cfg(test)]
+mod format_fuzz;
 pub mod kind;
 pub mod kver;
 pub mod limits;

@@ -356,3 +356,197 @@ fn compare_numbers(a: &Number, b: &Number) -> Option<Ordering> {
         _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::parse_fixture;
+    use rstest::rstest;
+    use serde_json::json;
+    use std::path::Path;
+
+    fn observed() -> Value {
+        json!({
+            "door": {"syscall": "unshare", "errno": "EPERM"},
+            "inside": {
+                "uts": {"hostname": "nsconform-a", "domainname": "ns-unshare"},
+                "ns": {"uts": 4026532001u64, "pid": 4026531836u64},
+                "pid": {"nspid": [1, 57]},
+                "net": {"links": [{"name": "lo", "up": false, "mtu": 65536}]},
+                "ids": {"uid": 0, "gid": 0, "label": "id-0"},
+                "steps": [{"step": "sethostname", "errno": "EPERM"}]
+            },
+            "host": {"uts": {"hostname": "vm"}, "ns": {"uts": 4026531838u64, "pid": 4026531836u64}},
+            "before": {"host": {"uts": {"hostname": "vm"}}}
+        })
+    }
+
+    /// The differences as `[path, expected, observed]` triples.
+    fn diffs_on(fixture: &str, release: &str) -> Value {
+        let f = parse_fixture(Path::new("f.json"), fixture).unwrap();
+        let d = compare(&f, &observed(), &Context::new(release));
+        Value::Array(
+            d.into_iter()
+                .map(|d| json!([d.path, d.expected, d.observed]))
+                .collect(),
+        )
+    }
+
+    fn diffs(fixture: &str) -> Value {
+        diffs_on(fixture, "6.18.44-fc-v657")
+    }
+
+    #[rstest]
+    #[case::literal(r#"{"inside": {"uts": {"hostname": "nsconform-a"}}}"#)]
+    #[case::partial(r#"{"inside": {"net": {"links": [{"name": "lo"}]}}, "host": {}}"#)]
+    #[case::reference(r#"{"host": {"uts": {"hostname": "${before.host.uts.hostname}"}}}"#)]
+    #[case::reference_index(r#"{"inside": {"pid": {"nspid": ["${inside.pid.nspid.0}", 57]}}}"#)]
+    #[case::interpolated(r#"{"inside": {"uts": {"domainname": "ns-${door.syscall}"}}}"#)]
+    #[case::interpolated_number(r#"{"inside": {"ids": {"label": "id-${inside.ids.uid}"}}}"#)]
+    #[case::eq(r#"{"inside": {"ns": {"pid": {"$eq": "${host.ns.pid}"}}}}"#)]
+    #[case::eq_whole(
+        r#"{"inside": {"net": {"$eq": {"links": [{"name": "lo", "up": false, "mtu": 65536}]}}}}"#
+    )]
+    #[case::ne(r#"{"inside": {"ns": {"uts": {"$ne": "${host.ns.uts}"}}}}"#)]
+    #[case::any(r#"{"inside": {"ns": {"uts": {"$any": true}}}}"#)]
+    #[case::absent(r#"{"inside": {"ns": {"time": {"$absent": true}}}}"#)]
+    #[case::len_array(r#"{"inside": {"pid": {"nspid": {"$len": 2}}}}"#)]
+    #[case::len_string(r#"{"inside": {"uts": {"hostname": {"$len": 11}}}}"#)]
+    #[case::len_object(r#"{"inside": {"ids": {"$len": {"$gte": 3}}}}"#)]
+    #[case::contains_array(
+        r#"{"inside": {"net": {"links": {"$contains": {"name": "lo", "up": false}}}}}"#
+    )]
+    #[case::contains_string(r#"{"inside": {"uts": {"hostname": {"$contains": "conform"}}}}"#)]
+    #[case::contains_ref(
+        r#"{"inside": {"pid": {"nspid": {"$contains": "${inside.pid.nspid.1}"}}}}"#
+    )]
+    #[case::regex(r#"{"inside": {"uts": {"hostname": {"$regex": "^nsconform-[a-z]$"}}}}"#)]
+    #[case::lt(r#"{"inside": {"pid": {"nspid": [{"$lt": 2}, {"$gt": "${inside.pid.nspid.0}"}]}}}"#)]
+    #[case::lte_gte(r#"{"inside": {"ids": {"uid": {"$all": [{"$lte": 0}, {"$gte": -1.5}]}}}}"#)]
+    #[case::big_numbers(r#"{"inside": {"ns": {"uts": {"$gt": "${host.ns.uts}"}}}}"#)]
+    #[case::kernel(r#"{"door": {"errno": {"$kernel": {">=5.12": "EPERM", "<5.12": "EINVAL"}}}}"#)]
+    #[case::kernel_none_matches(r#"{"door": {"errno": {"$kernel": {"<4.0": "EINVAL"}}}}"#)]
+    #[case::all(r#"{"inside": {"uts": {"hostname": {"$all": [{"$regex": "^ns"}, {"$len": {"$lt": 64}}]}}}}"#)]
+    #[case::expected_errors(
+        r#"{"door": {"errno": "EPERM"}, "inside": {"steps": [{"errno": "EPERM"}]}}"#
+    )]
+    fn passes(#[case] fixture: &str) {
+        assert_eq!(diffs(fixture), json!([]));
+    }
+
+    #[rstest]
+    #[case::literal(r#"{"inside": {"uts": {"hostname": "x"}}}"#,
+        json!([["inside.uts.hostname", "x", "nsconform-a"]]))]
+    #[case::missing_key(r#"{"inside": {"uts": {"nodename": "x"}}}"#,
+        json!([["inside.uts.nodename", "x", null]]))]
+    #[case::missing_section(r#"{"child": {"uts": {}}}"#,
+        json!([["child", {"uts": {}}, null]]))]
+    #[case::not_an_object(r#"{"inside": {"pid": {"nspid": {"a": 1}}}}"#,
+        json!([["inside.pid.nspid", {"a": 1}, [1, 57]]]))]
+    #[case::strict_string(r#"{"inside": {"ids": {"uid": "0"}}}"#,
+        json!([["inside.ids.uid", "0", 0]]))]
+    #[case::strict_float(r#"{"inside": {"ids": {"uid": 0.0}}}"#,
+        json!([["inside.ids.uid", 0.0, 0]]))]
+    #[case::strict_bool(r#"{"inside": {"net": {"links": [{"up": 0}]}}}"#,
+        json!([["inside.net.links.0.up", 0, false]]))]
+    #[case::array_length(r#"{"inside": {"pid": {"nspid": [1]}}}"#,
+        json!([["inside.pid.nspid", [1], [1, 57]]]))]
+    #[case::array_element(r#"{"inside": {"pid": {"nspid": [1, 58]}}}"#,
+        json!([["inside.pid.nspid.1", 58, 57]]))]
+    #[case::reference(r#"{"inside": {"uts": {"hostname": "${host.uts.hostname}"}}}"#,
+        json!([["inside.uts.hostname", "vm", "nsconform-a"]]))]
+    #[case::interpolated(r#"{"inside": {"uts": {"domainname": "ns-${door.errno}"}}}"#,
+        json!([["inside.uts.domainname", "ns-EPERM", "ns-unshare"]]))]
+    #[case::eq(r#"{"inside": {"ns": {"uts": {"$eq": "${host.ns.uts}"}}}}"#,
+        json!([["inside.ns.uts", {"$eq": 4026531838u64}, 4026532001u64]]))]
+    #[case::eq_whole(r#"{"inside": {"net": {"$eq": {"links": [{"name": "lo"}]}}}}"#,
+        json!([["inside.net", {"$eq": {"links": [{"name": "lo"}]}}, {"links": [{"name": "lo", "up": false, "mtu": 65536}]}]]))]
+    #[case::ne(r#"{"host": {"ns": {"pid": {"$ne": "${inside.ns.pid}"}}}}"#,
+        json!([["host.ns.pid", {"$ne": 4026531836u64}, 4026531836u64]]))]
+    #[case::ne_absent(r#"{"host": {"ns": {"net": {"$ne": 1}}}}"#,
+        json!([["host.ns.net", {"$ne": 1}, null]]))]
+    #[case::any(r#"{"inside": {"nope": {"$any": true}}}"#,
+        json!([["inside.nope", {"$any": true}, null]]))]
+    #[case::absent(r#"{"inside": {"ids": {"uid": {"$absent": true}}}}"#,
+        json!([["inside.ids.uid", {"$absent": true}, 0]]))]
+    #[case::len(r#"{"inside": {"pid": {"nspid": {"$len": 3}}}}"#,
+        json!([["inside.pid.nspid", {"$len": 3}, [1, 57]]]))]
+    #[case::len_matcher(r#"{"inside": {"uts": {"hostname": {"$len": {"$gt": 64}}}}}"#,
+        json!([["inside.uts.hostname", {"$len": {"$gt": 64}}, "nsconform-a"]]))]
+    #[case::len_of_number(r#"{"inside": {"ids": {"uid": {"$len": 1}}}}"#,
+        json!([["inside.ids.uid", {"$len": 1}, 0]]))]
+    #[case::contains_array(r#"{"inside": {"net": {"links": {"$contains": {"name": "eth0"}}}}}"#,
+        json!([["inside.net.links", {"$contains": {"name": "eth0"}}, [{"name": "lo", "up": false, "mtu": 65536}]]]))]
+    #[case::contains_string(r#"{"inside": {"uts": {"hostname": {"$contains": "${host.uts.hostname}"}}}}"#,
+        json!([["inside.uts.hostname", {"$contains": "vm"}, "nsconform-a"]]))]
+    #[case::regex(r#"{"inside": {"uts": {"hostname": {"$regex": "^vm$"}}}}"#,
+        json!([["inside.uts.hostname", {"$regex": "^vm$"}, "nsconform-a"]]))]
+    #[case::regex_not_a_string(r#"{"inside": {"ids": {"uid": {"$regex": "0"}}}}"#,
+        json!([["inside.ids.uid", {"$regex": "0"}, 0]]))]
+    #[case::lt(r#"{"inside": {"pid": {"nspid": {"$len": {"$lt": "${inside.pid.nspid.0}"}}}}}"#,
+        json!([["inside.pid.nspid", {"$len": {"$lt": 1}}, [1, 57]]]))]
+    #[case::lte(r#"{"inside": {"pid": {"nspid": [1, {"$lte": 56}]}}}"#,
+        json!([["inside.pid.nspid.1", {"$lte": 56}, 57]]))]
+    #[case::gt(r#"{"inside": {"pid": {"nspid": [{"$gt": 1}, 57]}}}"#,
+        json!([["inside.pid.nspid.0", {"$gt": 1}, 1]]))]
+    #[case::gte_on_a_string(r#"{"inside": {"uts": {"hostname": {"$gte": 0}}}}"#,
+        json!([["inside.uts.hostname", {"$gte": 0}, "nsconform-a"]]))]
+    #[case::order_ref_not_a_number(r#"{"inside": {"ids": {"uid": {"$lt": "${door.errno}"}}}}"#,
+        json!([["inside.ids.uid", {"$lt": "EPERM"}, 0]]))]
+    #[case::kernel(r#"{"door": {"errno": {"$kernel": {">=5.12": "EINVAL", "<5.12": "EPERM"}}}}"#,
+        json!([["door.errno", "EINVAL", "EPERM"]]))]
+    #[case::kernel_first_wins(r#"{"door": {"errno": {"$kernel": {">=6.0": "EINVAL", ">=5.0": "EPERM"}}}}"#,
+        json!([["door.errno", "EINVAL", "EPERM"]]))]
+    #[case::all(r#"{"inside": {"ids": {"uid": {"$all": [{"$gt": 0}, {"$eq": 0}, {"$ne": 0}]}}}}"#,
+        json!([["inside.ids.uid", {"$gt": 0}, 0], ["inside.ids.uid", {"$ne": 0}, 0]]))]
+    #[case::unresolved(r#"{"host": {"uts": {"hostname": "${host.uts.hostnme}"}}}"#,
+        json!([["host.uts.hostname", "${host.uts.hostnme} (unresolved)", "vm"]]))]
+    #[case::unresolved_in_matcher(r#"{"inside": {"uts": {"hostname": {"$ne": "${host.uts.hostnme}"}}}}"#,
+        json!([["inside.uts.hostname", {"$ne": "${host.uts.hostnme} (unresolved)"}, "nsconform-a"]]))]
+    #[case::unresolved_in_text(r#"{"inside": {"uts": {"hostname": "nsconform-${child.x}"}}}"#,
+        json!([["inside.uts.hostname", "nsconform-${child.x} (unresolved)", "nsconform-a"]]))]
+    #[case::unresolved_index(r#"{"inside": {"ids": {"uid": {"$lte": "${inside.pid.nspid.9}"}}}}"#,
+        json!([["inside.ids.uid", {"$lte": "${inside.pid.nspid.9} (unresolved)"}, 0]]))]
+    #[case::expected_error(r#"{"door": {"syscall": "unshare", "errno": "EINVAL"}}"#,
+        json!([["door.errno", "EINVAL", "EPERM"]]))]
+    fn fails(#[case] fixture: &str, #[case] want: Value) {
+        assert_eq!(diffs(fixture), want);
+    }
+
+    #[rstest]
+    #[case("5.11.3", json!([]))]
+    #[case("5.12.0-rc1", json!([["door.errno", "EINVAL", "EPERM"]]))]
+    #[case("4.14.1", json!([]))]
+    #[case("3.10.0-1160.el7", json!([["door.errno", "ENOSYS", "EPERM"]]))]
+    #[case("garbage", json!([["door.errno", "$kernel, but the kernel release `garbage` has no version", "EPERM"]]))]
+    fn kernel_ranges(#[case] release: &str, #[case] want: Value) {
+        let f = r#"{"door": {"errno": {"$kernel": {
+            ">=5.12": "EINVAL", ">=4.15 <5.12": "EPERM", "<4.0": "ENOSYS"}}}}"#;
+        assert_eq!(diffs_on(f, release), want);
+    }
+
+    #[test]
+    fn differences_display() {
+        let d = compare(
+            &parse_fixture(Path::new("f"), r#"{"host": {"uts": {"hostname": "x"}}}"#).unwrap(),
+            &observed(),
+            &Context::new("6.1"),
+        );
+        assert_eq!(
+            d[0].to_string(),
+            r#"host.uts.hostname: expected "x", observed "vm""#
+        );
+    }
+
+    #[rstest]
+    #[case(json!(1), json!(2), Some(Ordering::Less))]
+    #[case(json!(-1), json!(18446744073709551615u64), Some(Ordering::Less))]
+    #[case(json!(1.5), json!(1), Some(Ordering::Greater))]
+    #[case(json!(2), json!(2.0), Some(Ordering::Equal))]
+    fn orders_numbers(#[case] a: Value, #[case] b: Value, #[case] want: Option<Ordering>) {
+        let (Value::Number(a), Value::Number(b)) = (a, b) else {
+            unreachable!()
+        };
+        assert_eq!(compare_numbers(&a, &b), want);
+    }
+}
