@@ -21,9 +21,15 @@ fn ktap_shape() {
     assert!(lines.contains(&"1..4"), "{k}");
     assert!(lines.contains(&"  # Subtest: uts"), "{k}");
     assert!(lines.contains(&"  1..6"), "{k}");
-    assert!(lines.contains(&"  ok 3 isolated::runc # SKIP runtime not installed: runc"), "{k}");
+    assert!(
+        lines.contains(&"  ok 3 isolated::runc # SKIP runtime not installed: runc"),
+        "{k}"
+    );
     // Diagnostics come before the failing result line.
-    let fail = lines.iter().position(|l| l.starts_with("  not ok 2 isolated::unshare")).unwrap();
+    let fail = lines
+        .iter()
+        .position(|l| l.starts_with("  not ok 2 isolated::unshare"))
+        .unwrap();
     let diag = lines
         .iter()
         .position(|l| l.starts_with("  # inside.uts.hostname: expected \"nsconform-a\""))
@@ -32,14 +38,22 @@ fn ktap_shape() {
     assert!(lines.contains(&"not ok 3 uts"), "{k}");
     assert!(k.contains("  # error: probe killed by signal 9"), "{k}");
     // A name never contains `#`: every result line has at most the directive's `#`.
-    for l in lines.iter().filter(|l| l.trim_start().starts_with("ok ") || l.trim_start().starts_with("not ok ")) {
+    for l in lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("ok ") || l.trim_start().starts_with("not ok "))
+    {
         let name = l.split(" # ").next().unwrap();
         assert!(!name.contains('#'), "{l}");
     }
 }
 
 fn python() -> Option<PathBuf> {
-    let ok = Command::new("python3").arg("--version").output().ok()?.status.success();
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .ok()?
+        .status
+        .success();
     ok.then(|| PathBuf::from("python3"))
 }
 
@@ -68,7 +82,10 @@ fn parse_with_kunit(ktap: &str) -> Option<Value> {
         return None;
     }
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "ktap_check.py failed:\n{stdout}\n{stderr}");
+    assert!(
+        run.status.success(),
+        "ktap_check.py failed:\n{stdout}\n{stderr}"
+    );
     eprintln!("{stdout}");
     let text = std::fs::read_to_string(&output).unwrap();
     Some(serde_json::from_str(&text).unwrap())

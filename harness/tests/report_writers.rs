@@ -11,7 +11,9 @@ use nsconform::verdict::{Summary, Verdict};
 fn synthetic_report_has_every_verdict() {
     let r = report_support::report();
     assert_eq!(r.summary, report_support::expected_summary());
-    assert!(Verdict::ALL.iter().all(|v| r.trials.iter().any(|t| t.verdict == *v)));
+    assert!(Verdict::ALL
+        .iter()
+        .all(|v| r.trials.iter().any(|t| t.verdict == *v)));
 }
 
 #[test]
@@ -42,7 +44,10 @@ fn count_cases(suite: roxmltree::Node) -> Summary {
 }
 
 fn attr(node: roxmltree::Node, name: &str) -> usize {
-    node.attribute(name).unwrap_or_else(|| panic!("no {name}")).parse().unwrap()
+    node.attribute(name)
+        .unwrap_or_else(|| panic!("no {name}"))
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -66,7 +71,10 @@ fn junit_parses_and_counts_match() {
         let want = report_support::summary_of(r.trials.iter().filter(|t| t.ty == ty));
         assert_eq!(counted, want, "suite {ty}");
         for case in suite.children().filter(|n| n.has_tag_name("testcase")) {
-            assert_eq!(case.attribute("classname"), Some(format!("nsconform.{ty}").as_str()));
+            assert_eq!(
+                case.attribute("classname"),
+                Some(format!("nsconform.{ty}").as_str())
+            );
             assert_eq!(case.attribute("time"), Some("0.001"));
             names.insert(format!("{ty}::{}", case.attribute("name").unwrap()), case);
         }
@@ -79,17 +87,29 @@ fn junit_parses_and_counts_match() {
     assert_eq!(names.len(), r.trials.len());
 
     let failed = names["uts::isolated::unshare"];
-    let failure = failed.children().find(|n| n.has_tag_name("failure")).unwrap();
+    let failure = failed
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
     let text = failure.text().unwrap();
     assert!(text.contains("inside.uts.hostname"), "{text}");
     assert!(text.contains("<script>alert(1)</script>"), "{text}");
     let skipped = names["ipc::isolated::runc"];
-    let skip = skipped.children().find(|n| n.has_tag_name("skipped")).unwrap();
-    assert_eq!(skip.attribute("message"), Some("runtime not installed: runc"));
+    let skip = skipped
+        .children()
+        .find(|n| n.has_tag_name("skipped"))
+        .unwrap();
+    assert_eq!(
+        skip.attribute("message"),
+        Some("runtime not installed: runc")
+    );
     let broken = names["pid::isolated::clone"];
     let error = broken.children().find(|n| n.has_tag_name("error")).unwrap();
     assert!(error.attribute("message").unwrap().contains("SIGKILL"));
-    let stderr = broken.children().find(|n| n.has_tag_name("system-err")).unwrap();
+    let stderr = broken
+        .children()
+        .find(|n| n.has_tag_name("system-err"))
+        .unwrap();
     assert!(stderr.text().unwrap().contains("<boom> & more"));
 }
 
@@ -97,15 +117,31 @@ fn junit_parses_and_counts_match() {
 fn markdown_has_table_diff_skips_and_environment() {
     let r = report_support::report();
     let md = markdown::to_string(&r);
-    assert!(md.contains("| type | ✅ pass | ❌ fail | ⏭️ skip | 💥 error | total |"), "{md}");
+    assert!(
+        md.contains("| type | ✅ pass | ❌ fail | ⏭️ skip | 💥 error | total |"),
+        "{md}"
+    );
     assert!(md.contains("| `uts` | 3 | 1 | 2 | 0 | 6 |"), "{md}");
     assert!(md.contains("| **total** | 13 | 1 | 9 | 1 | 24 |"), "{md}");
     assert!(md.contains("```diff\n--- expected\n+++ observed\n"), "{md}");
     assert!(md.contains("-      \"hostname\": \"nsconform-a\""), "{md}");
-    assert!(md.contains("+      \"hostname\": \"<script>alert(1)</script> # | `x`\""), "{md}");
+    assert!(
+        md.contains("+      \"hostname\": \"<script>alert(1)</script> # | `x`\""),
+        "{md}"
+    );
     assert!(md.contains("| runtime not installed: runc (8) |"), "{md}");
-    assert!(md.contains("| CLONE_NEWTIME cannot be passed to clone(2) (1) | `time::isolated::clone` |"), "{md}");
-    assert!(md.contains("| kernel release | `6.18.0-nsconform` |"), "{md}");
+    assert!(
+        md.contains("| CLONE_NEWTIME cannot be passed to clone(2) (1) | `time::isolated::clone` |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| kernel release | `6.18.0-nsconform` |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("## ⚠️ Kernel log during the run (1 line)"),
+        "{md}"
+    );
     assert!(md.contains("probe killed by signal 9"), "{md}");
     // Outside code blocks, no raw HTML from the report reaches the page.
     let outside_code: String = md.split("```").step_by(2).collect();
@@ -127,16 +163,39 @@ fn write_all_writes_every_format_and_latest_follows() {
         .iter()
         .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, ["report.json", "junit.xml", "report.ktap", "summary.md", "matrix.html"]);
+    assert_eq!(
+        names,
+        [
+            "report.json",
+            "junit.xml",
+            "report.ktap",
+            "summary.md",
+            "matrix.html"
+        ]
+    );
     for p in &written {
         assert!(std::fs::metadata(p).unwrap().len() > 100, "{}", p.display());
     }
     let latest = report::point_latest(root.path(), &first).unwrap();
-    assert_eq!(std::fs::read_link(&latest).unwrap(), first.strip_prefix(root.path()).unwrap());
+    assert_eq!(
+        std::fs::read_link(&latest).unwrap(),
+        first.strip_prefix(root.path()).unwrap()
+    );
     report::point_latest(root.path(), &second).unwrap();
-    assert_eq!(std::fs::read_link(&latest).unwrap(), second.strip_prefix(root.path()).unwrap());
+    assert_eq!(
+        std::fs::read_link(&latest).unwrap(),
+        second.strip_prefix(root.path()).unwrap()
+    );
     let back = json::read_file(&latest.join("report.json"));
     assert!(back.is_err(), "the second run wrote nothing yet");
     let back = json::read_file(&first.join("report.json")).unwrap();
     assert_eq!(back, r);
+}
+
+#[test]
+#[ignore = "writes the synthetic report's files for a person to look at"]
+fn write_sample_files() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sample-report");
+    report::write_all(&report_support::report(), &dir, &Format::ALL).unwrap();
+    eprintln!("wrote {}", dir.display());
 }

@@ -22,8 +22,16 @@ pub fn environment() -> Environment {
         uid: 0,
         features: BTreeMap::from([("ns.time".into(), true), ("clone3".into(), true)]),
         doors: vec![
-            DoorInfo { name: "clone".into(), available: true, version: None },
-            DoorInfo { name: "runc".into(), available: false, version: None },
+            DoorInfo {
+                name: "clone".into(),
+                available: true,
+                version: None,
+            },
+            DoorInfo {
+                name: "runc".into(),
+                available: false,
+                version: None,
+            },
         ],
         target: "host".into(),
         kconfig: BTreeMap::from([("CONFIG_TIME_NS".into(), "y".into())]),
@@ -75,7 +83,10 @@ pub fn report() -> Report {
         t.reason = Some("runtime not installed: runc".into());
         t.views = None;
     }
-    let fail = trials.iter_mut().find(|t| t.id == "uts::isolated::unshare").unwrap();
+    let fail = trials
+        .iter_mut()
+        .find(|t| t.id == "uts::isolated::unshare")
+        .unwrap();
     fail.verdict = Verdict::Fail;
     fail.reason = Some("2 differences from the fixture".into());
     fail.diff = vec![
@@ -91,12 +102,18 @@ pub fn report() -> Report {
         },
     ];
     fail.stderr = "probe: sethostname done\n".into();
-    let error = trials.iter_mut().find(|t| t.id == "pid::isolated::clone").unwrap();
+    let error = trials
+        .iter_mut()
+        .find(|t| t.id == "pid::isolated::clone")
+        .unwrap();
     error.verdict = Verdict::Error;
     error.reason = Some("probe killed by signal 9 (SIGKILL) after 10 s timeout".into());
     error.stderr = "thread 'main' panicked at probe.rs:10:5:\n<boom> & more\n".into();
     error.views = None;
-    let skip = trials.iter_mut().find(|t| t.id == "time::isolated::clone").unwrap();
+    let skip = trials
+        .iter_mut()
+        .find(|t| t.id == "time::isolated::clone")
+        .unwrap();
     skip.verdict = Verdict::Skip;
     skip.reason = Some("CLONE_NEWTIME cannot be passed to clone(2)".into());
     skip.views = None;
@@ -107,7 +124,12 @@ pub fn report() -> Report {
 
 /// The counts the synthetic report must show.
 pub fn expected_summary() -> Summary {
-    Summary { pass: 13, fail: 1, skip: 9, error: 1 }
+    Summary {
+        pass: 13,
+        fail: 1,
+        skip: 9,
+        error: 1,
+    }
 }
 
 /// Summary of a subset of trials.

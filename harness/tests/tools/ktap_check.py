@@ -14,13 +14,17 @@ Writes <result.json>: {"status", "counts": {...}, "suites": [{"name", "status", 
 "tests": [{"name", "status", "log"}]}]}. Exits 77 when no parser can be found.
 """
 
+import fcntl
 import glob
 import inspect
 import json
 import os
 import re
 import sys
+import shutil
+import subprocess
 import tarfile
+import tempfile
 
 
 def version_key(path):
@@ -28,22 +32,38 @@ def version_key(path):
 
 
 def unpack(tarball, cache):
+    """Unpacks tools/testing/kunit/*.py once into cache/<name>; safe against races."""
     name = os.path.basename(tarball).split(".tar")[0]
     dest = os.path.join(cache, name)
-    kunit = os.path.join(dest, "tools", "testing", "kunit")
-    if os.path.exists(os.path.join(kunit, "kunit_parser.py")):
-        return kunit
-    os.makedirs(kunit, exist_ok=True)
+    if os.path.exists(os.path.join(dest, "kunit_parser.py")):
+        return dest
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one unpacker at a time; the others wait
+        if not os.path.exists(os.path.join(dest, "kunit_parser.py")):
+            tmp = tempfile.mkdtemp(prefix=name + ".", dir=cache)
+            extract(tarball, tmp)
+            os.rename(tmp, dest)
+    return dest
+
+
+def extract(tarball, into):
+    """Copies the tarball's tools/testing/kunit/*.py into the directory `into`."""
+    pattern = "*/tools/testing/kunit/*.py"
+    if shutil.which("tar"):
+        staging = tempfile.mkdtemp(dir=into)
+        subprocess.run(["tar", "-xf", tarball, "-C", staging, "--wildcards",
+                        "--no-wildcards-match-slash", pattern], check=True)
+        for path in glob.glob(os.path.join(staging, pattern)):
+            shutil.move(path, into)
+        shutil.rmtree(staging)
+        return
     wanted = re.compile(r"^[^/]+/tools/testing/kunit/[^/]+\.py$")
     with tarfile.open(tarball) as tar:
         for member in tar:
             if member.isfile() and wanted.match(member.name):
-                data = tar.extractfile(member).read()
-                tmp = os.path.join(kunit, os.path.basename(member.name) + ".tmp")
-                with open(tmp, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, os.path.join(kunit, os.path.basename(member.name)))
-    return kunit
+                with open(os.path.join(into, os.path.basename(member.name)), "wb") as f:
+                    f.write(tar.extractfile(member).read())
 
 
 def find_kunit(cache):
