@@ -20,7 +20,7 @@ use super::{by_type, targets, ReportError};
 const DOOR_ORDER: [&str; 5] = ["clone", "clone3", "unshare", "setns", "setns-pidfd"];
 
 const STYLE: &str = r#"
-:root { --pass:#2da44e; --fail:#cf222e; --skip:#bf8700; --error:#8250df; --none:#eaeef2;
+:root { --pass:#2da44e; --fail:#cf222e; --skip:#f2cc60; --error:#8250df; --none:#eaeef2;
         font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 14px; }
 body { margin: 0; color: #1f2328; background: #fff; }
 header { padding: 12px 20px; border-bottom: 1px solid #d0d7de; background: #f6f8fa; }
@@ -28,7 +28,7 @@ h1 { font-size: 20px; margin: 0 0 6px; }
 .env { color: #57606a; margin: 4px 0; }
 .badge { display: inline-block; padding: 2px 10px; border-radius: 12px; color: #fff; font-weight: 600; margin-right: 6px; }
 .b-pass { background: var(--pass); } .b-fail { background: var(--fail); }
-.b-skip { background: var(--skip); } .b-error { background: var(--error); }
+.b-skip { background: var(--skip); color: #3b2300; } .b-error { background: var(--error); }
 .tools { margin-top: 8px; color: #57606a; }
 main { padding: 12px 20px; overflow: auto; }
 table.matrix { border-collapse: separate; border-spacing: 0; }
@@ -40,7 +40,7 @@ table.matrix { border-collapse: separate; border-spacing: 0; }
 .matrix tr.type .counts { font-weight: normal; color: #57606a; margin-left: 12px; font-size: 13px; }
 .matrix td { text-align: center; color: #fff; font-weight: 600; min-width: 64px; cursor: pointer; }
 td.v-pass { background: var(--pass); } td.v-fail { background: var(--fail); }
-td.v-skip { background: var(--skip); } td.v-error { background: var(--error); }
+td.v-skip { background: var(--skip); color: #3b2300; } td.v-error { background: var(--error); }
 td.v-none { background: var(--none); color: #8c959f; cursor: default; font-weight: normal; }
 td[data-i]:hover, td[data-i]:focus { outline: 3px solid #0969da; outline-offset: -3px; }
 td.selected { outline: 3px solid #1f2328; outline-offset: -3px; }
@@ -51,7 +51,7 @@ body.only-bad tr.row:not(.bad) { display: none; }
 #detail .close { float: right; cursor: pointer; border: 1px solid #d0d7de; background: #f6f8fa; border-radius: 6px; }
 #detail pre { background: #f6f8fa; padding: 8px; overflow: auto; white-space: pre-wrap; word-break: break-all; }
 #detail table { border-collapse: collapse; width: 100%; margin: 6px 0; }
-#detail td, #detail th { border: 1px solid #d0d7de; padding: 3px 6px; font-family: ui-monospace, monospace; font-size: 12px; text-align: left; vertical-align: top; word-break: break-all; }
+#detail td, #detail th { border: 1px solid #d0d7de; padding: 3px 6px; font-family: ui-monospace, monospace; font-size: 12px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 #detail .exp { color: #1a7f37; } #detail .obs { color: #cf222e; }
 "#;
 
@@ -92,11 +92,13 @@ const SCRIPT: &str = r#"
     }
     if (t.stderr) { panel.appendChild(el('h3', 'probe stderr')); panel.appendChild(el('pre', t.stderr)); }
     panel.hidden = false;
+    history.replaceState(null, '', '#' + encodeURIComponent(t.id));
   }
   function hide() {
     panel.hidden = true;
     if (selected) selected.classList.remove('selected');
     selected = null;
+    history.replaceState(null, '', location.pathname + location.search);
   }
   var matrix = document.querySelector('table.matrix');
   matrix.addEventListener('click', function (e) {
@@ -111,6 +113,14 @@ const SCRIPT: &str = r#"
   document.getElementById('only-bad').addEventListener('change', function (e) {
     document.body.classList.toggle('only-bad', e.target.checked);
   });
+  // `matrix.html#<trial id>` opens that trial's details.
+  if (location.hash.length > 1) {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var cells = matrix.querySelectorAll('td[data-id]');
+    for (var i = 0; i < cells.length; i++) {
+      if (cells[i].getAttribute('data-id') === id) { show(cells[i]); break; }
+    }
+  }
 })();
 "#;
 
@@ -186,7 +196,7 @@ fn header(h: &mut String, report: &Report) {
     h.push_str(
         "<div class=\"tools\"><label><input type=\"checkbox\" id=\"only-bad\"> only cases \
          with a failure or an error</label> · hover a cell for its reason, click it for \
-         details</div>\n</header>\n",
+         details (or open <code>matrix.html#&lt;trial id&gt;</code>)</div>\n</header>\n",
     );
 }
 
@@ -311,7 +321,7 @@ fn case_row(h: &mut String, report: &Report, case: &str, cells: &[Option<usize>]
 fn tooltip(t: &TrialRecord) -> String {
     let mut text = format!("{} on {}: {}", t.id, t.target, t.verdict);
     if let Some(reason) = &t.reason {
-        text.push_str("\n");
+        text.push('\n');
         text.push_str(reason);
     }
     for d in t.diff.iter().take(10) {

@@ -33,6 +33,7 @@ pub fn to_string(report: &Report) -> String {
     failures(&mut md, report);
     errors(&mut md, report);
     skips(&mut md, report);
+    kernel_log(&mut md, report);
     environment(&mut md, report);
     md
 }
@@ -44,17 +45,25 @@ fn headline(md: &mut String, report: &Report) {
     let _ = writeln!(md, "# {mark} nsconform report\n");
     let _ = writeln!(
         md,
-        "**{} passed, {} failed, {} skipped, {} errors** out of {} trials \
+        "**{} passed · {} failed · {} skipped · {}** out of {} trials \
          on kernel `{}` ({}), target `{}`.\n",
         s.pass,
         s.fail,
         s.skip,
-        s.error,
+        plural(s.error, "error"),
         s.total(),
         code(&env.kernel_release),
         cell(&env.arch),
         code(&env.target)
     );
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn table(md: &mut String, report: &Report) {
@@ -172,7 +181,7 @@ fn environment(md: &mut String, report: &Report) {
     let yes = |b: bool| if b { "yes" } else { "no" };
     let rows = [
         ("kernel release", format!("`{}`", code(&env.kernel_release))),
-        ("kernel version", cell(&env.kernel_version)),
+        ("kernel version", format!("`{}`", code(&env.kernel_version))),
         ("architecture", cell(&env.arch)),
         ("target", format!("`{}`", code(&env.target))),
         ("uid", env.uid.to_string()),
@@ -195,7 +204,7 @@ fn environment(md: &mut String, report: &Report) {
     if !env.doors.is_empty() {
         md.push_str("| door | available | version |\n|:--|:--|:--|\n");
         for d in &env.doors {
-            let version = d.version.as_deref().map_or("".into(), cell);
+            let version = d.version.as_deref().map_or("–".into(), cell);
             let avail = if d.available { "✅" } else { "❌" };
             let _ = writeln!(md, "| `{}` | {avail} | {version} |", code(&d.name));
         }
@@ -206,11 +215,18 @@ fn environment(md: &mut String, report: &Report) {
         "kernel configuration",
         env.kconfig.iter().map(|(k, v)| format!("{k}={v}")),
     );
-    details_list(
+}
+
+fn kernel_log(md: &mut String, report: &Report) {
+    if report.kernel_log.is_empty() {
+        return;
+    }
+    let _ = writeln!(
         md,
-        "kernel log during the run",
-        report.kernel_log.iter().cloned(),
+        "## ⚠️ Kernel log during the run ({})\n",
+        plural(report.kernel_log.len(), "line")
     );
+    fenced(md, "", &report.kernel_log.join("\n"));
 }
 
 fn details_list(md: &mut String, title: &str, lines: impl Iterator<Item = String>) {

@@ -1,0 +1,79 @@
+//! Comparing reports: a report against itself, and a root run against a rootless one.
+
+mod report_support;
+
+use nsconform::compare::compare;
+use nsconform::verdict::{Summary, Verdict};
+
+#[test]
+fn a_report_equals_itself() {
+    let r = report_support::report();
+    let c = compare(&r, &r);
+    assert!(c.is_empty(), "{c:?}");
+    assert!(!c.verdicts_differ());
+    assert_eq!(c.common, r.trials.len());
+    assert!(c
+        .to_markdown()
+        .contains("0 verdicts differ; 0 view fields differ"));
+}
+
+#[test]
+fn skipped_trials_are_listed_exactly() {
+    let root = report_support::report();
+    let mut rootless = root.clone();
+    let skipped = [
+        "uts::isolated::clone",
+        "ipc::setns-back::unshare",
+        "pid::isolated::unshare",
+    ];
+    for t in rootless
+        .trials
+        .iter_mut()
+        .filter(|t| skipped.contains(&t.id.as_str()))
+    {
+        t.verdict = Verdict::Skip;
+        t.reason = Some("needs CAP_SYS_ADMIN in the initial user namespace".into());
+        t.views = None;
+    }
+    rootless.summary = Summary::of(&rootless.trials);
+    let c = compare(&root, &rootless);
+    assert!(c.verdicts_differ());
+    let mut ids: Vec<&str> = c.verdicts.iter().map(|v| v.id.as_str()).collect();
+    ids.sort();
+    let mut want = skipped.to_vec();
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(c
+        .verdicts
+        .iter()
+        .all(|v| v.a == Some(Verdict::Pass) && v.b == Some(Verdict::Skip)));
+    let md = c.to_markdown();
+    assert!(
+        md.contains("| `uts::isolated::clone` | `host` | **pass** | **skip** |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn missing_trials_and_view_changes_are_found() {
+    let a = report_support::report();
+    let mut b = a.clone();
+    b.trials.retain(|t| t.id != "ipc::isolated::clone");
+    let t = b
+        .trials
+        .iter_mut()
+        .find(|t| t.id == "uts::setns-back::clone")
+        .unwrap();
+    // Volatile fields change in every run; the hostname is a real difference.
+    t.views = Some(report_support::views("other", 7));
+    let c = compare(&a, &b);
+    assert_eq!(c.verdicts.len(), 1);
+    assert_eq!(c.verdicts[0].id, "ipc::isolated::clone");
+    assert_eq!(
+        (c.verdicts[0].a, c.verdicts[0].b),
+        (Some(Verdict::Pass), None)
+    );
+    let paths: Vec<&str> = c.views.iter().map(|v| v.path.as_str()).collect();
+    assert_eq!(paths, ["inside.uts.hostname"], "{c:?}");
+    assert!(c.to_markdown().contains("(absent)"));
+}

@@ -1,0 +1,86 @@
+//! The committed `reports/schema.json` must match the schema generated from `Report`.
+//!
+//! Regenerate it with `NSCONFORM_BLESS=1 cargo test --test report_schema`.
+
+mod report_support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use nsconform::report::{json, schema};
+
+fn committed_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports/schema.json")
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let path = committed_path();
+    let generated = schema::to_string();
+    if std::env::var_os("NSCONFORM_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, &generated).expect("write reports/schema.json");
+        eprintln!("wrote {}", path.display());
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "reports/schema.json is stale or missing: the Report type changed.\n\
+         Regenerate it with `NSCONFORM_BLESS=1 cargo test --test report_schema` and commit it."
+    );
+}
+
+#[test]
+fn schema_describes_the_report() {
+    let value: serde_json::Value = serde_json::from_str(&schema::to_string()).unwrap();
+    let required = value["required"]
+        .as_array()
+        .expect("Report has required fields");
+    for field in ["version", "environment", "summary", "trials"] {
+        assert!(
+            required.iter().any(|r| r == field),
+            "{field} is not required"
+        );
+    }
+    assert!(value["$defs"]["TrialRecord"]["properties"]["verdict"].is_object());
+}
+
+/// The synthetic report, as written to report.json, is valid against the schema
+/// (checked by Python's `jsonschema`; skipped with a printed reason without it).
+#[test]
+fn report_json_is_valid_against_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema_path = dir.path().join("schema.json");
+    let report_path = dir.path().join("report.json");
+    std::fs::write(&schema_path, schema::to_string()).unwrap();
+    std::fs::write(
+        &report_path,
+        json::to_string(&report_support::report()).unwrap(),
+    )
+    .unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/schema_check.py");
+    let run = match Command::new("python3")
+        .arg(script)
+        .arg(&schema_path)
+        .arg(&report_path)
+        .output()
+    {
+        Ok(run) => run,
+        Err(e) => {
+            eprintln!("SKIP: cannot run python3: {e}");
+            return;
+        }
+    };
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
+    if run.status.code() == Some(77) {
+        eprintln!("SKIP: {stderr}");
+        return;
+    }
+    assert!(
+        run.status.success(),
+        "report.json does not match the schema:\n{stdout}{stderr}"
+    );
+}
