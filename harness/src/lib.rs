@@ -12,9 +12,9 @@ pub mod door;
 pub mod env;
 pub mod fixture;
 pub mod format_error;
-pub mod judge;
 #[cfg(test)]
 mod format_fuzz;
+pub mod judge;
 pub mod kind;
 pub mod kver;
 pub mod limits;
