@@ -94,7 +94,7 @@ fn check_steps(ns: &Namespaces, steps: &[Step], at: &JsonPath) -> Checked {
                     here,
                     format!(
                         "{} needs a new {ty} namespace in the case: it would change the host otherwise",
-                        step.name()
+                        step.label()
                     ),
                 );
             }
@@ -135,6 +135,10 @@ fn check_step(step: &Step, at: &JsonPath) -> Checked {
         }
         Step::Mqueue(s) | Step::LinkUp(s) | Step::Stat(s) => check_len(s, MAX_ARG_BYTES, at),
         Step::Sysv(_) | Step::Setsid(_) => Ok(()),
+        _ => step.check().map_err(|message| Violation {
+            path: at.clone(),
+            message,
+        }),
     }
 }
 

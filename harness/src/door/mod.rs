@@ -35,6 +35,8 @@ pub struct Ctx<'a> {
     pub parent_only: Vec<RawFd>,
     /// The supervisor's effective uid and gid.
     pub caller: (u32, u32),
+    /// The supervisor's pid, where it started.
+    pub supervisor: i32,
     /// What the `inside` process runs; returns its exit status.
     pub body: &'a dyn Fn(&Ctx) -> i32,
 }

@@ -8,7 +8,7 @@ use super::message::Message;
 use super::pipe::{self, Pipe};
 use crate::door::Ctx;
 use crate::plan::{Process, Step};
-use crate::step::Runner;
+use crate::step::{Runner, StepEnv};
 
 /// The calling process's view, with the results of its steps.
 pub fn observe(steps: Vec<Value>) -> Value {
@@ -22,7 +22,12 @@ pub fn observe(steps: Vec<Value>) -> Value {
 /// Run `steps` as `who`, sending refused steps as guard messages; returns
 /// the step results.
 fn run_steps(ctx: &Ctx, who: &str, steps: &[Step]) -> Vec<Value> {
-    let mut runner = Runner::new(ctx.origin, who);
+    let env = StepEnv {
+        origin: ctx.origin,
+        supervisor: ctx.supervisor,
+        process: who,
+    };
+    let mut runner = Runner::new(env);
     let results = runner.run_all(steps);
     for g in runner.refused {
         ctx.send(&Message::Guard {

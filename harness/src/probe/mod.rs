@@ -60,6 +60,7 @@ pub fn run(plan: &Plan) -> Outcome {
         release: release.read,
         parent_only: vec![views.read, release.write],
         caller,
+        supervisor: nix::unistd::getpid().as_raw(),
         body: &body,
     };
     let children = door::enter(&ctx);

@@ -2,11 +2,17 @@
 //! Every step that would change the host if its namespace were not new is
 //! checked by the isolation guard first, and refused when it is not.
 
+mod cgroup;
 mod file;
 mod ipc;
+mod mnt;
 mod mount;
 mod net;
+mod nsfs;
+mod pid;
 mod session;
+mod time;
+mod user;
 mod uts;
 
 use nix::errno::Errno;
@@ -18,19 +24,28 @@ use crate::probe::guard::Origin;
 /// What a step gives back besides success: named values for the view.
 pub type Extra = Map<String, Value>;
 
+/// What a step may know about the trial it runs in.
+pub struct StepEnv<'a> {
+    /// The namespaces the probe started in.
+    pub origin: &'a Origin,
+    /// The probe's supervisor, by its pid in the namespace the probe started
+    /// in: a process outside every namespace the trial made.
+    pub supervisor: i32,
+    /// The process running the step: `inside` or `child`.
+    pub process: &'a str,
+}
+
 /// Runs steps for one process and keeps what the guard refused.
 pub struct Runner<'a> {
-    origin: &'a Origin,
-    process: &'a str,
+    env: StepEnv<'a>,
     sandbox: mount::Sandbox,
     pub refused: Vec<GuardFailure>,
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(origin: &'a Origin, process: &'a str) -> Runner<'a> {
+    pub fn new(env: StepEnv<'a>) -> Runner<'a> {
         Runner {
-            origin,
-            process,
+            env,
             sandbox: mount::Sandbox::default(),
             refused: Vec::new(),
         }
@@ -46,11 +61,11 @@ impl<'a> Runner<'a> {
     }
 
     fn run_one(&mut self, index: usize, step: &Step) -> Value {
-        let name = step.name();
+        let name = step.label();
         if let Some(ty) = step.guarded_by() {
-            if let Err(message) = self.origin.check(ty) {
+            if let Err(message) = self.env.origin.check(ty) {
                 self.refused.push(GuardFailure {
-                    process: self.process.to_string(),
+                    process: self.env.process.to_string(),
                     step: index,
                     ty,
                     message: message.clone(),
@@ -83,6 +98,15 @@ impl<'a> Runner<'a> {
             Step::LinkUp(name) => net::link_up(name),
             Step::Setsid(_) => session::setsid(),
             Step::Stat(path) => file::stat(path),
+            Step::Pid(s) => pid::perform(s, &self.env),
+            Step::User(s) => user::perform(s, &self.env),
+            Step::Mnt(s) => mnt::perform(s, &self.env),
+            Step::Net(s) => net::perform(s, &self.env),
+            Step::Ipc(s) => ipc::perform(s, &self.env),
+            Step::Uts(s) => uts::perform(s, &self.env),
+            Step::Cgroup(s) => cgroup::perform(s, &self.env),
+            Step::Time(s) => time::perform(s, &self.env),
+            Step::Nsfs(s) => nsfs::perform(s, &self.env),
         }
     }
 }

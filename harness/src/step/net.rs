@@ -30,3 +30,8 @@ pub fn link_up(name: &str) -> Result<Extra, Errno> {
     Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) })?;
     Ok(Extra::new())
 }
+
+/// Carry out one of the steps of plan::net.
+pub fn perform(step: &crate::plan::net::NetStep, _env: &super::StepEnv) -> Result<Extra, Errno> {
+    match *step {}
+}

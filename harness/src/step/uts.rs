@@ -15,3 +15,8 @@ pub fn setdomainname(name: &str) -> Result<Extra, Errno> {
     Errno::result(ret)?;
     Ok(Extra::new())
 }
+
+/// Carry out one of the steps of plan::uts.
+pub fn perform(step: &crate::plan::uts::UtsStep, _env: &super::StepEnv) -> Result<Extra, Errno> {
+    match *step {}
+}

@@ -2,6 +2,16 @@
 //! answers with. These types are the whole boundary between the judge side
 //! (cases, fixtures, verdicts) and the actor side (doors, steps, views).
 
+pub mod cgroup;
+pub mod ipc;
+pub mod mnt;
+pub mod net;
+pub mod nsfs;
+pub mod pid;
+pub mod time;
+pub mod user;
+pub mod uts;
+
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -280,6 +290,15 @@ pub enum Step {
     Setsid(Plain),
     /// Record the owner and mode of a path (`stat`).
     Stat(String),
+    Pid(pid::PidStep),
+    User(user::UserStep),
+    Mnt(mnt::MntStep),
+    Net(net::NetStep),
+    Ipc(ipc::IpcStep),
+    Uts(uts::UtsStep),
+    Cgroup(cgroup::CgroupStep),
+    Time(time::TimeStep),
+    Nsfs(nsfs::NsfsStep),
 }
 
 impl Step {
@@ -297,6 +316,55 @@ impl Step {
             Step::LinkUp(_) => "link_up",
             Step::Setsid(_) => "setsid",
             Step::Stat(_) => "stat",
+            Step::Pid(_) => "pid",
+            Step::User(_) => "user",
+            Step::Mnt(_) => "mnt",
+            Step::Net(_) => "net",
+            Step::Ipc(_) => "ipc",
+            Step::Uts(_) => "uts",
+            Step::Cgroup(_) => "cgroup",
+            Step::Time(_) => "time",
+            Step::Nsfs(_) => "nsfs",
+        }
+    }
+
+    /// The name of the step proper: `name` for a plain step, and
+    /// `<group>.<name>` for one of a namespace type's own steps.
+    pub fn label(&self) -> String {
+        match self.sub_name() {
+            Some(sub) => format!("{}.{sub}", self.name()),
+            None => self.name().to_string(),
+        }
+    }
+
+    fn sub_name(&self) -> Option<&'static str> {
+        Some(match self {
+            Step::Pid(s) => s.name(),
+            Step::User(s) => s.name(),
+            Step::Mnt(s) => s.name(),
+            Step::Net(s) => s.name(),
+            Step::Ipc(s) => s.name(),
+            Step::Uts(s) => s.name(),
+            Step::Cgroup(s) => s.name(),
+            Step::Time(s) => s.name(),
+            Step::Nsfs(s) => s.name(),
+            _ => return None,
+        })
+    }
+
+    /// What the step's own check refuses, for the steps of a type.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Step::Pid(s) => s.check(),
+            Step::User(s) => s.check(),
+            Step::Mnt(s) => s.check(),
+            Step::Net(s) => s.check(),
+            Step::Ipc(s) => s.check(),
+            Step::Uts(s) => s.check(),
+            Step::Cgroup(s) => s.check(),
+            Step::Time(s) => s.check(),
+            Step::Nsfs(s) => s.check(),
+            _ => Ok(()),
         }
     }
 
@@ -311,6 +379,15 @@ impl Step {
             Step::Sysv(_) | Step::Mqueue(_) => Some(NsType::Ipc),
             Step::LinkUp(_) => Some(NsType::Net),
             Step::Setsid(_) | Step::Stat(_) => None,
+            Step::Pid(s) => s.guarded_by(),
+            Step::User(s) => s.guarded_by(),
+            Step::Mnt(s) => s.guarded_by(),
+            Step::Net(s) => s.guarded_by(),
+            Step::Ipc(s) => s.guarded_by(),
+            Step::Uts(s) => s.guarded_by(),
+            Step::Cgroup(s) => s.guarded_by(),
+            Step::Time(s) => s.guarded_by(),
+            Step::Nsfs(s) => s.guarded_by(),
         }
     }
 }
