@@ -16,6 +16,7 @@ pub mod format_error;
 mod format_fuzz;
 pub mod judge;
 pub mod kind;
+pub mod kmsg;
 pub mod kver;
 pub mod limits;
 pub mod matcher;

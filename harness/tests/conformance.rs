@@ -60,15 +60,24 @@ fn main() {
         })
         .collect();
     let listing = args.list;
+    let mut kernel_log = nsconform::kmsg::KernelLog::open();
     let conclusion = libtest_mimic::run(&args, tests);
     let records = std::mem::take(&mut *records.lock().unwrap_or_else(|e| e.into_inner()));
+    let alarms = kernel_log.as_mut().map(|k| k.alarms()).unwrap_or_default();
+    for line in &alarms {
+        eprintln!("the kernel logged during the run: {line}");
+    }
     if !listing && records.len() > 1 {
-        let report = Report::new(config.environment.clone(), records);
+        let mut report = Report::new(config.environment.clone(), records);
+        report.kernel_log = alarms.clone();
         let dir = source_dir("reports").join("cargo-test");
         if let Err(e) = nsconform::report::write_all(&report, &dir, &nsconform::report::Format::ALL)
         {
             eprintln!("cannot write the reports: {e}");
         }
+    }
+    if !alarms.is_empty() {
+        std::process::exit(101);
     }
     conclusion.exit();
 }

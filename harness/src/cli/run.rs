@@ -63,6 +63,7 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
             config.probe.display()
         );
     }
+    let mut kernel_log = crate::kmsg::KernelLog::open();
     let progress = Mutex::new(Progress::stderr(trials.len(), args.quiet));
     let records = run::run_all(&trials, &config, &|r| {
         if let Ok(mut p) = progress.lock() {
@@ -72,7 +73,11 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
     if let Ok(mut p) = progress.lock() {
         p.finish();
     }
-    let report = Report::new(config.environment, records);
+    let mut report = Report::new(config.environment, records);
+    report.kernel_log = kernel_log.as_mut().map(|k| k.alarms()).unwrap_or_default();
+    for line in &report.kernel_log {
+        eprintln!("nsconform: the kernel logged: {line}");
+    }
     let (dir, latest) = report_dir(args.report_dir.as_deref())?;
     report::write_all(&report, &dir, &formats)?;
     if latest {
@@ -87,5 +92,6 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
         s.error,
         dir.display()
     );
-    Ok(if s.ok() { EXIT_OK } else { EXIT_FAILED })
+    let good = s.ok() && report.kernel_log.is_empty();
+    Ok(if good { EXIT_OK } else { EXIT_FAILED })
 }

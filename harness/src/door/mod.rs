@@ -120,6 +120,9 @@ pub fn write_maps(ctx: &Ctx, pid: Pid) -> bool {
     let Some(user) = &ctx.plan.namespaces.user else {
         return true;
     };
+    if let Err(message) = ctx.origin.check_process(NsType::User, pid.as_raw()) {
+        return refused(ctx, "supervisor", NsType::User, message);
+    }
     match maps::write_for(pid, user, ctx.caller) {
         Ok(()) => true,
         Err(e) => {

@@ -31,6 +31,20 @@ impl Origin {
         }
     }
 
+    /// Check that process `pid`'s namespace of `ty` is not the one the probe
+    /// started in (before writing, say, the maps of its user namespace).
+    pub fn check_process(&self, ty: NsType, pid: i32) -> Result<(), String> {
+        let now = ns::id_of(&pid.to_string(), ty.name())
+            .ok_or_else(|| format!("namespace not isolated: /proc/{pid}/ns/{ty} is unreadable"))?;
+        match self.0.get(ty.name()) {
+            Some(start) if *start == now => Err(format!(
+                "namespace not isolated: process {pid} is still in the {ty} namespace {}:{} the probe started in",
+                now.dev, now.ino
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Check the caller's namespace of `ty`.
     pub fn check(&self, ty: NsType) -> Result<(), String> {
         self.check_link(ty, ty.name())
