@@ -82,3 +82,17 @@ pub fn enter_outer() -> Result<(), MapError> {
     write(&me.join("uid_map"), &format!("0 {uid} 1\n"))?;
     write(&me.join("gid_map"), &format!("0 {gid} 1\n"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(vec![MapLine(0, Outside::Caller(CallerTag::Caller), 1)], 1000, "0 1000 1\n")]
+    #[case(vec![MapLine(0, Outside::Id(100000), 65536)], 7, "0 100000 65536\n")]
+    #[case(vec![MapLine(0, Outside::Id(0), 1), MapLine(1, Outside::Id(10), 5)], 0, "0 0 1\n1 10 5\n")]
+    fn renders_map_lines(#[case] lines: Vec<MapLine>, #[case] caller: u32, #[case] text: &str) {
+        assert_eq!(render(&lines, caller), text);
+    }
+}

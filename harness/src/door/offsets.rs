@@ -32,3 +32,26 @@ pub fn write(settings: &TimeSettings) -> Result<(), Errno> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Offset;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(None, None, "")]
+    #[case(Some(Offset(86400, 0)), None, "monotonic 86400 0\n")]
+    #[case(Some(Offset(-5, 10)), Some(Offset(7, 0)), "monotonic -5 10\nboottime 7 0\n")]
+    fn renders_offsets(
+        #[case] mono: Option<Offset>,
+        #[case] boot: Option<Offset>,
+        #[case] text: &str,
+    ) {
+        let s = TimeSettings {
+            monotonic: mono,
+            boottime: boot,
+        };
+        assert_eq!(render(&s), text);
+    }
+}

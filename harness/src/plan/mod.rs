@@ -506,3 +506,90 @@ pub struct Outcome {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn plan(door: Door, ns: serde_json::Value, observe: &[Process]) -> Plan {
+        Plan {
+            door,
+            namespaces: serde_json::from_value(ns).expect("namespaces"),
+            steps: Vec::new(),
+            child_steps: Vec::new(),
+            observe: observe.to_vec(),
+            outer_userns: false,
+        }
+    }
+
+    #[rstest]
+    #[case(Door::Clone, serde_json::json!({"time": {}}), true)]
+    #[case(Door::Clone3, serde_json::json!({"time": {}}), false)]
+    #[case(Door::Clone3, serde_json::json!({"time": {"monotonic": [1, 0]}}), true)]
+    #[case(Door::Unshare, serde_json::json!({"time": {"monotonic": [1, 0]}}), false)]
+    #[case(Door::Setns, serde_json::json!({}), true)]
+    #[case(Door::SetnsPidfd, serde_json::json!({"uts": {}}), false)]
+    #[case(Door::Clone, serde_json::json!({"pid": {}, "user": {}}), false)]
+    fn doors_say_what_they_cannot_express(
+        #[case] door: Door,
+        #[case] ns: serde_json::Value,
+        #[case] inexpressible: bool,
+    ) {
+        let p = plan(door, ns, &[Process::Inside]);
+        assert_eq!(
+            p.inexpressible().is_some(),
+            inexpressible,
+            "{:?}",
+            p.inexpressible()
+        );
+    }
+
+    #[rstest]
+    #[case(Door::Unshare, false)]
+    #[case(Door::Clone, true)]
+    #[case(Door::Setns, true)]
+    fn only_unshare_has_an_unsharer(#[case] door: Door, #[case] inexpressible: bool) {
+        let p = plan(door, serde_json::json!({"pid": {}}), &[Process::Unsharer]);
+        assert_eq!(p.inexpressible().is_some(), inexpressible);
+    }
+
+    #[rstest]
+    #[case(serde_json::json!({"uts": {}}), libc::CLONE_NEWUTS as u64, false)]
+    #[case(serde_json::json!({"pid": {}, "net": {}}), (libc::CLONE_NEWPID | libc::CLONE_NEWNET) as u64, true)]
+    #[case(serde_json::json!({"time": {}}), 0x80, true)]
+    #[case(serde_json::json!({"user": {"uid_map": [[0, "caller", 1]]}}), libc::CLONE_NEWUSER as u64, false)]
+    fn flags_and_children(#[case] ns: serde_json::Value, #[case] flags: u64, #[case] child: bool) {
+        let ns: Namespaces = serde_json::from_value(ns).expect("namespaces");
+        assert_eq!(ns.flags(), flags);
+        assert_eq!(ns.needs_child(), child);
+    }
+
+    #[test]
+    fn types_come_user_first() {
+        let ns: Namespaces =
+            serde_json::from_value(serde_json::json!({"uts": {}, "user": {}, "pid": {}})).unwrap();
+        assert_eq!(ns.types(), vec![NsType::User, NsType::Pid, NsType::Uts]);
+    }
+
+    #[rstest]
+    #[case(r#"{"bogus": {}}"#)]
+    #[case(r#"{"uts": {"x": 1}}"#)]
+    #[case(r#"{"user": {"uid_map": [[0, "someone", 1]]}}"#)]
+    #[case(r#"{"time": {"monotonic": "1 0"}}"#)]
+    fn bad_namespaces_are_refused(#[case] text: &str) {
+        assert!(serde_json::from_str::<Namespaces>(text).is_err());
+    }
+
+    #[test]
+    fn a_plan_round_trips() {
+        let mut p = plan(
+            Door::SetnsPidfd,
+            serde_json::json!({"uts": {}, "time": {"boottime": [5, 0]}}),
+            &[Process::Inside, Process::Host],
+        );
+        p.steps = vec![Step::Sethostname("a".into()), Step::Setsid(Plain {})];
+        let text = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<Plan>(&text).unwrap(), p);
+    }
+}
