@@ -14,7 +14,8 @@ use crate::run::Trial;
 #[derive(Args)]
 pub struct RecordArgs {
     /// The case, as `<type>::<name>`.
-    case: String,
+    #[arg(value_name = "CASE")]
+    which: String,
     #[command(flatten)]
     sel: Selection,
 }
@@ -35,14 +36,14 @@ fn trim(view: &Value, keep: &[String]) -> Value {
 pub fn main(args: &RecordArgs) -> anyhow::Result<u8> {
     let (suite, _) = args.sel.load()?;
     let (ty, name) = args
-        .case
+        .which
         .split_once("::")
-        .unwrap_or(("", args.case.as_str()));
+        .unwrap_or(("", args.which.as_str()));
     let entry = suite
         .entries
         .iter()
         .find(|e| e.name == name && (ty.is_empty() || e.ty.name() == ty))
-        .ok_or_else(|| anyhow::anyhow!("no case {:?} (try `nsconform list`)", args.case))?;
+        .ok_or_else(|| anyhow::anyhow!("no case {:?} (try `nsconform list`)", args.which))?;
     let door = match args.sel.doors.first() {
         Some(d) => {
             crate::plan::Door::from_name(d).ok_or_else(|| anyhow::anyhow!("unknown door {d:?}"))?
