@@ -265,10 +265,18 @@ mod tests {
     #[case(r#"{"kill": {"target": -1, "signal": "SIGUSR1"}}"#, "kill", true)]
     #[case(r#"{"kill": {"target": 7, "signal": 0}}"#, "kill", true)]
     #[case(r#"{"kill": {"target": "supervisor", "signal": 0}}"#, "kill", true)]
-    #[case(r#"{"kill": {"target": "supervisor", "signal": "SIGKILL"}}"#, "kill", false)]
+    #[case(
+        r#"{"kill": {"target": "supervisor", "signal": "SIGKILL"}}"#,
+        "kill",
+        false
+    )]
     #[case(r#"{"kill": {"target": 0, "signal": 0}}"#, "kill", false)]
     #[case(r#"{"kill": {"target": -5, "signal": 0}}"#, "kill", false)]
-    #[case(r#"{"kill": {"target": "parent", "signal": "SIGSTOP"}}"#, "kill", false)]
+    #[case(
+        r#"{"kill": {"target": "parent", "signal": "SIGSTOP"}}"#,
+        "kill",
+        false
+    )]
     #[case(r#"{"kill": {"target": "parent", "signal": 9}}"#, "kill", false)]
     #[case(r#"{"nest": {}}"#, "nest", true)]
     #[case(r#"{"nest": {"depth": 2}}"#, "nest", true)]

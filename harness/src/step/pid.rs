@@ -257,7 +257,10 @@ fn nest(n: &Nest) -> Result<Extra, Errno> {
         Err(e) => return Err(e),
     };
     let made = extra.get("levels").and_then(Value::as_u64).unwrap_or(0) as u32;
-    let failed = extra.get("next_errno").and_then(Value::as_str).map(String::from);
+    let failed = extra
+        .get("next_errno")
+        .and_then(Value::as_str)
+        .map(String::from);
     if let (Some(depth), Some(name)) = (n.depth, failed) {
         if made < depth {
             return Err(errno_from_name(&name));
@@ -493,7 +496,9 @@ fn signal_from_parent() -> Result<Extra, Errno> {
             };
             match libc::sigtimedwait(&set, &mut info, &wait) {
                 -1 => json!({ "errno": Errno::last() as i32 }),
-                _ => json!({ "si_pid": info.si_pid(), "si_code": info.si_code, "pid": getpid().as_raw() }),
+                _ => {
+                    json!({ "si_pid": info.si_pid(), "si_code": info.si_code, "pid": getpid().as_raw() })
+                }
             }
         };
         send(report.write, &info);
@@ -574,7 +579,10 @@ fn unshare() -> Result<Extra, Errno> {
         }
         out.insert("pid_after".into(), getpid().as_raw().into());
         out.insert("pid_ns_after".into(), ns_ino("self", "pid"));
-        out.insert("for_children_unshared".into(), ns_ino("self", "pid_for_children"));
+        out.insert(
+            "for_children_unshared".into(),
+            ns_ino("self", "pid_for_children"),
+        );
         let (wait, info) = match (Pipe::new(), Pipe::new()) {
             (Ok(w), Ok(i)) => (w, i),
             _ => {
@@ -596,7 +604,10 @@ fn unshare() -> Result<Extra, Errno> {
         let deadline = Instant::now() + PATIENCE;
         let told = read_until_eof(info.read, deadline);
         pipe::close(info.read);
-        out.insert("for_children_after".into(), ns_ino("self", "pid_for_children"));
+        out.insert(
+            "for_children_after".into(),
+            ns_ino("self", "pid_for_children"),
+        );
         pipe::close(wait.write);
         match child {
             Ok(c) => {
