@@ -1,10 +1,691 @@
-//! Carrying out the steps of plan::pid.
+//! Carrying out the steps of plan::pid. The self-contained steps fork their
+//! own helpers, create any nested pid namespace in those helpers (never in
+//! the caller), hear back from them over a pipe, and reap them with a
+//! deadline.
+
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{getpid, getppid, Pid};
+use serde_json::{json, Map, Value};
 
 use super::{Extra, StepEnv};
-use crate::plan::pid::PidStep;
+use crate::plan::pid::{Kill, Killer, Nest, PidStep, Relative, SetTid, Target, Tree, MAX_NEST};
+use crate::probe::fork;
+use crate::probe::pipe::{self, Pipe};
 
-pub fn perform(step: &PidStep, _env: &StepEnv) -> Result<Extra, Errno> {
-    match *step {}
+/// How long a step waits for its helpers, all told.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+pub fn perform(step: &PidStep, env: &StepEnv) -> Result<Extra, Errno> {
+    match step {
+        PidStep::Kill(k) => kill(k, env),
+        PidStep::Nest(n) => nest(n),
+        PidStep::KillInitTree(t) => kill_init_tree(t),
+        PidStep::ForkAfterInitExit(_) => fork_after_init_exit(),
+        PidStep::SignalFromParent(_) => signal_from_parent(),
+        PidStep::Orphan(_) => orphan(),
+        PidStep::Unshare(_) => unshare(),
+        PidStep::SetTid(s) => set_tid(s),
+    }
+}
+
+/// How a helper is made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// fork(2); the child dies with its parent.
+    Fork,
+    /// fork(2), and the child outlives its parent (for what must see the
+    /// kernel, not PR_SET_PDEATHSIG, end a process).
+    Loose,
+    /// clone(CLONE_NEWPID): the child is the init of a new pid namespace
+    /// and dies with its parent.
+    NewPid,
+    /// clone(CLONE_NEWPID), the child outliving its parent.
+    LooseNewPid,
+}
+
+/// Start a helper running `body`, which returns its exit status.
+fn spawn(how: How, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
+    let flags = match how {
+        How::Fork | How::Loose => libc::SIGCHLD as libc::c_ulong,
+        How::NewPid | How::LooseNewPid => (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
+    };
+    // SAFETY: with a null stack clone(2) behaves like fork(2), which is
+    // sound in the single-threaded probe; the other arguments are unused.
+    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    match ret {
+        -1 => Err(Errno::last()),
+        0 => {
+            if matches!(how, How::Fork | How::NewPid) {
+                fork::child_setup(&[]);
+            }
+            fork::exit(body())
+        }
+        pid => Ok(Pid::from_raw(pid as i32)),
+    }
+}
+
+fn pidfd_open(pid: Pid) -> Option<RawFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    (fd >= 0).then_some(fd as RawFd)
+}
+
+/// Wait until `fd` is readable or `left` has passed.
+fn poll_in(fd: RawFd, left: Duration) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = left.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one pollfd we own, and its count.
+    unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
+}
+
+/// Reap `pid`, killing it once `deadline` has passed.
+fn await_exit(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
+    let pidfd = pidfd_open(pid);
+    let status = loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {}
+            Ok(s) => break Some(s),
+            Err(_) => break None,
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            break waitpid(pid, None).ok();
+        }
+        match pidfd {
+            Some(fd) => {
+                poll_in(fd, left);
+            }
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    };
+    if let Some(fd) = pidfd {
+        pipe::close(fd);
+    }
+    status
+}
+
+/// Read until every writer has closed `fd`, or `deadline` passed.
+fn read_until_eof(fd: RawFd, deadline: Instant) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || !poll_in(fd, left) {
+            return out;
+        }
+        // SAFETY: the pointer and length describe the live buffer `chunk`.
+        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        match n {
+            -1 if Errno::last() == Errno::EINTR => continue,
+            n if n <= 0 => return out,
+            n => out.extend_from_slice(&chunk[..n as usize]),
+        }
+    }
+}
+
+/// Send one JSON value as a line.
+fn send(fd: RawFd, value: &Value) {
+    let mut line = value.to_string().into_bytes();
+    line.push(b'\n');
+    let _ = pipe::write_all(fd, &line);
+}
+
+/// Start a helper that reports over a pipe (`body` gets the write end, and
+/// so does everything it forks), then read what was sent until every
+/// holder of the pipe is gone, and reap the helper. Returns the first line
+/// sent, as an object.
+fn with_report(how: How, body: impl FnOnce(RawFd) -> i32) -> Result<Extra, Errno> {
+    let deadline = Instant::now() + PATIENCE;
+    let report = Pipe::new()?;
+    let pid = spawn(how, || {
+        pipe::close(report.read);
+        body(report.write)
+    });
+    pipe::close(report.write);
+    let pid = match pid {
+        Ok(pid) => pid,
+        Err(e) => {
+            pipe::close(report.read);
+            return Err(e);
+        }
+    };
+    let bytes = read_until_eof(report.read, deadline);
+    pipe::close(report.read);
+    await_exit(pid, deadline + Duration::from_millis(500));
+    let text = String::from_utf8_lossy(&bytes);
+    let first = text.lines().next().unwrap_or("");
+    match serde_json::from_str(first) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(Errno::EIO),
+    }
+}
+
+/// The errno a helper reported as `errno`, as an error of the step.
+fn reported(map: Extra) -> Result<Extra, Errno> {
+    match map.get("errno").and_then(Value::as_i64) {
+        Some(e) => Err(Errno::from_raw(e as i32)),
+        None => Ok(map),
+    }
+}
+
+fn errno_name(e: Errno) -> String {
+    format!("{e:?}")
+}
+
+/// The caller's `NSpid` chain, as the mounted `/proc` shows it.
+fn own_nspid() -> Vec<i32> {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|t| crate::view::pid::parse_nspid(&t))
+        .unwrap_or_default()
+}
+
+fn ns_ino(pid: &str, link: &str) -> Value {
+    crate::view::ns::id_of(pid, link).map_or(Value::Null, |id| id.ino.into())
+}
+
+fn kill(k: &Kill, env: &StepEnv) -> Result<Extra, Errno> {
+    let sig = k.signal.number().ok_or(Errno::EINVAL)?;
+    let pid = match k.target {
+        Target::Relative(Relative::Myself) => getpid().as_raw(),
+        Target::Relative(Relative::Parent) => getppid().as_raw(),
+        Target::Relative(Relative::Supervisor) => env.supervisor,
+        Target::Pid(p) => p,
+    };
+    let mut extra = Extra::new();
+    extra.insert("pid".into(), pid.into());
+    // A parent outside the namespace shows as 0, and kill(0) would signal
+    // the caller's whole process group, which reaches outside.
+    if pid == 0 {
+        extra.insert("sent".into(), false.into());
+        return Ok(extra);
+    }
+    // SAFETY: kill(2) takes two integers; the guard made sure the caller's
+    // pid namespace is the trial's, and check() that `pid` is no group.
+    Errno::result(unsafe { libc::kill(pid, sig) })?;
+    extra.insert("sent".into(), true.into());
+    Ok(extra)
+}
+
+/// One level of `nest`: the init of the namespace made at `level`.
+fn nest_level(level: u32, depth: Option<u32>, fd: RawFd, deadline: Instant) -> i32 {
+    let stop = |next: Option<Errno>| {
+        let nspid = own_nspid();
+        send(
+            fd,
+            &json!({
+                "levels": level,
+                "level": nspid.len().saturating_sub(1),
+                "nspid": nspid,
+                "pid": getpid().as_raw(),
+                "ppid": getppid().as_raw(),
+                "next_errno": next.map(errno_name),
+            }),
+        );
+        0
+    };
+    if depth == Some(level) || level >= MAX_NEST {
+        return stop(None);
+    }
+    match spawn(How::NewPid, || nest_level(level + 1, depth, fd, deadline)) {
+        Err(e) => stop(Some(e)),
+        Ok(child) => {
+            await_exit(child, deadline);
+            0
+        }
+    }
+}
+
+fn nest(n: &Nest) -> Result<Extra, Errno> {
+    let deadline = Instant::now() + PATIENCE;
+    let mut extra = match with_report(How::NewPid, |fd| nest_level(1, n.depth, fd, deadline)) {
+        Ok(extra) => extra,
+        Err(e) if n.depth.is_none() && e != Errno::EIO => {
+            let mut extra = Extra::new();
+            extra.insert("levels".into(), 0.into());
+            extra.insert("next_errno".into(), errno_name(e).into());
+            return Ok(extra);
+        }
+        Err(e) => return Err(e),
+    };
+    let made = extra.get("levels").and_then(Value::as_u64).unwrap_or(0) as u32;
+    let failed = extra
+        .get("next_errno")
+        .and_then(Value::as_str)
+        .map(String::from);
+    if let (Some(depth), Some(name)) = (n.depth, failed) {
+        if made < depth {
+            return Err(errno_from_name(&name));
+        }
+    }
+    if n.depth.is_some() {
+        extra.remove("next_errno");
+    }
+    Ok(extra)
+}
+
+fn errno_from_name(name: &str) -> Errno {
+    (1..134)
+        .map(Errno::from_raw)
+        .find(|e| errno_name(*e) == name)
+        .unwrap_or(Errno::EIO)
+}
+
+/// Block until `fd` has no writer left (or a byte comes).
+fn hold(fd: RawFd) {
+    let mut byte = [0u8; 1];
+    loop {
+        // SAFETY: one byte into a buffer we own.
+        let n = unsafe { libc::read(fd, byte.as_mut_ptr().cast(), 1) };
+        if n == -1 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        return;
+    }
+}
+
+/// The pipes of a `kill_init_tree`.
+#[derive(Clone, Copy)]
+struct TreePipes {
+    /// Every member writes its pid as the step's caller sees it.
+    pids: Pipe,
+    /// Members wait for end of file here: the caller holds the write end.
+    release: Pipe,
+    /// The caller tells the init to kill (by = init).
+    go: Pipe,
+    /// The init says it has reaped its children (by = init).
+    done: Pipe,
+    /// Where the caller's pid sits in a member's `NSpid`.
+    index: usize,
+}
+
+impl TreePipes {
+    /// A member announces itself, then waits to be killed or released.
+    fn member(&self) -> i32 {
+        let pid = own_nspid().get(self.index).copied().unwrap_or(0);
+        let _ = pipe::send_u32(self.pids.write, pid as u32);
+        hold(self.release.read);
+        0
+    }
+}
+
+/// One level of the tree: `children` members, the next level's init, and
+/// the caller of this function itself as a member.
+fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
+    for _ in 0..t.children {
+        if spawn(How::Loose, || p.member()).is_err() {
+            return 1;
+        }
+    }
+    if depth > 0 && spawn(How::LooseNewPid, || tree_level(t, depth - 1, p, false)).is_err() {
+        return 1;
+    }
+    if !(top && t.by == Killer::Init) {
+        return p.member();
+    }
+    let pid = own_nspid().get(p.index).copied().unwrap_or(0);
+    let _ = pipe::send_u32(p.pids.write, pid as u32);
+    if pipe::recv_u32(p.go.read).is_none() {
+        return 1;
+    }
+    // SAFETY: kill(2) with -1 from the init of the tree's own namespace
+    // reaches only the tree.
+    unsafe { libc::kill(-1, libc::SIGKILL) };
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Err(Errno::ECHILD) => break,
+            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(1)),
+            _ => {}
+        }
+    }
+    let _ = pipe::send_u32(p.done.write, 1);
+    hold(p.release.read);
+    0
+}
+
+fn tree_pipes() -> Result<TreePipes, Errno> {
+    let index = own_nspid().len().checked_sub(1).ok_or(Errno::ENOENT)?;
+    Ok(TreePipes {
+        pids: Pipe::new()?,
+        release: Pipe::new()?,
+        go: Pipe::new()?,
+        done: Pipe::new()?,
+        index,
+    })
+}
+
+fn close_all(fds: &[RawFd]) {
+    fds.iter().for_each(|fd| pipe::close(*fd));
+}
+
+/// Read `count` pids from the tree.
+fn collect_pids(fd: RawFd, count: u32, deadline: Instant) -> Vec<i32> {
+    let mut pids = Vec::new();
+    while pids.len() < count as usize {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || !poll_in(fd, left) {
+            break;
+        }
+        match pipe::recv_u32(fd) {
+            Some(p) => pids.push(p as i32),
+            None => break,
+        }
+    }
+    pids
+}
+
+/// Whether a process of the caller's namespace exists (a zombie counts).
+fn exists(pid: i32) -> bool {
+    // SAFETY: kill(2) with signal 0 only asks whether the pid exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// Kill the tree's init, unless it was reaped already, and reap it.
+fn end_init(init: Pid, reaped: bool, deadline: Instant) {
+    if !reaped {
+        let _ = nix::sys::signal::kill(init, nix::sys::signal::Signal::SIGKILL);
+        await_exit(init, deadline);
+    }
+}
+
+fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
+    let deadline = Instant::now() + PATIENCE;
+    let p = tree_pipes()?;
+    let caller_ends = [p.pids.read, p.release.write, p.go.write, p.done.read];
+    let init = spawn(How::LooseNewPid, || {
+        close_all(&caller_ends);
+        tree_level(t, t.depth, &p, true)
+    });
+    close_all(&[p.pids.write, p.release.read, p.go.read, p.done.write]);
+    let result = init.and_then(|init| {
+        let count = (t.children + 1) * (t.depth + 1);
+        let pids = collect_pids(p.pids.read, count, deadline);
+        if pids.len() != count as usize || pids.contains(&0) {
+            end_init(init, false, deadline);
+            return Err(Errno::EIO);
+        }
+        let reaped = match t.by {
+            Killer::Parent => {
+                let _ = nix::sys::signal::kill(init, nix::sys::signal::Signal::SIGKILL);
+                await_exit(init, deadline);
+                true
+            }
+            Killer::Init => {
+                let _ = pipe::send_u32(p.go.write, 1);
+                if !poll_in(p.done.read, PATIENCE) || pipe::recv_u32(p.done.read).is_none() {
+                    end_init(init, false, deadline);
+                    return Err(Errno::EIO);
+                }
+                false
+            }
+        };
+        let survivors = pids.iter().filter(|pid| exists(**pid)).count();
+        let init_survived = !reaped && exists(init.as_raw());
+        end_init(init, reaped, deadline);
+        let mut extra = Extra::new();
+        extra.insert("processes".into(), pids.len().into());
+        extra.insert("survivors".into(), survivors.into());
+        extra.insert("init_survived".into(), init_survived.into());
+        Ok(extra)
+    });
+    // Survivors, if any, leave once the release pipe has no writer.
+    close_all(&caller_ends);
+    result
+}
+
+fn fork_after_init_exit() -> Result<Extra, Errno> {
+    let map = with_report(How::Fork, |fd| {
+        if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
+            send(fd, &json!({ "errno": e as i32 }));
+            return 0;
+        }
+        let deadline = Instant::now() + PATIENCE;
+        let init = match spawn(How::Fork, || 0) {
+            Ok(pid) => pid,
+            Err(e) => {
+                send(fd, &json!({ "errno": e as i32 }));
+                return 0;
+            }
+        };
+        let ended = await_exit(init, deadline);
+        let init_exited = matches!(ended, Some(WaitStatus::Exited(_, 0)));
+        let again = spawn(How::Fork, || 0);
+        let fork_errno = match again {
+            Ok(pid) => {
+                await_exit(pid, deadline);
+                Value::Null
+            }
+            Err(e) => errno_name(e).into(),
+        };
+        send(
+            fd,
+            &json!({ "init_exited": init_exited, "fork_errno": fork_errno }),
+        );
+        0
+    })?;
+    reported(map)
+}
+
+fn signal_from_parent() -> Result<Extra, Errno> {
+    let deadline = Instant::now() + PATIENCE;
+    let ready = Pipe::new()?;
+    let report = Pipe::new()?;
+    let init = spawn(How::NewPid, || {
+        close_all(&[ready.read, report.read]);
+        // SAFETY: sigset_t is plain data, filled by sigemptyset/sigaddset;
+        // sigprocmask and sigtimedwait read it and write the siginfo we own.
+        let info = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            let _ = pipe::send_u32(ready.write, 1);
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let wait = libc::timespec {
+                tv_sec: PATIENCE.as_secs() as libc::time_t,
+                tv_nsec: 0,
+            };
+            match libc::sigtimedwait(&set, &mut info, &wait) {
+                -1 => json!({ "errno": Errno::last() as i32 }),
+                _ => {
+                    json!({ "si_pid": info.si_pid(), "si_code": info.si_code, "pid": getpid().as_raw() })
+                }
+            }
+        };
+        send(report.write, &info);
+        0
+    });
+    close_all(&[ready.write, report.write]);
+    let result = init.and_then(|pid| {
+        let ok = poll_in(ready.read, PATIENCE) && pipe::recv_u32(ready.read).is_some();
+        if ok {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1);
+        }
+        let bytes = read_until_eof(report.read, deadline);
+        await_exit(pid, deadline);
+        let text = String::from_utf8_lossy(&bytes);
+        match serde_json::from_str(text.lines().next().unwrap_or("")) {
+            Ok(Value::Object(map)) if ok => Ok(map),
+            _ => Err(Errno::EIO),
+        }
+    });
+    close_all(&[ready.read, report.read]);
+    reported(result?)
+}
+
+fn orphan() -> Result<Extra, Errno> {
+    let deadline = Instant::now() + PATIENCE;
+    let go = Pipe::new()?;
+    let report = Pipe::new()?;
+    let parent = spawn(How::Fork, || {
+        close_all(&[go.write, report.read]);
+        let grandchild = spawn(How::Loose, || {
+            hold(go.read);
+            let me = json!({ "ppid": getppid().as_raw(), "pid": getpid().as_raw() });
+            send(report.write, &me);
+            0
+        });
+        i32::from(grandchild.is_err())
+    });
+    close_all(&[go.read, report.write]);
+    let parent = match parent {
+        Ok(pid) => pid,
+        Err(e) => {
+            close_all(&[go.write, report.read]);
+            return Err(e);
+        }
+    };
+    // The grandchild is an orphan once its parent has been reaped.
+    let ended = await_exit(parent, deadline);
+    pipe::close(go.write);
+    let bytes = read_until_eof(report.read, deadline);
+    pipe::close(report.read);
+    if !matches!(ended, Some(WaitStatus::Exited(_, 0))) {
+        return Err(Errno::ECHILD);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let Ok(Value::Object(map)) = serde_json::from_str(text.lines().next().unwrap_or("")) else {
+        return Err(Errno::EIO);
+    };
+    let ppid = map.get("ppid").and_then(Value::as_i64).unwrap_or(0) as i32;
+    let pid = map.get("pid").and_then(Value::as_i64).unwrap_or(0) as i32;
+    let adopted = ppid == getpid().as_raw();
+    if adopted && pid > 0 {
+        await_exit(Pid::from_raw(pid), deadline);
+    }
+    let mut extra = Extra::new();
+    extra.insert("ppid".into(), ppid.into());
+    extra.insert("adopted_by_caller".into(), adopted.into());
+    Ok(extra)
+}
+
+fn unshare() -> Result<Extra, Errno> {
+    let map = with_report(How::Fork, |fd| {
+        let mut out = Map::new();
+        out.insert("pid_before".into(), getpid().as_raw().into());
+        out.insert("pid_ns_before".into(), ns_ino("self", "pid"));
+        if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
+            send(fd, &json!({ "errno": e as i32 }));
+            return 0;
+        }
+        out.insert("pid_after".into(), getpid().as_raw().into());
+        out.insert("pid_ns_after".into(), ns_ino("self", "pid"));
+        out.insert(
+            "for_children_unshared".into(),
+            ns_ino("self", "pid_for_children"),
+        );
+        let (wait, info) = match (Pipe::new(), Pipe::new()) {
+            (Ok(w), Ok(i)) => (w, i),
+            _ => {
+                send(fd, &json!({ "errno": Errno::EMFILE as i32 }));
+                return 0;
+            }
+        };
+        // The child tells its own PID and namespace: the mounted /proc may
+        // belong to another PID namespace than the caller's.
+        let child = spawn(How::Fork, || {
+            close_all(&[wait.write, info.read]);
+            let me = json!({ "pid": getpid().as_raw(), "ns": ns_ino("self", "pid") });
+            send(info.write, &me);
+            pipe::close(info.write);
+            hold(wait.read);
+            0
+        });
+        close_all(&[wait.read, info.write]);
+        let deadline = Instant::now() + PATIENCE;
+        let told = read_until_eof(info.read, deadline);
+        pipe::close(info.read);
+        out.insert(
+            "for_children_after".into(),
+            ns_ino("self", "pid_for_children"),
+        );
+        pipe::close(wait.write);
+        match child {
+            Ok(c) => {
+                await_exit(c, deadline);
+                let told: Value = serde_json::from_slice(&told).unwrap_or(Value::Null);
+                out.insert("child_pid".into(), told["pid"].clone());
+                out.insert("child_pid_ns".into(), told["ns"].clone());
+                send(fd, &Value::Object(out));
+            }
+            Err(e) => send(fd, &json!({ "errno": e as i32 })),
+        }
+        0
+    })?;
+    reported(map)
+}
+
+/// struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1, Linux 5.5).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+}
+
+/// clone3 with set_tid, fork-like; the child runs `body`.
+fn clone3_set_tid(tids: &[i32], newpid: bool, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
+    let args = CloneArgs {
+        flags: if newpid { libc::CLONE_NEWPID as u64 } else { 0 },
+        exit_signal: libc::SIGCHLD as u64,
+        set_tid: tids.as_ptr() as u64,
+        set_tid_size: tids.len() as u64,
+        ..Default::default()
+    };
+    let size = std::mem::size_of::<CloneArgs>();
+    // SAFETY: `args` is a valid clone_args of `size` bytes, and `tids`
+    // outlives the call; with no stack the child runs on a copy of ours,
+    // as after fork(2), which is sound in the single-threaded probe.
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, size) };
+    match ret {
+        -1 => Err(Errno::last()),
+        0 => {
+            fork::child_setup(&[]);
+            fork::exit(body())
+        }
+        pid => Ok(Pid::from_raw(pid as i32)),
+    }
+}
+
+/// The part of `set_tid` below the caller: `nest` more levels, then clone3.
+fn set_tid_level(s: &SetTid, nest: u32, fd: RawFd, deadline: Instant) -> i32 {
+    let child = if nest > 0 {
+        spawn(How::NewPid, || set_tid_level(s, nest - 1, fd, deadline))
+    } else {
+        clone3_set_tid(&s.tids, s.newpid, || {
+            let nspid = own_nspid();
+            send(fd, &json!({ "nspid": nspid, "pid": getpid().as_raw() }));
+            0
+        })
+    };
+    match child {
+        Ok(pid) => {
+            await_exit(pid, deadline);
+        }
+        Err(e) => send(fd, &json!({ "errno": e as i32 })),
+    }
+    0
+}
+
+fn set_tid(s: &SetTid) -> Result<Extra, Errno> {
+    let deadline = Instant::now() + PATIENCE;
+    let map = with_report(How::Fork, |fd| set_tid_level(s, s.nest, fd, deadline))?;
+    reported(map)
 }
