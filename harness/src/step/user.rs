@@ -1,10 +1,443 @@
-//! Carrying out the steps of plan::user.
+//! Carrying out the steps of plan::user. Each step forks a helper and lets
+//! it make the nested user namespaces, so that the process running the step
+//! keeps its own namespaces and credentials; every helper is reaped within a
+//! deadline, and killed if it overruns it.
+
+use std::fs::File;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::sched::CloneFlags;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
-use crate::plan::user::UserStep;
+use crate::plan::user::{
+    self, Call, MapWrite, SetnsTarget, UserStep, WriteMaps, Writer, SELF_STATUS_ARG,
+};
+use crate::plan::{MapLine, Setgroups};
+use crate::probe::fork::{self, Forked};
+use crate::probe::pipe::{self, Pipe};
+use crate::view::user::{parse_caps, parse_id_map, parse_setgroups};
+
+/// How long a step's helper may take in all.
+const HELPER_TIME: Duration = Duration::from_secs(8);
+/// How long the nested child of `write_maps` may take.
+const CHILD_TIME: Duration = Duration::from_secs(4);
 
 pub fn perform(step: &UserStep, _env: &StepEnv) -> Result<Extra, Errno> {
-    match *step {}
+    match step {
+        UserStep::WriteMaps(w) => in_child(|| write_maps(w)),
+        UserStep::Nest(n) => in_child(|| nest(n.max)),
+        UserStep::UnshareThreaded(_) => in_child(unshare_threaded),
+        UserStep::UnshareFlags(u) => {
+            let bits = user::flag_bits(&u.flags).ok_or(Errno::EINVAL)?;
+            in_child(|| unshare_flags(bits, u.call))
+        }
+        UserStep::SetnsTo(target) => {
+            let parent = File::open("/proc/self/ns/user").map_err(io_errno)?;
+            in_child(|| setns_to(&parent, *target))
+        }
+    }
+}
+
+fn io_errno(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+fn errno_name(e: Errno) -> String {
+    format!("{e:?}")
+}
+
+/// Wait for `pid` until `limit` has passed, then kill and reap it. `None`
+/// when it had to be killed.
+fn wait_bounded(pid: Pid, limit: Duration) -> Option<WaitStatus> {
+    let end = Instant::now() + limit;
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {}
+            Ok(status) => return Some(status),
+            Err(_) => return None,
+        }
+        if Instant::now() >= end {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            fork::reap(pid);
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Read `fd` until end of file or until `limit` has passed.
+fn read_bounded(fd: RawFd, limit: Duration) -> Vec<u8> {
+    let end = Instant::now() + limit;
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return out;
+        }
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd we own; the timeout is a plain integer.
+        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().max(1) as i32) };
+        if n == -1 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return out;
+        }
+        // SAFETY: the pointer and length describe the live buffer `chunk`.
+        let got = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        match got {
+            -1 if Errno::last() == Errno::EINTR => continue,
+            n if n <= 0 => return out,
+            n => out.extend_from_slice(&chunk[..n as usize]),
+        }
+    }
+}
+
+/// Run `body` in a forked child and bring its result back. A helper that
+/// dies without answering gives ECHILD; one that overruns, ETIMEDOUT.
+fn in_child(body: impl FnOnce() -> Result<Extra, Errno>) -> Result<Extra, Errno> {
+    let out = Pipe::new()?;
+    match fork::fork(&[out.read])? {
+        Forked::Child => {
+            let answer = match body() {
+                Ok(extra) => json!({ "ok": extra }),
+                Err(e) => json!({ "errno": e as i32 }),
+            };
+            let _ = pipe::write_all(out.write, answer.to_string().as_bytes());
+            fork::exit(0)
+        }
+        Forked::Parent(pid) => {
+            pipe::close(out.write);
+            let text = read_bounded(out.read, HELPER_TIME);
+            pipe::close(out.read);
+            let ended = wait_bounded(pid, Duration::from_millis(500));
+            let answer: Value = match serde_json::from_slice(&text) {
+                Ok(v) => v,
+                Err(_) if ended.is_none() => return Err(Errno::ETIMEDOUT),
+                Err(_) => return Err(Errno::ECHILD),
+            };
+            if let Some(Value::Object(extra)) = answer.get("ok") {
+                return Ok(extra.clone());
+            }
+            let raw = answer.get("errno").and_then(Value::as_i64).unwrap_or(0);
+            Err(Errno::from_raw(raw as i32))
+        }
+    }
+}
+
+fn unshare_user() -> Result<(), Errno> {
+    nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
+}
+
+/// Make this process dumpable again (a change of ids clears it, which
+/// gives its `/proc` files to root) and dying with its parent again.
+fn rearm() {
+    // SAFETY: prctl with plain integer arguments; no memory is passed.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+    }
+}
+
+/// Take on the writer's ids and capabilities.
+fn become_writer(w: &Writer) -> Result<(), Errno> {
+    if let Some(g) = w.gid {
+        let g = nix::unistd::Gid::from_raw(g);
+        nix::unistd::setresgid(g, g, g)?;
+    }
+    if let Some(u) = w.uid {
+        let u = nix::unistd::Uid::from_raw(u);
+        nix::unistd::setresuid(u, u, u)?;
+    }
+    if w.drop_caps {
+        let keep: caps::CapsHashSet = w.keep.iter().filter_map(|c| c.parse().ok()).collect();
+        for set in [caps::CapSet::Effective, caps::CapSet::Permitted] {
+            caps::set(None, set, &keep).map_err(|_| Errno::EPERM)?;
+        }
+    }
+    rearm();
+    Ok(())
+}
+
+/// Map lines as the kernel reads them, `caller` resolved to `caller`.
+fn render(lines: &[MapLine], caller: u32) -> String {
+    crate::door::maps::render(lines, caller)
+}
+
+/// `n` lines `i i 1`.
+fn identity(n: u32) -> String {
+    (0..n).map(|i| format!("{i} {i} 1\n")).collect()
+}
+
+/// The text of one write, and the file it goes to.
+fn write_text(write: &MapWrite, caller: (u32, u32)) -> String {
+    match write {
+        MapWrite::Setgroups(Setgroups::Allow) => "allow".into(),
+        MapWrite::Setgroups(Setgroups::Deny) => "deny".into(),
+        MapWrite::UidMap(lines) => render(lines, caller.0),
+        MapWrite::GidMap(lines) => render(lines, caller.1),
+        MapWrite::UidMapIdentity(n) | MapWrite::GidMapIdentity(n) => identity(*n),
+    }
+}
+
+/// Carry out the writes to `/proc/<pid>/`, each with its result.
+fn do_writes(pid: Pid, writes: &[MapWrite], caller: (u32, u32)) -> Vec<Value> {
+    writes
+        .iter()
+        .map(|w| {
+            let path = format!("/proc/{pid}/{}", w.file());
+            match std::fs::write(&path, write_text(w, caller)) {
+                Ok(()) => json!({ "file": w.file(), "ok": true }),
+                Err(e) => json!({ "file": w.file(), "errno": errno_name(io_errno(e)) }),
+            }
+        })
+        .collect()
+}
+
+fn read_map(path: &str) -> Value {
+    match std::fs::read_to_string(path) {
+        Ok(text) => json!(parse_id_map(&text)),
+        Err(_) => Value::Null,
+    }
+}
+
+/// What the nested child reports about itself, once the maps are written.
+fn child_report() -> Value {
+    let ids = nix::unistd::getresuid().ok();
+    let gids = nix::unistd::getresgid().ok();
+    let [cap_effective, cap_permitted, _] = std::fs::read_to_string("/proc/self/status")
+        .map(|t| parse_caps(&t))
+        .unwrap_or_default();
+    let parent = nix::unistd::getppid();
+    let root = nix::sys::stat::stat("/").ok();
+    json!({
+        "uid": ids.map(|r| r.real.as_raw()),
+        "euid": ids.map(|r| r.effective.as_raw()),
+        "gid": gids.map(|r| r.real.as_raw()),
+        "egid": gids.map(|r| r.effective.as_raw()),
+        "cap_effective": cap_effective,
+        "cap_permitted": cap_permitted,
+        "uid_map": read_map("/proc/self/uid_map"),
+        "gid_map": read_map("/proc/self/gid_map"),
+        "parent_uid_map": read_map(&format!("/proc/{parent}/uid_map")),
+        "parent_gid_map": read_map(&format!("/proc/{parent}/gid_map")),
+        "root_owner": root.map(|s| json!({ "uid": s.st_uid, "gid": s.st_gid })),
+    })
+}
+
+/// Execute the probe again with its report going to `fd`.
+fn exec_self_status(fd: RawFd) -> ! {
+    // SAFETY: dup2 onto standard output; both are descriptors we own.
+    unsafe { libc::dup2(fd, 1) };
+    let path = c"/proc/self/exe";
+    let arg0 = c"nsconform-probe";
+    let arg1 = std::ffi::CString::new(SELF_STATUS_ARG).unwrap_or_default();
+    let argv = [arg0.as_ptr(), arg1.as_ptr(), std::ptr::null()];
+    // SAFETY: a valid C path and a null-terminated argument vector of live
+    // C strings; execv returns only on failure.
+    unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
+    fork::exit(1)
+}
+
+/// The nested child: unshare, say ready, wait for go, report, maybe exec.
+fn nested_child(ready: Pipe, go: Pipe, report: Pipe, exec: bool) -> ! {
+    for fd in [ready.read, go.write, report.read] {
+        pipe::close(fd);
+    }
+    if let Err(e) = unshare_user() {
+        let _ = pipe::write_all(
+            report.write,
+            json!({ "unshare_errno": e as i32 }).to_string().as_bytes(),
+        );
+        fork::exit(1);
+    }
+    rearm();
+    let _ = pipe::send_u32(ready.write, 1);
+    pipe::close(ready.write);
+    if pipe::recv_u32(go.read).is_none() {
+        fork::exit(1);
+    }
+    let line = format!("{}\n", child_report());
+    let _ = pipe::write_all(report.write, line.as_bytes());
+    if exec {
+        exec_self_status(report.write);
+    }
+    fork::exit(0)
+}
+
+/// The writer's side of `write_maps`.
+fn write_maps(w: &WriteMaps) -> Result<Extra, Errno> {
+    if let Some(writer) = &w.writer {
+        become_writer(writer)?;
+    }
+    let caller = (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    );
+    let (ready, go, report) = (Pipe::new()?, Pipe::new()?, Pipe::new()?);
+    let pid = match fork::fork(&[])? {
+        Forked::Child => nested_child(ready, go, report, w.exec),
+        Forked::Parent(pid) => pid,
+    };
+    for fd in [ready.write, go.read, report.write] {
+        pipe::close(fd);
+    }
+    let mut extra = Extra::new();
+    if pipe::recv_u32(ready.read).is_some() {
+        extra.insert("writes".into(), do_writes(pid, &w.writes, caller).into());
+        for file in ["uid_map", "gid_map"] {
+            extra.insert(file.into(), read_map(&format!("/proc/{pid}/{file}")));
+        }
+        let sg = std::fs::read_to_string(format!("/proc/{pid}/setgroups")).ok();
+        extra.insert(
+            "setgroups".into(),
+            json!(sg.and_then(|t| parse_setgroups(&t))),
+        );
+        let _ = pipe::send_u32(go.write, 1);
+    }
+    pipe::close(ready.read);
+    pipe::close(go.write);
+    let text = read_bounded(report.read, CHILD_TIME);
+    pipe::close(report.read);
+    wait_bounded(pid, Duration::from_millis(500));
+    take_report(&text, &mut extra)?;
+    Ok(extra)
+}
+
+/// Put the nested child's report (a JSON line, then after an exec the
+/// status text of the probe run again) into `extra`.
+fn take_report(text: &[u8], extra: &mut Extra) -> Result<(), Errno> {
+    let text = String::from_utf8_lossy(text);
+    let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+    let child: Value = serde_json::from_str(first).map_err(|_| Errno::ECHILD)?;
+    if let Some(e) = child.get("unshare_errno").and_then(Value::as_i64) {
+        return Err(Errno::from_raw(e as i32));
+    }
+    extra.insert("child".into(), child);
+    if !rest.is_empty() {
+        let [eff, prm, _] = parse_caps(rest);
+        extra.insert(
+            "after_exec".into(),
+            json!({ "cap_effective": eff, "cap_permitted": prm }),
+        );
+    }
+    Ok(())
+}
+
+/// Create user namespaces one inside the other, mapping 0 in each to the
+/// ids the process had in the one before.
+fn nest(max: u32) -> Result<Extra, Errno> {
+    let mut extra = Extra::new();
+    for level in 0..max {
+        let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+        if let Err(e) = unshare_user() {
+            extra.insert("levels".into(), level.into());
+            extra.insert("next_errno".into(), errno_name(e).into());
+            return Ok(extra);
+        }
+        std::fs::write("/proc/self/setgroups", "deny").map_err(io_errno)?;
+        std::fs::write("/proc/self/uid_map", format!("0 {uid} 1\n")).map_err(io_errno)?;
+        std::fs::write("/proc/self/gid_map", format!("0 {gid} 1\n")).map_err(io_errno)?;
+    }
+    extra.insert("levels".into(), max.into());
+    extra.insert("next_errno".into(), Value::Null);
+    Ok(extra)
+}
+
+/// Start a second thread, then try unshare(CLONE_NEWUSER).
+fn unshare_threaded() -> Result<Extra, Errno> {
+    let hold = Pipe::new()?;
+    let reader = hold.read;
+    let thread = std::thread::Builder::new()
+        .spawn(move || pipe::wait_closed(reader))
+        .map_err(io_errno)?;
+    let result = unshare_user();
+    pipe::close(hold.write);
+    let _ = thread.join();
+    result.map(|()| Extra::new())
+}
+
+/// One unshare(2), or one fork-like clone(2), with `bits`.
+fn unshare_flags(bits: i32, call: Call) -> Result<Extra, Errno> {
+    match call {
+        Call::Unshare => nix::sched::unshare(CloneFlags::from_bits_retain(bits))?,
+        Call::Clone => {
+            let flags = bits as u64 | libc::SIGCHLD as u64;
+            // SAFETY: with a null stack and no CLONE_VM, clone(2) behaves
+            // like fork(2) in this single-threaded helper; the child leaves
+            // at once.
+            let ret =
+                unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+            match ret {
+                -1 => return Err(Errno::last()),
+                0 => fork::exit(0),
+                pid => {
+                    wait_bounded(Pid::from_raw(pid as i32), Duration::from_secs(1));
+                }
+            }
+        }
+    }
+    Ok(Extra::new())
+}
+
+/// Unshare a user namespace, then setns(2) to `target`.
+fn setns_to(parent: &File, target: SetnsTarget) -> Result<Extra, Errno> {
+    unshare_user()?;
+    let own;
+    let fd: &File = match target {
+        SetnsTarget::Parent => parent,
+        SetnsTarget::Own => {
+            own = File::open("/proc/self/ns/user").map_err(io_errno)?;
+            &own
+        }
+    };
+    nix::sched::setns(fd, CloneFlags::CLONE_NEWUSER)?;
+    Ok(Extra::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{CallerTag, Outside};
+    use rstest::rstest;
+
+    #[test]
+    fn writes_identity_lines() {
+        assert_eq!(identity(3), "0 0 1\n1 1 1\n2 2 1\n");
+        assert!(identity(341).len() < 4096);
+    }
+
+    #[rstest]
+    #[case(MapWrite::Setgroups(Setgroups::Deny), "deny")]
+    #[case(MapWrite::UidMap(vec![MapLine(0, Outside::Caller(CallerTag::Caller), 1)]), "0 7 1\n")]
+    #[case(MapWrite::GidMap(vec![MapLine(1, Outside::Id(5), 2)]), "1 5 2\n")]
+    fn renders_writes(#[case] write: MapWrite, #[case] text: &str) {
+        assert_eq!(write_text(&write, (7, 8)), text);
+    }
+
+    #[test]
+    fn reads_a_report_with_exec() {
+        let mut extra = Extra::new();
+        let text =
+            b"{\"uid\": 5}\nName:\tx\nCapInh:\t0\nCapPrm:\t0\nCapEff:\t0\nCapBnd:\t1\nCapAmb:\t0\n";
+        take_report(text, &mut extra).unwrap();
+        assert_eq!(extra["child"]["uid"], 5);
+        assert!(extra.contains_key("after_exec"));
+    }
 }
