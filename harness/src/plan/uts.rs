@@ -4,27 +4,65 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kind::NsType;
+use crate::plan::Plain;
+
+/// A forked child keeps a descriptor of its UTS namespace, unshares a new
+/// one, sets `hostname` there, and setns's back with the descriptor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetnsBackStep {
+    pub hostname: String,
+}
 
 /// A step about the uts namespace, written `{"uts": {"<name>": {...}}}` in a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum UtsStep {}
+pub enum UtsStep {
+    /// Record the hostname and domain name as they are at this point.
+    Read(Plain),
+    SetnsBack(SetnsBackStep),
+}
 
 impl UtsStep {
     /// The step's name, as written in a case.
     pub fn name(&self) -> &'static str {
-        match *self {}
+        match self {
+            UtsStep::Read(_) => "read",
+            UtsStep::SetnsBack(_) => "setns_back",
+        }
     }
 
-    /// The namespace that must be new before this step may run, because it
-    /// would change the host otherwise.
+    /// None: `read` changes nothing, and `setns_back` sets its hostname only
+    /// in the namespace its own child made.
     pub fn guarded_by(&self) -> Option<NsType> {
-        match *self {}
+        None
     }
 
     /// Refuse absurd arguments (checked when the case is read, and again by
     /// the probe): the message says what is wrong.
     pub fn check(&self) -> Result<(), String> {
-        match *self {}
+        match self {
+            UtsStep::Read(_) => Ok(()),
+            UtsStep::SetnsBack(s) if s.hostname.len() > 64 => {
+                Err(format!("hostname of {} bytes, over 64", s.hostname.len()))
+            }
+            UtsStep::SetnsBack(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_checks() {
+        let s: UtsStep = serde_json::from_str(r#"{"setns_back": {"hostname": "x"}}"#).unwrap();
+        assert_eq!((s.name(), s.check()), ("setns_back", Ok(())));
+        let long = format!(r#"{{"setns_back": {{"hostname": "{}"}}}}"#, "h".repeat(65));
+        let s: UtsStep = serde_json::from_str(&long).unwrap();
+        assert!(s.check().is_err());
+        let s: UtsStep = serde_json::from_str(r#"{"read": {}}"#).unwrap();
+        assert_eq!(s.name(), "read");
     }
 }
