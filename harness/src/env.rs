@@ -71,7 +71,7 @@ fn has_ns_get_id() -> bool {
     };
     let mut id: u64 = 0;
     // SAFETY: NS_GET_ID (_IOR(0xb7, 13, u64)) writes one u64 into `id`.
-    let ret = unsafe { libc::ioctl(file.as_raw_fd(), 0x8008_b70d as _, &mut id as *mut u64) };
+    let ret = unsafe { libc::ioctl(file.as_raw_fd(), 0x8008_b70d_u64 as _, &mut id as *mut u64) };
     ret == 0
 }
 
