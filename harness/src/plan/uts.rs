@@ -7,11 +7,18 @@ use crate::kind::NsType;
 use crate::plan::Plain;
 
 /// A forked child keeps a descriptor of its UTS namespace, unshares a new
-/// one, sets `hostname` there, and setns's back with the descriptor.
+/// one, sets `hostname` (and `domainname`) there, and setns's back with the
+/// descriptor. With `outer_hostname`, it then sets that in the namespace it
+/// came back to (which must be new to the trial) and enters its own new one
+/// again, to see that the change stayed out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetnsBackStep {
     pub hostname: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outer_hostname: Option<String>,
 }
 
 /// A step about the uts namespace, written `{"uts": {"<name>": {...}}}` in a case.
@@ -32,10 +39,14 @@ impl UtsStep {
         }
     }
 
-    /// None: `read` changes nothing, and `setns_back` sets its hostname only
-    /// in the namespace its own child made.
+    /// `setns_back` with `outer_hostname` changes the process's own UTS
+    /// namespace; otherwise the steps change nothing outside a namespace
+    /// their own child made.
     pub fn guarded_by(&self) -> Option<NsType> {
-        None
+        match self {
+            UtsStep::SetnsBack(s) if s.outer_hostname.is_some() => Some(NsType::Uts),
+            _ => None,
+        }
     }
 
     /// Refuse absurd arguments (checked when the case is read, and again by
@@ -43,8 +54,13 @@ impl UtsStep {
     pub fn check(&self) -> Result<(), String> {
         match self {
             UtsStep::Read(_) => Ok(()),
-            UtsStep::SetnsBack(s) if s.hostname.len() > 64 => {
-                Err(format!("hostname of {} bytes, over 64", s.hostname.len()))
+            UtsStep::SetnsBack(s)
+                if [Some(&s.hostname), s.domainname.as_ref(), s.outer_hostname.as_ref()]
+                    .iter()
+                    .flatten()
+                    .any(|n| n.len() > 64) =>
+            {
+                Err("names over 64 bytes".into())
             }
             UtsStep::SetnsBack(_) => Ok(()),
         }

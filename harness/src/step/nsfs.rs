@@ -228,13 +228,98 @@ fn setup_failed(what: &str, e: Errno) -> Extra {
 fn ioctl(s: &IoctlStep, env: &StepEnv) -> Result<Extra, Errno> {
     let path = resolve(&s.path, env);
     if s.unshare.is_empty() {
-        return ns_ioctl(&path, s.request);
+        return ns_ioctl(open(&path)?, s.request);
     }
-    let flags = flags_of(&s.unshare);
-    in_child(|| {
-        unshare(flags)?;
-        ns_ioctl(&path, s.request)
-    })
+    ns_ioctl(fd_from_child(&path, flags_of(&s.unshare))?, s.request)
+}
+
+/// A forked child unshares `flags` (with a new PID namespace, it also forks
+/// a process into it) and opens `path`; the descriptor comes back over a
+/// socket, so that the caller acts on a namespace it is not in.
+fn fd_from_child(path: &str, flags: u64) -> Result<OwnedFd, Errno> {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
+    let child = match fork::fork(&[ours.as_raw_fd()])? {
+        Forked::Child => {
+            let sent = open_after_unshare(path, flags)
+                .and_then(|(fd, holder)| send_fd(&theirs, &fd).map(|_| holder));
+            if let Ok(Some(holder)) = sent {
+                // The new PID namespace must live until the caller has
+                // used the descriptor: wait for the socket to close.
+                let _ = readable_by(theirs.as_raw_fd(), Instant::now() + DEADLINE);
+                reap_by(holder, Instant::now());
+            }
+            fork::exit(0)
+        }
+        Forked::Parent(pid) => pid,
+    };
+    drop(theirs);
+    let deadline = Instant::now() + DEADLINE;
+    let got = if readable_by(ours.as_raw_fd(), deadline) {
+        recv_fd(&ours)
+    } else {
+        Err(Errno::ETIMEDOUT)
+    };
+    drop(ours);
+    reap_by(child, deadline);
+    got
+}
+
+/// Unshare, fork a holder into a new PID namespace if one was made, and open.
+fn open_after_unshare(path: &str, flags: u64) -> Result<(OwnedFd, Option<Pid>), Errno> {
+    unshare(flags)?;
+    let holder = if flags & libc::CLONE_NEWPID as u64 != 0 {
+        let gate = Pipe::new()?;
+        match fork::fork(&[])? {
+            Forked::Child => {
+                pipe::close(gate.write);
+                pipe::wait_closed(gate.read);
+                fork::exit(0)
+            }
+            Forked::Parent(pid) => {
+                pipe::close(gate.read);
+                Some(pid)
+            }
+        }
+    } else {
+        None
+    };
+    Ok((open(path)?, holder))
+}
+
+fn send_fd(sock: &OwnedFd, fd: &OwnedFd) -> Result<(), Errno> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let fds = [fd.as_raw_fd()];
+    let iov = [std::io::IoSlice::new(b"f")];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map(drop)
+}
+
+fn recv_fd(sock: &OwnedFd) -> Result<OwnedFd, Errno> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    for c in msg.cmsgs().map_err(|_| Errno::EIO)? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the kernel just installed this descriptor for us.
+                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    Err(Errno::ECHILD)
 }
 
 fn raw_ioctl(fd: &OwnedFd, request: u64, arg: *mut libc::c_void) -> Result<i32, Errno> {
@@ -244,8 +329,7 @@ fn raw_ioctl(fd: &OwnedFd, request: u64, arg: *mut libc::c_void) -> Result<i32, 
 }
 
 /// One ioctl_ns request on `path`.
-pub(super) fn ns_ioctl(path: &str, request: NsRequest) -> Result<Extra, Errno> {
-    let fd = open(path)?;
+pub(super) fn ns_ioctl(fd: OwnedFd, request: NsRequest) -> Result<Extra, Errno> {
     let mut extra = Extra::new();
     match request {
         NsRequest::GetNstype => {
@@ -322,6 +406,10 @@ fn pidfd_target(s: &SetnsPidfdStep, ready: &Pipe, release: &Pipe) -> ! {
         },
     };
     let _ = pipe::send_u32(ready.write, code);
+    for t in &s.types {
+        let ino = ns_at(&format!("/proc/self/ns/{}", t.name())).map_or(0, |id| id.ino as u32);
+        let _ = pipe::send_u32(ready.write, ino);
+    }
     pipe::close(ready.write);
     pipe::wait_closed(release.read);
     fork::exit(0)
@@ -348,28 +436,30 @@ fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
     let code = readable_by(ready.read, deadline)
         .then(|| pipe::recv_u32(ready.read))
         .flatten();
-    pipe::close(ready.read);
+    let inos: Vec<Option<u32>> = s
+        .types
+        .iter()
+        .map(|_| pipe::recv_u32(ready.read))
+        .collect();
     let result = match code {
-        Some(0) => join_target(s, target, release.write, deadline),
+        Some(0) => join_target(s, target, &inos, release.write, deadline),
         Some(e) => Ok(setup_failed("unshare", Errno::from_raw(e as i32))),
         None => Err(Errno::ETIMEDOUT),
     };
+    pipe::close(ready.read);
     pipe::close(release.write);
     reap_by(target, deadline);
     result
 }
 
+/// The joiner of setns_pidfd; `inos` are the target's namespaces, by type.
 fn join_target(
     s: &SetnsPidfdStep,
     target: Pid,
+    inos: &[Option<u32>],
     release: RawFd,
     deadline: Instant,
 ) -> Result<Extra, Errno> {
-    let ids: Vec<(NsType, NsId)> = s
-        .types
-        .iter()
-        .map(|t| Ok((*t, ns_at(&format!("/proc/{target}/ns/{}", t.name()))?)))
-        .collect::<Result<_, Errno>>()?;
     let pidfd = pidfd_open(target)?;
     if s.reaped {
         pipe::close(release);
@@ -379,9 +469,9 @@ fn join_target(
     in_child(|| {
         setns_fd(pidfd.as_raw_fd(), flags)?;
         let mut joined = Extra::new();
-        for (t, id) in &ids {
+        for (t, ino) in s.types.iter().zip(inos) {
             let now = ns_at(&format!("/proc/self/ns/{}", t.name()))?;
-            joined.insert(t.name().into(), (now == *id).into());
+            joined.insert(t.name().into(), (Some(now.ino as u32) == *ino).into());
         }
         let mut extra = Extra::new();
         extra.insert("joined".into(), Value::Object(joined));

@@ -39,7 +39,11 @@ fn setns_back(s: &SetnsBackStep, env: &StepEnv) -> Result<Extra, Errno> {
         unshare(ty.kind().flag)?;
         // The child's own new namespace: never the one the probe started in.
         env.origin.check(ty).map_err(|_| Errno::EPERM)?;
+        let new = open("/proc/self/ns/uts")?;
         nix::unistd::sethostname(&s.hostname)?;
+        if let Some(d) = &s.domainname {
+            setdomainname(d)?;
+        }
         let inner = names()?;
         setns_fd(original.as_raw_fd(), ty.kind().flag)?;
         let restored = names()?;
@@ -48,6 +52,13 @@ fn setns_back(s: &SetnsBackStep, env: &StepEnv) -> Result<Extra, Errno> {
         extra.insert("inner".into(), inner.into());
         extra.insert("restored".into(), restored.into());
         extra.insert("ns_restored".into(), back.into());
+        if let Some(outer) = &s.outer_hostname {
+            // Back in the process's namespace: it must be new to the trial.
+            env.origin.check(ty).map_err(|_| Errno::EPERM)?;
+            nix::unistd::sethostname(outer)?;
+            setns_fd(new.as_raw_fd(), ty.kind().flag)?;
+            extra.insert("inner_again".into(), names()?.into());
+        }
         Ok(extra)
     })
 }
