@@ -70,9 +70,7 @@ impl IpcStep {
     /// the probe): the message says what is wrong.
     pub fn check(&self) -> Result<(), String> {
         match self {
-            IpcStep::SameKey(s) if s.key == 0 => {
-                Err("key 0 is IPC_PRIVATE: use another".into())
-            }
+            IpcStep::SameKey(s) if s.key == 0 => Err("key 0 is IPC_PRIVATE: use another".into()),
             IpcStep::MqueueOtherNs(s) => {
                 if !s.name.starts_with('/') || s.name.len() > 255 || s.name[1..].contains('/') {
                     return Err(format!("`{}` is not a queue name like /name", s.name));
@@ -98,7 +96,10 @@ mod tests {
     #[case(r#"{"rejoin": {"kind": "sem"}}"#, true)]
     #[case(r#"{"mqueue_other_ns": {"name": "/q", "mount": "/tmp/mq"}}"#, true)]
     #[case(r#"{"mqueue_other_ns": {"name": "q", "mount": "/tmp/mq"}}"#, false)]
-    #[case(r#"{"mqueue_other_ns": {"name": "/q", "mount": "/dev/mqueue"}}"#, false)]
+    #[case(
+        r#"{"mqueue_other_ns": {"name": "/q", "mount": "/dev/mqueue"}}"#,
+        false
+    )]
     fn checks(#[case] text: &str, #[case] ok: bool) {
         let step: IpcStep = serde_json::from_str(text).unwrap();
         assert_eq!(step.check().is_ok(), ok);

@@ -191,7 +191,9 @@ impl NsfsStep {
             NsfsStep::Create(s) => {
                 let bits = s.bits()?;
                 if s.call != CreateCall::Unshare && bits & UNSAFE_CLONE != 0 {
-                    return Err("clone flags that share memory, TLS or the parent are refused".into());
+                    return Err(
+                        "clone flags that share memory, TLS or the parent are refused".into(),
+                    );
                 }
                 if s.call == CreateCall::Clone && bits & crate::kind::CLONE_NEWTIME != 0 {
                     return Err("clone(2) cannot take CLONE_NEWTIME: use clone3".into());
@@ -208,7 +210,9 @@ impl NsfsStep {
 
 fn check_path(path: &str) -> Result<(), String> {
     if path.len() > 256 || !path.starts_with('/') {
-        return Err(format!("`{path}` is not an absolute path of at most 256 bytes"));
+        return Err(format!(
+            "`{path}` is not an absolute path of at most 256 bytes"
+        ));
     }
     Ok(())
 }
@@ -230,10 +234,19 @@ mod tests {
     use rstest::rstest;
 
     #[rstest]
-    #[case(r#"{"ioctl": {"path": "/proc/self/ns/uts", "request": "NS_GET_NSTYPE"}}"#, "ioctl")]
+    #[case(
+        r#"{"ioctl": {"path": "/proc/self/ns/uts", "request": "NS_GET_NSTYPE"}}"#,
+        "ioctl"
+    )]
     #[case(r#"{"setns": {"nstype": "ipc"}}"#, "setns")]
-    #[case(r#"{"setns_pidfd": {"types": ["uts"], "reaped": true}}"#, "setns_pidfd")]
-    #[case(r#"{"create": {"call": "clone3", "flags": ["uts"], "drop": {"caps": true}}}"#, "create")]
+    #[case(
+        r#"{"setns_pidfd": {"types": ["uts"], "reaped": true}}"#,
+        "setns_pidfd"
+    )]
+    #[case(
+        r#"{"create": {"call": "clone3", "flags": ["uts"], "drop": {"caps": true}}}"#,
+        "create"
+    )]
     #[case(r#"{"for_children": {"type": "time"}}"#, "for_children")]
     fn parses(#[case] text: &str, #[case] name: &str) {
         let step: NsfsStep = serde_json::from_str(text).unwrap();

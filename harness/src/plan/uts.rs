@@ -55,10 +55,14 @@ impl UtsStep {
         match self {
             UtsStep::Read(_) => Ok(()),
             UtsStep::SetnsBack(s)
-                if [Some(&s.hostname), s.domainname.as_ref(), s.outer_hostname.as_ref()]
-                    .iter()
-                    .flatten()
-                    .any(|n| n.len() > 64) =>
+                if [
+                    Some(&s.hostname),
+                    s.domainname.as_ref(),
+                    s.outer_hostname.as_ref(),
+                ]
+                .iter()
+                .flatten()
+                .any(|n| n.len() > 64) =>
             {
                 Err("names over 64 bytes".into())
             }

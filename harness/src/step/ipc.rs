@@ -97,7 +97,12 @@ fn sysv_write(kind: SysvKind, id: i32, n: i32) -> Result<(), Errno> {
             buf.mtext[..text.len()].copy_from_slice(text.as_bytes());
             // SAFETY: `buf` holds a type and `text.len()` bytes of text.
             let ret = unsafe {
-                libc::msgsnd(id, (&buf as *const MsgBuf).cast(), text.len(), libc::IPC_NOWAIT)
+                libc::msgsnd(
+                    id,
+                    (&buf as *const MsgBuf).cast(),
+                    text.len(),
+                    libc::IPC_NOWAIT,
+                )
             };
             Errno::result(ret).map(drop)
         }

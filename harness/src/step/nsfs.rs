@@ -119,9 +119,12 @@ pub(super) fn in_child(body: impl FnOnce() -> Result<Extra, Errno>) -> Result<Ex
             let text = read_by(gate.read, deadline);
             pipe::close(gate.read);
             reap_by(pid, deadline);
-            let answer: Value = serde_json::from_slice(&text.ok_or(Errno::ETIMEDOUT)?)
-                .map_err(|_| Errno::EIO)?;
-            match (answer.get("ok"), answer.get("errno").and_then(Value::as_i64)) {
+            let answer: Value =
+                serde_json::from_slice(&text.ok_or(Errno::ETIMEDOUT)?).map_err(|_| Errno::EIO)?;
+            match (
+                answer.get("ok"),
+                answer.get("errno").and_then(Value::as_i64),
+            ) {
                 (Some(Value::Object(extra)), _) => Ok(extra.clone()),
                 (_, Some(e)) => Err(Errno::from_raw(e as i32)),
                 _ => Err(Errno::EIO),
@@ -436,11 +439,7 @@ fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
     let code = readable_by(ready.read, deadline)
         .then(|| pipe::recv_u32(ready.read))
         .flatten();
-    let inos: Vec<Option<u32>> = s
-        .types
-        .iter()
-        .map(|_| pipe::recv_u32(ready.read))
-        .collect();
+    let inos: Vec<Option<u32>> = s.types.iter().map(|_| pipe::recv_u32(ready.read)).collect();
     let result = match code {
         Some(0) => join_target(s, target, &inos, release.write, deadline),
         Some(e) => Ok(setup_failed("unshare", Errno::from_raw(e as i32))),
@@ -476,7 +475,10 @@ fn join_target(
         let mut extra = Extra::new();
         extra.insert("joined".into(), Value::Object(joined));
         let host = nix::unistd::gethostname().map_err(|_| Errno::EIO)?;
-        extra.insert("hostname".into(), host.to_string_lossy().into_owned().into());
+        extra.insert(
+            "hostname".into(),
+            host.to_string_lossy().into_owned().into(),
+        );
         Ok(extra)
     })
 }
