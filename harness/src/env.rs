@@ -62,6 +62,19 @@ fn has_setns_pidfd() -> bool {
     }
 }
 
+/// ioctl(NS_GET_ID) (6.18) on the caller's UTS namespace: ENOTTY where the
+/// kernel lacks it.
+fn has_ns_get_id() -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open("/proc/self/ns/uts") else {
+        return false;
+    };
+    let mut id: u64 = 0;
+    // SAFETY: NS_GET_ID (_IOR(0xb7, 13, u64)) writes one u64 into `id`.
+    let ret = unsafe { libc::ioctl(file.as_raw_fd(), 0x8008_b70d_u64 as _, &mut id as *mut u64) };
+    ret == 0
+}
+
 fn filesystems() -> String {
     std::fs::read_to_string("/proc/filesystems").unwrap_or_default()
 }
@@ -83,6 +96,7 @@ pub fn features() -> BTreeMap<String, bool> {
     f.insert("cgroup2".into(), filesystems().contains("cgroup2"));
     f.insert("mqueue".into(), filesystems().contains("mqueue"));
     f.insert("unprivileged_userns".into(), unprivileged_userns());
+    f.insert("ns_get_id".into(), has_ns_get_id());
     f
 }
 

@@ -4,27 +4,104 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kind::NsType;
+use crate::plan::SysvKind;
+
+/// The process creates a SysV object under `key` and puts content in it
+/// (text `nsconform-1`, or semaphore value 1); then a forked child (in a new
+/// IPC namespace of its own with `new_ns`) looks the key up, creates it if
+/// it is not there, reads the content and writes its own (`nsconform-2`, 2);
+/// last the process reads its object again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SameKeyStep {
+    pub kind: SysvKind,
+    pub key: i32,
+    #[serde(default)]
+    pub new_ns: bool,
+}
+
+/// A forked child keeps a descriptor of its IPC namespace, unshares a new
+/// one, lists `/proc/sysvipc/<kind>`, setns's back, and lists it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejoinStep {
+    pub kind: SysvKind,
+}
+
+/// A forked child unshares new IPC and mount namespaces (made private),
+/// creates the POSIX queue `name`, lists the mqueue filesystem already
+/// mounted at `mount`, mounts a new one over it, and lists that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MqueueOtherNsStep {
+    pub name: String,
+    pub mount: String,
+}
 
 /// A step about the ipc namespace, written `{"ipc": {"<name>": {...}}}` in a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum IpcStep {}
+pub enum IpcStep {
+    SameKey(SameKeyStep),
+    Rejoin(RejoinStep),
+    MqueueOtherNs(MqueueOtherNsStep),
+}
 
 impl IpcStep {
     /// The step's name, as written in a case.
     pub fn name(&self) -> &'static str {
-        match *self {}
+        match self {
+            IpcStep::SameKey(_) => "same_key",
+            IpcStep::Rejoin(_) => "rejoin",
+            IpcStep::MqueueOtherNs(_) => "mqueue_other_ns",
+        }
     }
 
-    /// The namespace that must be new before this step may run, because it
-    /// would change the host otherwise.
+    /// `same_key` creates an object in the process's own IPC namespace; the
+    /// others act only in namespaces their own child made.
     pub fn guarded_by(&self) -> Option<NsType> {
-        match *self {}
+        match self {
+            IpcStep::SameKey(_) => Some(NsType::Ipc),
+            IpcStep::Rejoin(_) | IpcStep::MqueueOtherNs(_) => None,
+        }
     }
 
     /// Refuse absurd arguments (checked when the case is read, and again by
     /// the probe): the message says what is wrong.
     pub fn check(&self) -> Result<(), String> {
-        match *self {}
+        match self {
+            IpcStep::SameKey(s) if s.key == 0 => Err("key 0 is IPC_PRIVATE: use another".into()),
+            IpcStep::MqueueOtherNs(s) => {
+                if !s.name.starts_with('/') || s.name.len() > 255 || s.name[1..].contains('/') {
+                    return Err(format!("`{}` is not a queue name like /name", s.name));
+                }
+                if !s.mount.starts_with("/tmp/") || s.mount.contains("..") {
+                    return Err(format!("`{}` is not a path under /tmp", s.mount));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(r#"{"same_key": {"kind": "shm", "key": 7, "new_ns": true}}"#, true)]
+    #[case(r#"{"same_key": {"kind": "msg", "key": 0}}"#, false)]
+    #[case(r#"{"rejoin": {"kind": "sem"}}"#, true)]
+    #[case(r#"{"mqueue_other_ns": {"name": "/q", "mount": "/tmp/mq"}}"#, true)]
+    #[case(r#"{"mqueue_other_ns": {"name": "q", "mount": "/tmp/mq"}}"#, false)]
+    #[case(
+        r#"{"mqueue_other_ns": {"name": "/q", "mount": "/dev/mqueue"}}"#,
+        false
+    )]
+    fn checks(#[case] text: &str, #[case] ok: bool) {
+        let step: IpcStep = serde_json::from_str(text).unwrap();
+        assert_eq!(step.check().is_ok(), ok);
     }
 }

@@ -4,27 +4,85 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kind::NsType;
+use crate::plan::Plain;
+
+/// A forked child keeps a descriptor of its UTS namespace, unshares a new
+/// one, sets `hostname` (and `domainname`) there, and setns's back with the
+/// descriptor. With `outer_hostname`, it then sets that in the namespace it
+/// came back to (which must be new to the trial) and enters its own new one
+/// again, to see that the change stayed out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetnsBackStep {
+    pub hostname: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outer_hostname: Option<String>,
+}
 
 /// A step about the uts namespace, written `{"uts": {"<name>": {...}}}` in a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum UtsStep {}
+pub enum UtsStep {
+    /// Record the hostname and domain name as they are at this point.
+    Read(Plain),
+    SetnsBack(SetnsBackStep),
+}
 
 impl UtsStep {
     /// The step's name, as written in a case.
     pub fn name(&self) -> &'static str {
-        match *self {}
+        match self {
+            UtsStep::Read(_) => "read",
+            UtsStep::SetnsBack(_) => "setns_back",
+        }
     }
 
-    /// The namespace that must be new before this step may run, because it
-    /// would change the host otherwise.
+    /// `setns_back` with `outer_hostname` changes the process's own UTS
+    /// namespace; otherwise the steps change nothing outside a namespace
+    /// their own child made.
     pub fn guarded_by(&self) -> Option<NsType> {
-        match *self {}
+        match self {
+            UtsStep::SetnsBack(s) if s.outer_hostname.is_some() => Some(NsType::Uts),
+            _ => None,
+        }
     }
 
     /// Refuse absurd arguments (checked when the case is read, and again by
     /// the probe): the message says what is wrong.
     pub fn check(&self) -> Result<(), String> {
-        match *self {}
+        match self {
+            UtsStep::Read(_) => Ok(()),
+            UtsStep::SetnsBack(s)
+                if [
+                    Some(&s.hostname),
+                    s.domainname.as_ref(),
+                    s.outer_hostname.as_ref(),
+                ]
+                .iter()
+                .flatten()
+                .any(|n| n.len() > 64) =>
+            {
+                Err("names over 64 bytes".into())
+            }
+            UtsStep::SetnsBack(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_checks() {
+        let s: UtsStep = serde_json::from_str(r#"{"setns_back": {"hostname": "x"}}"#).unwrap();
+        assert_eq!((s.name(), s.check()), ("setns_back", Ok(())));
+        let long = format!(r#"{{"setns_back": {{"hostname": "{}"}}}}"#, "h".repeat(65));
+        let s: UtsStep = serde_json::from_str(&long).unwrap();
+        assert!(s.check().is_err());
+        let s: UtsStep = serde_json::from_str(r#"{"read": {}}"#).unwrap();
+        assert_eq!(s.name(), "read");
     }
 }

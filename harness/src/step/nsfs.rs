@@ -1,10 +1,646 @@
-//! Carrying out the steps of plan::nsfs.
+//! Carrying out the steps of plan::nsfs: ioctl_ns(2) requests, and setns,
+//! unshare, clone and clone3 calls made in forked children that end with the
+//! step. Also the helpers the ipc and uts steps share: running a body in a
+//! forked child with a bounded wait, and naming namespaces by identity.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::unistd::Pid;
+use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
-use crate::plan::nsfs::NsfsStep;
+use crate::kind::{NsType, KINDS};
+use crate::plan::nsfs::{
+    CreateCall, CreateStep, DropPrivilege, ForChildrenStep, IoctlStep, NsRequest, NsfsStep,
+    SetnsPidfdStep, SetnsStep,
+};
+use crate::probe::fork::{self, Forked};
+use crate::probe::pipe::{self, Pipe};
+use crate::view::ns::NsId;
 
-pub fn perform(step: &NsfsStep, _env: &StepEnv) -> Result<Extra, Errno> {
-    match *step {}
+/// How long a step waits for a child it forked.
+const DEADLINE: Duration = Duration::from_secs(5);
+
+const NS_GET_USERNS: u64 = 0xb701;
+const NS_GET_PARENT: u64 = 0xb702;
+const NS_GET_NSTYPE: u64 = 0xb703;
+const NS_GET_OWNER_UID: u64 = 0xb704;
+/// `_IOR(NSIO, 13, __u64)`.
+const NS_GET_ID: u64 = 0x8008_b70d;
+
+pub fn perform(step: &NsfsStep, env: &StepEnv) -> Result<Extra, Errno> {
+    match step {
+        NsfsStep::Ioctl(s) => ioctl(s, env),
+        NsfsStep::Setns(s) => setns(s, env),
+        NsfsStep::SetnsPidfd(s) => setns_pidfd(s),
+        NsfsStep::Create(s) => create(s),
+        NsfsStep::ForChildren(s) => for_children(s),
+    }
+}
+
+// ---- helpers shared with the ipc and uts steps -------------------------
+
+/// Wait until `fd` is readable or hung up, or the deadline passes.
+fn readable_by(fd: RawFd, deadline: Instant) -> bool {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd we own, with a bounded timeout.
+        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
+        match n {
+            -1 if Errno::last() == Errno::EINTR => continue,
+            1 => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Read until end of file, or until the deadline passes (then `None`).
+fn read_by(fd: RawFd, deadline: Instant) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if !readable_by(fd, deadline) {
+            return None;
+        }
+        // SAFETY: the pointer and length describe the live buffer `chunk`.
+        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        match n {
+            -1 if Errno::last() == Errno::EINTR => continue,
+            n if n <= 0 => return Some(out),
+            n => out.extend_from_slice(&chunk[..n as usize]),
+        }
+    }
+}
+
+/// Reap `pid`, killing it if it has not ended by the deadline.
+pub(super) fn reap_by(pid: Pid, deadline: Instant) {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Ok(WaitStatus::StillAlive) => {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGKILL);
+                let _ = waitpid(pid, None);
+                return;
+            }
+            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(_) => return,
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// Run `body` in a forked child and return what it gave back. The child
+/// ends with the body; whatever namespaces it made or joined die with it.
+pub(super) fn in_child(body: impl FnOnce() -> Result<Extra, Errno>) -> Result<Extra, Errno> {
+    let gate = Pipe::new()?;
+    match fork::fork(&[])? {
+        Forked::Child => {
+            pipe::close(gate.read);
+            let answer = match body() {
+                Ok(extra) => json!({ "ok": extra }),
+                Err(e) => json!({ "errno": e as i32 }),
+            };
+            let _ = pipe::write_all(gate.write, answer.to_string().as_bytes());
+            fork::exit(0)
+        }
+        Forked::Parent(pid) => {
+            pipe::close(gate.write);
+            let deadline = Instant::now() + DEADLINE;
+            let text = read_by(gate.read, deadline);
+            pipe::close(gate.read);
+            reap_by(pid, deadline);
+            let answer: Value =
+                serde_json::from_slice(&text.ok_or(Errno::ETIMEDOUT)?).map_err(|_| Errno::EIO)?;
+            match (
+                answer.get("ok"),
+                answer.get("errno").and_then(Value::as_i64),
+            ) {
+                (Some(Value::Object(extra)), _) => Ok(extra.clone()),
+                (_, Some(e)) => Err(Errno::from_raw(e as i32)),
+                _ => Err(Errno::EIO),
+            }
+        }
+    }
+}
+
+/// The `CLONE_NEW*` flags of `types`.
+pub(super) fn flags_of(types: &[NsType]) -> u64 {
+    types.iter().fold(0, |a, t| a | t.kind().flag)
+}
+
+pub(super) fn unshare(flags: u64) -> Result<(), Errno> {
+    // SAFETY: unshare takes plain flags; the caller is a single-threaded child.
+    Errno::result(unsafe { libc::unshare(flags as libc::c_int) }).map(drop)
+}
+
+pub(super) fn setns_fd(fd: RawFd, flags: u64) -> Result<(), Errno> {
+    // SAFETY: setns takes a descriptor number and flags and touches no memory.
+    Errno::result(unsafe { libc::setns(fd, flags as libc::c_int) }).map(drop)
+}
+
+pub(super) fn open(path: &str) -> Result<OwnedFd, Errno> {
+    let file = std::fs::File::open(path).map_err(io_errno)?;
+    Ok(OwnedFd::from(file))
+}
+
+fn io_errno(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// The namespace a `/proc/<pid>/ns/<link>` path names, or why it cannot be read.
+pub(super) fn ns_at(path: &str) -> Result<NsId, Errno> {
+    let meta = std::fs::metadata(path).map_err(io_errno)?;
+    Ok(NsId {
+        ino: meta.ino(),
+        dev: meta.dev(),
+    })
+}
+
+/// The namespace an open nsfs descriptor refers to.
+pub(super) fn ns_of_fd(fd: &OwnedFd) -> Result<NsId, Errno> {
+    let st = nix::sys::stat::fstat(fd)?;
+    Ok(NsId {
+        ino: st.st_ino,
+        dev: st.st_dev,
+    })
+}
+
+fn id_json(id: NsId) -> Value {
+    json!({ "ino": id.ino, "dev": id.dev })
+}
+
+/// A `/proc/supervisor/...` path turned into the supervisor's real one.
+fn resolve(path: &str, env: &StepEnv) -> String {
+    match path.strip_prefix("/proc/supervisor/") {
+        Some(rest) => format!("/proc/{}/{rest}", env.supervisor),
+        None => path.to_string(),
+    }
+}
+
+/// A `CLONE_NEW*` value by its type's name.
+fn type_name(flag: i64) -> Value {
+    match KINDS.iter().find(|k| k.flag as i64 == flag) {
+        Some(k) => k.name.into(),
+        None => flag.into(),
+    }
+}
+
+/// Give up privilege as `drop` says; on failure, the call and its errno.
+pub(super) fn drop_privilege(drop: &DropPrivilege) -> Result<(), (&'static str, Errno)> {
+    if drop.unmapped_user {
+        unshare(libc::CLONE_NEWUSER as u64).map_err(|e| ("unshare(CLONE_NEWUSER)", e))?;
+    }
+    if let Some(uid) = drop.uid {
+        // SAFETY: setresuid takes plain ids.
+        let ret = unsafe { libc::setresuid(uid, uid, uid) };
+        Errno::result(ret).map_err(|e| ("setresuid", e))?;
+    }
+    if drop.caps {
+        use caps::CapSet;
+        for set in [
+            CapSet::Ambient,
+            CapSet::Effective,
+            CapSet::Inheritable,
+            CapSet::Permitted,
+        ] {
+            caps::clear(None, set).map_err(|_| ("capset", Errno::EPERM))?;
+        }
+    }
+    Ok(())
+}
+
+fn setup_failed(what: &str, e: Errno) -> Extra {
+    let mut extra = Extra::new();
+    extra.insert("setup".into(), what.into());
+    extra.insert("setup_errno".into(), format!("{e:?}").into());
+    extra
+}
+
+// ---- ioctl_ns ------------------------------------------------------------
+
+fn ioctl(s: &IoctlStep, env: &StepEnv) -> Result<Extra, Errno> {
+    let path = resolve(&s.path, env);
+    if s.unshare.is_empty() {
+        return ns_ioctl(open(&path)?, s.request);
+    }
+    ns_ioctl(fd_from_child(&path, flags_of(&s.unshare))?, s.request)
+}
+
+/// A forked child unshares `flags` (with a new PID namespace, it also forks
+/// a process into it) and opens `path`; the descriptor comes back over a
+/// socket, so that the caller acts on a namespace it is not in.
+fn fd_from_child(path: &str, flags: u64) -> Result<OwnedFd, Errno> {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
+    let child = match fork::fork(&[ours.as_raw_fd()])? {
+        Forked::Child => {
+            let sent = open_after_unshare(path, flags)
+                .and_then(|(fd, holder)| send_fd(&theirs, &fd).map(|_| holder));
+            if let Ok(Some(holder)) = sent {
+                // The new PID namespace must live until the caller has
+                // used the descriptor: wait for the socket to close.
+                let _ = readable_by(theirs.as_raw_fd(), Instant::now() + DEADLINE);
+                reap_by(holder, Instant::now());
+            }
+            fork::exit(0)
+        }
+        Forked::Parent(pid) => pid,
+    };
+    drop(theirs);
+    let deadline = Instant::now() + DEADLINE;
+    let got = if readable_by(ours.as_raw_fd(), deadline) {
+        recv_fd(&ours)
+    } else {
+        Err(Errno::ETIMEDOUT)
+    };
+    drop(ours);
+    reap_by(child, deadline);
+    got
+}
+
+/// Unshare, fork a holder into a new PID namespace if one was made, and open.
+fn open_after_unshare(path: &str, flags: u64) -> Result<(OwnedFd, Option<Pid>), Errno> {
+    unshare(flags)?;
+    let holder = if flags & libc::CLONE_NEWPID as u64 != 0 {
+        let gate = Pipe::new()?;
+        match fork::fork(&[])? {
+            Forked::Child => {
+                pipe::close(gate.write);
+                pipe::wait_closed(gate.read);
+                fork::exit(0)
+            }
+            Forked::Parent(pid) => {
+                pipe::close(gate.read);
+                Some(pid)
+            }
+        }
+    } else {
+        None
+    };
+    Ok((open(path)?, holder))
+}
+
+fn send_fd(sock: &OwnedFd, fd: &OwnedFd) -> Result<(), Errno> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let fds = [fd.as_raw_fd()];
+    let iov = [std::io::IoSlice::new(b"f")];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map(drop)
+}
+
+fn recv_fd(sock: &OwnedFd) -> Result<OwnedFd, Errno> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    for c in msg.cmsgs().map_err(|_| Errno::EIO)? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the kernel just installed this descriptor for us.
+                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    Err(Errno::ECHILD)
+}
+
+fn raw_ioctl(fd: &OwnedFd, request: u64, arg: *mut libc::c_void) -> Result<i32, Errno> {
+    // SAFETY: `arg` is null or points to a live buffer of the size the
+    // request writes (u32 for NS_GET_OWNER_UID, u64 for NS_GET_ID).
+    Errno::result(unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg) })
+}
+
+/// One ioctl_ns request on `path`.
+pub(super) fn ns_ioctl(fd: OwnedFd, request: NsRequest) -> Result<Extra, Errno> {
+    let mut extra = Extra::new();
+    match request {
+        NsRequest::GetNstype => {
+            let t = raw_ioctl(&fd, NS_GET_NSTYPE, std::ptr::null_mut())?;
+            extra.insert("nstype".into(), type_name(t.into()));
+        }
+        NsRequest::GetUserns | NsRequest::GetParent => {
+            let req = match request {
+                NsRequest::GetUserns => NS_GET_USERNS,
+                _ => NS_GET_PARENT,
+            };
+            let raw = raw_ioctl(&fd, req, std::ptr::null_mut())?;
+            // SAFETY: the ioctl returned a new descriptor that nothing else owns.
+            let got = unsafe { OwnedFd::from_raw_fd(raw) };
+            extra.insert("ns".into(), id_json(ns_of_fd(&got)?));
+            let t = raw_ioctl(&got, NS_GET_NSTYPE, std::ptr::null_mut())?;
+            extra.insert("nstype".into(), type_name(t.into()));
+        }
+        NsRequest::GetOwnerUid => {
+            let mut uid: u32 = u32::MAX;
+            raw_ioctl(&fd, NS_GET_OWNER_UID, (&mut uid as *mut u32).cast())?;
+            extra.insert("uid".into(), uid.into());
+        }
+        NsRequest::GetId => {
+            let mut id: u64 = 0;
+            raw_ioctl(&fd, NS_GET_ID, (&mut id as *mut u64).cast())?;
+            extra.insert("id".into(), id.into());
+        }
+    }
+    Ok(extra)
+}
+
+// ---- setns ---------------------------------------------------------------
+
+/// A descriptor number that is not open: one just closed.
+fn closed_fd() -> Result<RawFd, Errno> {
+    let fd = open("/dev/null")?;
+    Ok(fd.as_raw_fd())
+}
+
+fn setns(s: &SetnsStep, env: &StepEnv) -> Result<Extra, Errno> {
+    let path = s.path.as_deref().map(|p| resolve(p, env));
+    let flags = s.nstype.map_or(0, |t| t.kind().flag);
+    in_child(|| {
+        let fd = path.as_deref().map(open).transpose()?;
+        let raw = match &fd {
+            Some(fd) => fd.as_raw_fd(),
+            None => closed_fd()?,
+        };
+        if let Err((what, e)) = drop_privilege(&s.drop) {
+            return Ok(setup_failed(what, e));
+        }
+        setns_fd(raw, flags)?;
+        let mut extra = Extra::new();
+        if let (Some(fd), Some(t)) = (&fd, s.nstype) {
+            let now = ns_at(&format!("/proc/self/ns/{}", t.name()))?;
+            extra.insert("joined".into(), (ns_of_fd(fd)? == now).into());
+        }
+        Ok(extra)
+    })
+}
+
+// ---- setns through a pidfd ----------------------------------------------
+
+/// The target of setns_pidfd: unshares, names itself, says so, and waits.
+fn pidfd_target(s: &SetnsPidfdStep, ready: &Pipe, release: &Pipe) -> ! {
+    pipe::close(ready.read);
+    pipe::close(release.write);
+    let code = match unshare(flags_of(&s.types)) {
+        Err(e) => e as u32,
+        Ok(()) => match (&s.hostname, s.types.contains(&NsType::Uts)) {
+            (Some(name), true) => nix::unistd::sethostname(name).err().map_or(0, |e| e as u32),
+            _ => 0,
+        },
+    };
+    let _ = pipe::send_u32(ready.write, code);
+    for t in &s.types {
+        let ino = ns_at(&format!("/proc/self/ns/{}", t.name())).map_or(0, |id| id.ino as u32);
+        let _ = pipe::send_u32(ready.write, ino);
+    }
+    pipe::close(ready.write);
+    pipe::wait_closed(release.read);
+    fork::exit(0)
+}
+
+fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    let fd = Errno::result(fd)?;
+    // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
+    let ready = Pipe::new()?;
+    let release = Pipe::new()?;
+    let target = match fork::fork(&[])? {
+        Forked::Child => pidfd_target(s, &ready, &release),
+        Forked::Parent(pid) => pid,
+    };
+    pipe::close(ready.write);
+    pipe::close(release.read);
+    let deadline = Instant::now() + DEADLINE;
+    let code = readable_by(ready.read, deadline)
+        .then(|| pipe::recv_u32(ready.read))
+        .flatten();
+    let inos: Vec<Option<u32>> = s.types.iter().map(|_| pipe::recv_u32(ready.read)).collect();
+    let result = match code {
+        Some(0) => join_target(s, target, &inos, release.write, deadline),
+        Some(e) => Ok(setup_failed("unshare", Errno::from_raw(e as i32))),
+        None => Err(Errno::ETIMEDOUT),
+    };
+    pipe::close(ready.read);
+    pipe::close(release.write);
+    reap_by(target, deadline);
+    result
+}
+
+/// The joiner of setns_pidfd; `inos` are the target's namespaces, by type.
+fn join_target(
+    s: &SetnsPidfdStep,
+    target: Pid,
+    inos: &[Option<u32>],
+    release: RawFd,
+    deadline: Instant,
+) -> Result<Extra, Errno> {
+    let pidfd = pidfd_open(target)?;
+    if s.reaped {
+        pipe::close(release);
+        reap_by(target, deadline);
+    }
+    let flags = if s.no_flags { 0 } else { flags_of(&s.types) };
+    in_child(|| {
+        setns_fd(pidfd.as_raw_fd(), flags)?;
+        let mut joined = Extra::new();
+        for (t, ino) in s.types.iter().zip(inos) {
+            let now = ns_at(&format!("/proc/self/ns/{}", t.name()))?;
+            joined.insert(t.name().into(), (Some(now.ino as u32) == *ino).into());
+        }
+        let mut extra = Extra::new();
+        extra.insert("joined".into(), Value::Object(joined));
+        let host = nix::unistd::gethostname().map_err(|_| Errno::EIO)?;
+        extra.insert(
+            "hostname".into(),
+            host.to_string_lossy().into_owned().into(),
+        );
+        Ok(extra)
+    })
+}
+
+// ---- unshare, clone, clone3 ---------------------------------------------
+
+/// `struct clone_args`, as of Linux 5.7.
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// A fork-like clone or clone3 with `flags`; the new process exits at once.
+fn clone_and_reap(call: CreateCall, flags: u64) -> Result<(), Errno> {
+    let ret = match call {
+        // SAFETY: with no stack the child runs on a copy of ours, as after
+        // fork(2); it only calls _exit.
+        CreateCall::Clone => unsafe {
+            libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as u64, 0, 0, 0, 0)
+        },
+        _ => {
+            let args = CloneArgs {
+                flags,
+                exit_signal: libc::SIGCHLD as u64,
+                ..Default::default()
+            };
+            let size = std::mem::size_of::<CloneArgs>();
+            // SAFETY: `args` is a valid clone_args of `size` bytes that
+            // outlives the call; the child only calls _exit.
+            unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, size) }
+        }
+    };
+    match Errno::result(ret)? {
+        0 => fork::exit(0),
+        pid => {
+            reap_by(Pid::from_raw(pid as i32), Instant::now() + DEADLINE);
+            Ok(())
+        }
+    }
+}
+
+fn create(s: &CreateStep) -> Result<Extra, Errno> {
+    let flags = s.bits().map_err(|_| Errno::EINVAL)?;
+    in_child(|| {
+        if let Err((what, e)) = drop_privilege(&s.drop) {
+            return Ok(setup_failed(what, e));
+        }
+        match s.call {
+            CreateCall::Unshare => unshare(flags)?,
+            call => clone_and_reap(call, flags)?,
+        }
+        Ok(Extra::new())
+    })
+}
+
+// ---- *_for_children ------------------------------------------------------
+
+/// Where the process's own namespace and its children's stand against the
+/// original one and the new one.
+fn relations(name: &str, link: &str, original: NsId, new: NsId) -> Value {
+    let rel = |path: String| match ns_at(&path) {
+        Ok(id) if id == original => "original".to_string(),
+        Ok(id) if id == new => "new".to_string(),
+        Ok(_) => "other".to_string(),
+        Err(e) => format!("{e:?}"),
+    };
+    json!({
+        "own": rel(format!("/proc/self/ns/{name}")),
+        "for_children": rel(format!("/proc/self/ns/{link}")),
+    })
+}
+
+/// The grandchild of for_children: sends its namespaces' inode numbers and
+/// waits to be released.
+fn grandchild(name: &str, link: &str, gate: &Pipe, release: &Pipe) -> ! {
+    pipe::close(gate.read);
+    pipe::close(release.write);
+    let ino = |p: String| ns_at(&p).map_or(0, |id| id.ino as u32);
+    let _ = pipe::send_u32(gate.write, ino(format!("/proc/self/ns/{name}")));
+    let _ = pipe::send_u32(gate.write, ino(format!("/proc/self/ns/{link}")));
+    pipe::close(gate.write);
+    pipe::wait_closed(release.read);
+    fork::exit(0)
+}
+
+fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
+    let kind = s.ty.kind();
+    let (name, link) = (kind.name, kind.for_children.ok_or(Errno::EINVAL)?);
+    in_child(|| {
+        let own = format!("/proc/self/ns/{name}");
+        let original = ns_at(&own)?;
+        let placeholder = NsId { ino: 0, dev: 0 };
+        let before = relations(name, link, original, placeholder);
+        let original_fd = open(&own)?;
+        unshare(kind.flag)?;
+        let after_unshare = relations(name, link, original, placeholder);
+        let gate = Pipe::new()?;
+        let release = Pipe::new()?;
+        let pid = match fork::fork(&[])? {
+            Forked::Child => grandchild(name, link, &gate, &release),
+            Forked::Parent(pid) => pid,
+        };
+        pipe::close(gate.write);
+        pipe::close(release.read);
+        let deadline = Instant::now() + DEADLINE;
+        let recv = || {
+            readable_by(gate.read, deadline)
+                .then(|| pipe::recv_u32(gate.read))
+                .flatten()
+        };
+        let (g_own, g_children) = (recv(), recv());
+        pipe::close(gate.read);
+        let result = follow(name, link, original, &original_fd, g_own, g_children);
+        pipe::close(release.write);
+        reap_by(pid, deadline);
+        let mut extra = result?;
+        extra.insert("before".into(), before);
+        extra.insert("after_unshare".into(), after_unshare);
+        Ok(extra)
+    })
+}
+
+/// What the grandchild and setns show, the grandchild still alive.
+fn follow(
+    name: &str,
+    link: &str,
+    original: NsId,
+    original_fd: &OwnedFd,
+    g_own: Option<u32>,
+    g_children: Option<u32>,
+) -> Result<Extra, Errno> {
+    let g_own = g_own.ok_or(Errno::ECHILD)?;
+    let new = NsId {
+        ino: g_own.into(),
+        dev: original.dev,
+    };
+    let grand = json!({
+        "own": if g_own as u64 == original.ino { "original" } else { "new" },
+        "for_children": if g_children == Some(g_own) { "own" } else { "other" },
+    });
+    let after_fork = relations(name, link, original, new);
+    let new_fd = open(&format!("/proc/self/ns/{link}"))?;
+    let flag = KINDS.iter().find(|k| k.name == name).map_or(0, |k| k.flag);
+    setns_fd(original_fd.as_raw_fd(), flag)?;
+    let after_original = relations(name, link, original, new);
+    setns_fd(new_fd.as_raw_fd(), flag)?;
+    let after_new = relations(name, link, original, new);
+    let mut extra = Extra::new();
+    extra.insert("grandchild".into(), grand);
+    extra.insert("after_fork".into(), after_fork);
+    extra.insert("after_setns_original".into(), after_original);
+    extra.insert("after_setns_new".into(), after_new);
+    Ok(extra)
 }
