@@ -40,6 +40,8 @@ pub struct Helper {
     pid: Pid,
     to_child: Option<OwnedFd>,
     from_child: OwnedFd,
+    /// The first byte of the answer, when it came instead of "ready".
+    early: std::cell::Cell<Option<u8>>,
 }
 
 /// Fork a helper that runs `body` and sends back the JSON it returns.
@@ -71,6 +73,7 @@ pub fn spawn(body: impl FnOnce(&Channel) -> Value) -> Result<Helper, Errno> {
             pid,
             to_child: Some(down_w),
             from_child: up_r,
+            early: std::cell::Cell::new(None),
         }),
     }
 }
@@ -105,9 +108,17 @@ impl Helper {
         self.pid
     }
 
-    /// Wait for the helper's "ready".
+    /// Wait for the helper's "ready". A helper that answers at once (it
+    /// failed before it was ready) gives EPROTO here, and its answer from
+    /// `finish`.
     pub fn wait_ready(&self) -> Result<(), Errno> {
-        read_byte(&self.from_child, Instant::now() + PATIENCE).map(|_| ())
+        match read_byte(&self.from_child, Instant::now() + PATIENCE)? {
+            b'R' => Ok(()),
+            other => {
+                self.early.set(Some(other));
+                Err(Errno::EPROTO)
+            }
+        }
     }
 
     /// Let the helper go on.
@@ -122,7 +133,7 @@ impl Helper {
     pub fn finish(mut self) -> Result<Value, Errno> {
         self.to_child = None;
         let deadline = Instant::now() + PATIENCE;
-        let mut text = Vec::new();
+        let mut text: Vec<u8> = self.early.take().into_iter().collect();
         let mut buf = [0u8; 4096];
         let read = loop {
             if let Err(e) = wait_readable(&self.from_child, deadline) {
