@@ -100,7 +100,7 @@ impl<'a> Runner<'a> {
             Step::Stat(path) => file::stat(path),
             Step::Pid(s) => pid::perform(s, &self.env),
             Step::User(s) => user::perform(s, &self.env),
-            Step::Mnt(s) => mnt::perform(s, &self.env),
+            Step::Mnt(s) => mnt::perform(s, &self.env, &mut self.sandbox),
             Step::Net(s) => net::perform(s, &self.env),
             Step::Ipc(s) => ipc::perform(s, &self.env),
             Step::Uts(s) => uts::perform(s, &self.env),

@@ -41,6 +41,11 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Mount the sandbox now if it is not there yet.
+    pub fn ready(&mut self) -> Result<(), Errno> {
+        self.ready_for(SANDBOX)
+    }
+
     pub fn mkdir(&mut self, path: &str) -> Result<Extra, Errno> {
         self.ready_for(path)?;
         std::fs::create_dir_all(path).map_err(io_errno)?;
