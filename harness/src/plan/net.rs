@@ -176,9 +176,7 @@ impl NetStep {
                 name: v.name.clone(),
                 peer: v.peer.clone(),
             }),
-            NetStep::LinkUpFromNewUserns(n) if !link_name_ok(n) => {
-                Err(format!("link name {n:?}"))
-            }
+            NetStep::LinkUpFromNewUserns(n) if !link_name_ok(n) => Err(format!("link name {n:?}")),
             NetStep::SysfsLinks(p) if !p.starts_with("/sys/") || p.contains("..") => {
                 Err(format!("sysfs path {p:?}: a path below /sys without '..'"))
             }
@@ -204,7 +202,9 @@ pub fn check_sysctl(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("sysctl {name:?}: a name below net. such as net.ipv4.ip_forward"))
+        Err(format!(
+            "sysctl {name:?}: a name below net. such as net.ipv4.ip_forward"
+        ))
     }
 }
 
@@ -218,9 +218,15 @@ mod tests {
     }
 
     #[rstest]
-    #[case(r#"{"traffic": {"proto": "udp", "address": "127.0.0.1", "port": 1}}"#, true)]
+    #[case(
+        r#"{"traffic": {"proto": "udp", "address": "127.0.0.1", "port": 1}}"#,
+        true
+    )]
     #[case(r#"{"traffic": {"proto": "tcp", "address": "::1", "port": 1}}"#, true)]
-    #[case(r#"{"traffic": {"proto": "tcp", "address": "10.0.0.1", "port": 1}}"#, false)]
+    #[case(
+        r#"{"traffic": {"proto": "tcp", "address": "10.0.0.1", "port": 1}}"#,
+        false
+    )]
     #[case(r#"{"veth_pair": {"name": "a", "peer": "a"}}"#, false)]
     #[case(r#"{"veth_pair": {"name": "nsc0", "peer": "nsc1"}}"#, true)]
     #[case(r#"{"sysctl": {"name": "net.ipv4.ip_forward", "value": "1"}}"#, true)]

@@ -53,7 +53,7 @@ impl Msg {
     }
 
     fn pad(&mut self) {
-        while self.0.len() % 4 != 0 {
+        while !self.0.len().is_multiple_of(4) {
             self.0.push(0);
         }
     }
@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn veth_message_nests_the_peer() {
         let m = veth_msg("nsc0", "nsc1").unwrap();
-        assert_eq!(m.len() % 4, 0);
+        assert!(m.len().is_multiple_of(4));
         let len = u32::from_ne_bytes([m[0], m[1], m[2], m[3]]) as usize;
         assert_eq!(len, m.len());
         let parsed = messages(&m);

@@ -46,25 +46,26 @@ pub struct NetView {
     pub links: Vec<Link>,
     /// Sorted by link, then address.
     pub addresses: Vec<Address>,
-    /// Per-namespace sysctls, by name (`net.ipv4.ip_forward`), with the
-    /// trailing newline removed; a sysctl that cannot be read is left out.
+    /// Per-namespace sysctls, by their path below /proc/sys
+    /// (`net/ipv4/ip_forward`, so that a fixture reference can name one),
+    /// with the trailing newline removed; one that cannot be read is left out.
     #[serde(default)]
     pub sysctl: BTreeMap<String, String>,
 }
 
 /// The sysctls the view reads: each is per network namespace.
-pub const SYSCTLS: [&str; 8] = [
-    "net.ipv4.ip_forward",
-    "net.ipv4.ip_default_ttl",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv6.conf.all.forwarding",
-    "net.core.somaxconn",
-    "net.unix.max_dgram_qlen",
+pub const SYSCTLS: [&str; 7] = [
+    "net/ipv4/ip_forward",
+    "net/ipv4/ip_default_ttl",
+    "net/ipv4/ip_local_port_range",
+    "net/ipv4/tcp_syncookies",
+    "net/ipv6/conf/all/forwarding",
+    "net/core/somaxconn",
+    "net/unix/max_dgram_qlen",
 ];
 
-/// The path of a sysctl under /proc/sys.
+/// The path of a sysctl, named `net.ipv4.ip_forward` or
+/// `net/ipv4/ip_forward`, under /proc/sys.
 pub fn sysctl_path(name: &str) -> String {
     format!("/proc/sys/{}", name.replace('.', "/"))
 }
@@ -278,6 +279,12 @@ mod tests {
 
     #[test]
     fn observes_ttl() {
-        assert_eq!(observe().sysctl.get("net.ipv4.ip_default_ttl").map(|v| !v.is_empty()), Some(true));
+        assert_eq!(
+            observe()
+                .sysctl
+                .get("net/ipv4/ip_default_ttl")
+                .map(|v| !v.is_empty()),
+            Some(true)
+        );
     }
 }
