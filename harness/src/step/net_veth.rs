@@ -126,6 +126,11 @@ pub fn veth_cross(v: &VethCross) -> Result<Extra, Errno> {
             e.insert("here".into(), links_and_addresses());
             e.insert("peer_by_name".into(), outcome(super::link_up(&v.peer)));
             e.insert("peer_by_index".into(), outcome(nl.set_up(b)));
+            let addr = Ipv4Addr::new(10, 200, v.subnet, 2);
+            e.insert(
+                "peer_addr_by_index".into(),
+                outcome(nl.add_addr(b, addr, 30)),
+            );
             send_across(v).unwrap_or_else(|e| format!("{e:?}").into())
         }
         Err(e) => format!("{e:?}").into(),
