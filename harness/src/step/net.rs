@@ -1,13 +1,25 @@
-//! Network steps: bringing a link up.
+//! Network steps: bringing a link up, and the steps of plan::net (carried
+//! out here or in the net_* modules beside this one).
+
+#[path = "net_child.rs"]
+mod net_child;
+#[path = "net_link.rs"]
+mod net_link;
+#[path = "net_sock.rs"]
+mod net_sock;
+#[path = "net_veth.rs"]
+mod net_veth;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use nix::errno::Errno;
+use serde_json::json;
 
 use super::Extra;
+use crate::plan::net::{check_sysctl, NetStep, Sysctl};
 
-/// Set IFF_UP on the link `name` of the caller's network namespace.
-pub fn link_up(name: &str) -> Result<Extra, Errno> {
+/// A socket for the interface ioctls, and an ifreq naming `name`.
+fn ifreq(name: &str) -> Result<(OwnedFd, libc::ifreq), Errno> {
     if name.len() >= libc::IFNAMSIZ {
         return Err(Errno::EINVAL);
     }
@@ -22,6 +34,21 @@ pub fn link_up(name: &str) -> Result<Extra, Errno> {
     for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes()) {
         *dst = src as libc::c_char;
     }
+    Ok((sock, req))
+}
+
+/// The interface flags (IFF_*) of the link `name` of the caller's namespace.
+pub fn link_flags(name: &str) -> Result<libc::c_int, Errno> {
+    let (sock, mut req) = ifreq(name)?;
+    // SAFETY: SIOCGIFFLAGS reads and writes the ifreq we own.
+    Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) })?;
+    // SAFETY: after SIOCGIFFLAGS the flags member of the union is the live one.
+    Ok(unsafe { req.ifr_ifru.ifru_flags } as u16 as libc::c_int)
+}
+
+/// Set IFF_UP on the link `name` of the caller's network namespace.
+pub fn link_up(name: &str) -> Result<Extra, Errno> {
+    let (sock, mut req) = ifreq(name)?;
     // SAFETY: SIOCGIFFLAGS reads and writes the ifreq we own.
     Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) })?;
     // SAFETY: after SIOCGIFFLAGS the flags member of the union is the live one.
@@ -31,7 +58,76 @@ pub fn link_up(name: &str) -> Result<Extra, Errno> {
     Ok(Extra::new())
 }
 
+/// The link names in /proc/net/dev, as listed (the reader's namespace).
+fn dev_names(text: &str) -> Vec<String> {
+    text.lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(name, _)| name.trim().to_string())
+        .collect()
+}
+
+fn proc_net_dev() -> Result<Extra, Errno> {
+    let text = std::fs::read_to_string("/proc/net/dev").map_err(net_sock::errno)?;
+    let mut links = dev_names(&text);
+    links.sort();
+    let mut e = Extra::new();
+    e.insert("links".into(), json!(links));
+    Ok(e)
+}
+
+fn sysfs_links(path: &str) -> Result<Extra, Errno> {
+    let mut names: Vec<String> = std::fs::read_dir(path)
+        .map_err(net_sock::errno)?
+        .filter_map(|d| d.ok())
+        .map(|d| d.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut e = Extra::new();
+    e.insert("entries".into(), json!(names));
+    Ok(e)
+}
+
+/// Write a sysctl of the caller's network namespace and read it back.
+fn sysctl(s: &Sysctl) -> Result<Extra, Errno> {
+    check_sysctl(&s.name).map_err(|_| Errno::EINVAL)?;
+    let path = crate::view::net::sysctl_path(&s.name);
+    std::fs::write(&path, format!("{}\n", s.value)).map_err(net_sock::errno)?;
+    let value = crate::view::net::read_sysctl(&s.name).ok_or(Errno::EIO)?;
+    let mut e = Extra::new();
+    e.insert("value".into(), value.into());
+    Ok(e)
+}
+
 /// Carry out one of the steps of plan::net.
-pub fn perform(step: &crate::plan::net::NetStep, _env: &super::StepEnv) -> Result<Extra, Errno> {
-    match *step {}
+pub fn perform(step: &NetStep, _env: &super::StepEnv) -> Result<Extra, Errno> {
+    step.check().map_err(|_| Errno::EINVAL)?;
+    match step {
+        NetStep::Traffic(t) => net_sock::traffic(t),
+        NetStep::SamePort(s) => net_sock::same_port(s),
+        NetStep::AbstractUnix(a) => net_sock::abstract_unix(a),
+        NetStep::VethPair(v) => net_veth::veth_pair(v),
+        NetStep::VethCross(v) => net_veth::veth_cross(v),
+        NetStep::LinkUpFromNewUserns(l) => net_veth::link_up_from_new_userns(l),
+        NetStep::ProcNetDev(_) => proc_net_dev(),
+        NetStep::SysfsLinks(p) => sysfs_links(p),
+        NetStep::Sysctl(s) => sysctl(s),
+        NetStep::LinkEvents(w) => net_veth::link_events(w),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_names_skip_the_header() {
+        let text = "Inter-|   Receive\n face |bytes\n    lo: 0 0\n  nsc0: 1 2\n";
+        assert_eq!(dev_names(text), ["lo", "nsc0"]);
+    }
+
+    #[test]
+    fn loopback_flags_are_readable() {
+        assert_ne!(link_flags("lo").unwrap() & libc::IFF_LOOPBACK, 0);
+    }
 }

@@ -2,7 +2,9 @@
 //!
 //! Both come from netlink (`if_nameindex(3)`, `getifaddrs(3)`), which answers
 //! for the caller's network namespace; `/sys/class/net` is not used, since a
-//! sysfs mount may belong to another one.
+//! sysfs mount may belong to another one. A few per-namespace sysctls are
+//! read from `/proc/sys/net`, which always answers for the reader's
+//! network namespace, whatever procfs is mounted there.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -44,6 +46,34 @@ pub struct NetView {
     pub links: Vec<Link>,
     /// Sorted by link, then address.
     pub addresses: Vec<Address>,
+    /// Per-namespace sysctls, by their path below /proc/sys
+    /// (`net/ipv4/ip_forward`, so that a fixture reference can name one),
+    /// with the trailing newline removed; one that cannot be read is left out.
+    #[serde(default)]
+    pub sysctl: BTreeMap<String, String>,
+}
+
+/// The sysctls the view reads: each is per network namespace.
+pub const SYSCTLS: [&str; 7] = [
+    "net/ipv4/ip_forward",
+    "net/ipv4/ip_default_ttl",
+    "net/ipv4/ip_local_port_range",
+    "net/ipv4/tcp_syncookies",
+    "net/ipv6/conf/all/forwarding",
+    "net/core/somaxconn",
+    "net/unix/max_dgram_qlen",
+];
+
+/// The path of a sysctl, named `net.ipv4.ip_forward` or
+/// `net/ipv4/ip_forward`, under /proc/sys.
+pub fn sysctl_path(name: &str) -> String {
+    format!("/proc/sys/{}", name.replace('.', "/"))
+}
+
+/// Read a sysctl of the caller's network namespace.
+pub fn read_sysctl(name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(sysctl_path(name)).ok()?;
+    Some(text.trim_end_matches('\n').to_string())
 }
 
 /// The prefix length of a netmask: its number of set bits.
@@ -113,7 +143,11 @@ pub fn assemble(indexes: Vec<(String, u32)>, entries: &[InterfaceAddress]) -> Ne
     links.sort_by_key(|l| l.index);
     let mut addresses: Vec<Address> = entries.iter().filter_map(address_of).collect();
     addresses.sort_by(|a, b| (&a.link, &a.address).cmp(&(&b.link, &b.address)));
-    NetView { links, addresses }
+    NetView {
+        links,
+        addresses,
+        sysctl: BTreeMap::new(),
+    }
 }
 
 fn read_indexes() -> Vec<(String, u32)> {
@@ -131,7 +165,12 @@ pub fn observe() -> NetView {
     let entries: Vec<InterfaceAddress> = nix::ifaddrs::getifaddrs()
         .map(|it| it.collect())
         .unwrap_or_default();
-    assemble(read_indexes(), &entries)
+    let mut view = assemble(read_indexes(), &entries);
+    view.sysctl = SYSCTLS
+        .iter()
+        .filter_map(|n| Some((n.to_string(), read_sysctl(n)?)))
+        .collect();
+    view
 }
 
 #[cfg(test)]
@@ -228,5 +267,24 @@ mod tests {
     fn observes_loopback() {
         let view = observe();
         assert!(view.links.iter().any(|l| l.loopback));
+    }
+
+    #[test]
+    fn sysctl_names_become_paths() {
+        assert_eq!(
+            sysctl_path("net.ipv6.conf.all.forwarding"),
+            "/proc/sys/net/ipv6/conf/all/forwarding"
+        );
+    }
+
+    #[test]
+    fn observes_ttl() {
+        assert_eq!(
+            observe()
+                .sysctl
+                .get("net/ipv4/ip_default_ttl")
+                .map(|v| !v.is_empty()),
+            Some(true)
+        );
     }
 }
