@@ -1,10 +1,629 @@
-//! Carrying out the steps of plan::cgroup.
+//! Carrying out the steps of plan::cgroup: cgroups of the step's own in the
+//! cgroup2 hierarchy, kept by a guardian that removes them even when the
+//! probe is killed, and processes the step forked moved into them.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
+use serde_json::{json, Map, Value};
 
+use super::time::{in_child, poll_in, reap_within};
 use super::{Extra, StepEnv};
-use crate::plan::cgroup::CgroupStep;
+use crate::kind::NsType;
+use crate::plan::cgroup::{CgroupStep, Via};
+use crate::probe::fork::{self, Forked};
+use crate::probe::pipe::{self, Pipe};
+use crate::view::{cgroup as cview, mnt};
 
-pub fn perform(step: &CgroupStep, _env: &StepEnv) -> Result<Extra, Errno> {
-    match *step {}
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+const NEWCGROUP: i32 = libc::CLONE_NEWCGROUP;
+
+/// How long a step waits for its processes, and the guardian for the
+/// cgroups to empty.
+const LIMIT: Duration = Duration::from_secs(3);
+
+/// Where the nested process mounts cgroup2, in a mount namespace of its own.
+const MOUNT_AT: &str = "/tmp";
+
+/// Numbers the step's cgroups within the probe process.
+static NEXT: AtomicU32 = AtomicU32::new(1);
+
+pub fn perform(step: &CgroupStep, env: &StepEnv) -> Result<Extra, Errno> {
+    // In a new pid namespace the guardian would die with its init, and the
+    // cgroups would outlive a killed probe: refuse.
+    if env.origin.check(NsType::Pid).is_ok() {
+        return Err(Errno::ENOTSUP);
+    }
+    let base = locate(env)?;
+    let mut guardian = Guardian::start()?;
+    let result = match step {
+        CgroupStep::Nested { via, mount } => nested(&mut guardian, &base, *via, *mount),
+        CgroupStep::CloneInto { newcgroup } => clone_into(&mut guardian, &base, *newcgroup),
+    };
+    guardian.finish();
+    result
+}
+
+fn io_errno(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// The cgroup v2 path of process `pid` (`self` for the caller), relative to
+/// the caller's cgroup namespace root.
+fn v2_path(pid: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    cview::parse_cgroup(&text)
+        .into_iter()
+        .find(|l| l.hierarchy == 0)
+        .map(|l| l.path)
+}
+
+/// The directory of cgroup `path` in a cgroup2 mount of `mounts` whose root
+/// is `path` or above it (both relative to the same cgroup namespace).
+fn dir_in_mount(path: &str, mounts: &[mnt::Mount]) -> Option<PathBuf> {
+    mounts
+        .iter()
+        .filter(|m| m.fstype == "cgroup2")
+        .find_map(|m| {
+            let root = m.root.trim_end_matches('/');
+            let rest = path.strip_prefix(root)?;
+            if !rest.is_empty() && !rest.starts_with('/') {
+                return None;
+            }
+            let point = m.mount_point.trim_end_matches('/');
+            Some(PathBuf::from(format!("{point}{rest}")))
+        })
+}
+
+/// The directory of the caller's own cgroup. Seen from a new cgroup
+/// namespace the hierarchy's mount may lie above the root (`/..`); then a
+/// helper joins the supervisor's cgroup namespace to find it.
+fn locate(env: &StepEnv) -> Result<PathBuf, Errno> {
+    let path = v2_path("self").ok_or(Errno::ENOENT)?;
+    if let Some(dir) = dir_in_mount(&path, &mnt::read_mountinfo()) {
+        return Ok(dir);
+    }
+    let me = nix::unistd::getpid();
+    let supervisor = env.supervisor;
+    let found = in_child(LIMIT, || {
+        let ns = File::open(format!("/proc/{supervisor}/ns/cgroup")).map_err(io_errno)?;
+        nix::sched::setns(&ns, CloneFlags::from_bits_retain(NEWCGROUP))?;
+        let path = v2_path(&me.to_string()).ok_or(Errno::ENOENT)?;
+        let dir = dir_in_mount(&path, &mnt::read_mountinfo()).ok_or(Errno::ENOENT)?;
+        let mut extra = Extra::new();
+        extra.insert("dir".into(), dir.display().to_string().into());
+        Ok(extra)
+    })?;
+    match found.get("dir") {
+        Some(Value::String(d)) => Ok(PathBuf::from(d)),
+        _ => Err(Errno::ENOENT),
+    }
+}
+
+/// Remove `dir`, retrying while it is busy (its last processes exiting)
+/// until `deadline`.
+fn remove_dir(dir: &Path, deadline: Instant) {
+    loop {
+        match std::fs::remove_dir(dir).map_err(io_errno) {
+            Err(Errno::EBUSY) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            _ => return,
+        }
+    }
+}
+
+/// A process that outlives the probe's process group (its own session, no
+/// parent-death signal) and removes the step's cgroups once the pipe from
+/// the step closes, whether the step finished or was killed.
+struct Guardian {
+    pid: Pid,
+    feed: RawFd,
+    dirs: Vec<PathBuf>,
+}
+
+impl Guardian {
+    /// Fork the guardian and wait until it has left the probe's session,
+    /// so that no kill of the probe's process group can reach it any more.
+    fn start() -> Result<Guardian, Errno> {
+        let feed = Pipe::new()?;
+        let ready = match Pipe::new() {
+            Ok(r) => r,
+            Err(e) => {
+                pipe::close(feed.read);
+                pipe::close(feed.write);
+                return Err(e);
+            }
+        };
+        // SAFETY: the probe is single-threaded, so the child is a complete
+        // copy; it runs only the guardian's loop and leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            guardian_main(feed.read, ready.write);
+        }
+        let e = Errno::last();
+        pipe::close(feed.read);
+        pipe::close(ready.write);
+        let confirmed = pid > 0
+            && poll_in(ready.read, Instant::now() + LIMIT)
+            && pipe::recv_u32(ready.read).is_some();
+        pipe::close(ready.read);
+        if pid == -1 {
+            pipe::close(feed.write);
+            return Err(e);
+        }
+        let guardian = Guardian {
+            pid: Pid::from_raw(pid),
+            feed: feed.write,
+            dirs: Vec::new(),
+        };
+        if !confirmed {
+            guardian.finish();
+            return Err(Errno::ECHILD);
+        }
+        Ok(guardian)
+    }
+
+    /// Tell the guardian about `dir`, then create it.
+    fn mkdir(&mut self, dir: &Path) -> Result<(), Errno> {
+        pipe::write_all(self.feed, format!("{}\n", dir.display()).as_bytes())?;
+        self.dirs.push(dir.to_path_buf());
+        std::fs::create_dir(dir).map_err(io_errno)
+    }
+
+    /// Remove the cgroups, release the guardian and reap it.
+    fn finish(self) {
+        let deadline = Instant::now() + LIMIT;
+        for dir in self.dirs.iter().rev() {
+            remove_dir(dir, deadline);
+        }
+        pipe::close(self.feed);
+        reap_within(self.pid, deadline + LIMIT, 0);
+    }
+}
+
+fn guardian_main(feed: RawFd, ready: RawFd) -> ! {
+    // SAFETY: setsid and close_range take integers and touch no memory; the
+    // descriptors closed are this process's copies, used by nothing here.
+    unsafe {
+        libc::setsid();
+    }
+    let _ = pipe::send_u32(ready, 1);
+    // SAFETY: as above.
+    unsafe {
+        if feed > 0 {
+            libc::syscall(libc::SYS_close_range, 0u32, (feed - 1) as u32, 0u32);
+        }
+        libc::syscall(libc::SYS_close_range, (feed + 1) as u32, u32::MAX, 0u32);
+    }
+    let text = pipe::read_to_end(feed).unwrap_or_default();
+    let deadline = Instant::now() + LIMIT;
+    let text = String::from_utf8_lossy(&text);
+    for dir in text.lines().rev().filter(|l| !l.is_empty()) {
+        remove_dir(Path::new(dir), deadline);
+    }
+    fork::exit(0)
+}
+
+/// Move process `pid` into cgroup `dir`.
+fn enter(dir: &Path, pid: Pid) -> Result<(), Errno> {
+    std::fs::write(dir.join("cgroup.procs"), pid.to_string()).map_err(io_errno)
+}
+
+/// A new cgroup name: `nsconform-<pid>-<n>`.
+fn new_name() -> String {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    format!("nsconform-{}-{n}", nix::unistd::getpid())
+}
+
+/// Read one JSON line from `fd` before `deadline`.
+fn read_line(fd: RawFd, deadline: Instant) -> Result<Value, Errno> {
+    let mut out = Vec::new();
+    let mut byte = [0u8; 1];
+    while !out.ends_with(b"\n") {
+        if !poll_in(fd, deadline) {
+            return Err(Errno::ETIMEDOUT);
+        }
+        // SAFETY: reading one byte into the buffer we own.
+        match unsafe { libc::read(fd, byte.as_mut_ptr().cast(), 1) } {
+            -1 if Errno::last() == Errno::EINTR => continue,
+            1 => out.push(byte[0]),
+            _ => return Err(Errno::EPIPE),
+        }
+    }
+    serde_json::from_slice(&out).map_err(|_| Errno::EIO)
+}
+
+fn send_line(fd: RawFd, value: &Value) {
+    let _ = pipe::write_all(fd, format!("{value}\n").as_bytes());
+}
+
+/// The pipes of a nested scenario: `gate` (closed by the step to release
+/// everyone), `go` (the step moved the worker), `report` (the nested
+/// process's answer), and the guardian's `feed`, which no child keeps.
+struct Wires {
+    gate: Pipe,
+    go: Pipe,
+    report: Pipe,
+    feed: RawFd,
+}
+
+impl Wires {
+    fn child_closes(&self) -> [RawFd; 4] {
+        [self.feed, self.gate.write, self.go.write, self.report.read]
+    }
+
+    fn close_all(&self) {
+        for fd in [self.gate, self.go, self.report]
+            .iter()
+            .flat_map(|p| [p.read, p.write])
+        {
+            pipe::close(fd);
+        }
+    }
+}
+
+/// Fork a process that only waits for the gate.
+fn fork_waiter(w: &Wires) -> Result<Pid, Errno> {
+    match fork::fork(&w.child_closes())? {
+        Forked::Child => {
+            pipe::wait_closed(w.gate.read);
+            fork::exit(0)
+        }
+        Forked::Parent(pid) => Ok(pid),
+    }
+}
+
+/// What the process in the nested namespace sees.
+fn nested_report(sibling: Pid, step: Pid, mount: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("pid".into(), nix::unistd::getpid().as_raw().into());
+    m.insert("self".into(), v2_path("self").into());
+    m.insert("sibling".into(), v2_path(&sibling.to_string()).into());
+    m.insert("parent".into(), v2_path(&step.to_string()).into());
+    if mount {
+        match mount_cgroup2() {
+            Ok((root, procs)) => {
+                let me = nix::unistd::getpid().as_raw().to_string();
+                m.insert("mount_root".into(), root.into());
+                m.insert("mount_procs".into(), procs.len().into());
+                m.insert("mount_procs_self".into(), procs.contains(&me).into());
+            }
+            Err(e) => {
+                m.insert("mount_errno".into(), format!("{e:?}").into());
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+/// In a new mount namespace: make every mount private, mount cgroup2 on
+/// MOUNT_AT, and say its mountinfo root and the pids its cgroup.procs lists.
+fn mount_cgroup2() -> Result<(Option<String>, Vec<String>), Errno> {
+    use nix::mount::{mount, MsFlags};
+    let none: Option<&str> = None;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)?;
+    mount(
+        Some("cgroup2"),
+        MOUNT_AT,
+        Some("cgroup2"),
+        MsFlags::empty(),
+        none,
+    )?;
+    let procs = std::fs::read_to_string(format!("{MOUNT_AT}/cgroup.procs")).map_err(io_errno)?;
+    let procs = procs.lines().map(str::to_string).collect();
+    Ok((mount_root(&mnt::read_mountinfo()), procs))
+}
+
+/// The root field of the last cgroup2 mount on MOUNT_AT.
+fn mount_root(mounts: &[mnt::Mount]) -> Option<String> {
+    mounts
+        .iter()
+        .rev()
+        .find(|m| m.fstype == "cgroup2" && m.mount_point == MOUNT_AT)
+        .map(|m| m.root.clone())
+}
+
+/// The nested process: report, wait for the gate, leave.
+fn nested_main(w: &Wires, sibling: Pid, step: Pid, mount: bool) -> ! {
+    send_line(w.report.write, &nested_report(sibling, step, mount));
+    pipe::close(w.report.write);
+    pipe::wait_closed(w.gate.read);
+    fork::exit(0)
+}
+
+fn errno_line(e: Errno) -> Value {
+    json!({ "errno": format!("{e:?}") })
+}
+
+/// Fork-like clone(2) or clone3(2) with `flags`, exit signal SIGCHLD.
+fn raw_clone(via: Via, flags: u64) -> Result<Forked, Errno> {
+    let ret = if via == Via::Clone3 {
+        clone3(flags, None)
+    } else {
+        // SAFETY: with a null stack clone(2) behaves like fork(2), which is
+        // sound in the single-threaded probe; the other arguments are unused.
+        unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                flags | libc::SIGCHLD as u64,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
+        }
+    };
+    match ret {
+        -1 => Err(Errno::last()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// The worker, after the step moved it: enter a new cgroup namespace by
+/// `via`, then be (or clone) the nested process.
+fn worker_main(
+    w: &Wires,
+    via: Via,
+    holder: Option<Pid>,
+    sibling: Pid,
+    step: Pid,
+    mount: bool,
+) -> ! {
+    if pipe::recv_u32(w.go.read).is_none() {
+        fork::exit(1);
+    }
+    let newns = if mount { libc::CLONE_NEWNS } else { 0 };
+    let entered = match via {
+        Via::Unshare => nix::sched::unshare(CloneFlags::from_bits_retain(NEWCGROUP | newns)),
+        Via::Setns => setns_holder(holder, newns),
+        Via::Clone | Via::Clone3 => match raw_clone(via, (NEWCGROUP | newns) as u64) {
+            Ok(Forked::Child) => {
+                fork::child_setup(&[]);
+                nested_main(w, sibling, step, mount)
+            }
+            Ok(Forked::Parent(pid)) => {
+                pipe::close(w.report.write);
+                pipe::wait_closed(w.gate.read);
+                reap_within(pid, Instant::now() + LIMIT, 0);
+                fork::exit(0)
+            }
+            Err(e) => Err(e),
+        },
+    };
+    if let Err(e) = entered {
+        send_line(w.report.write, &errno_line(e));
+        fork::exit(1);
+    }
+    nested_main(w, sibling, step, mount)
+}
+
+fn setns_holder(holder: Option<Pid>, newns: i32) -> Result<(), Errno> {
+    let holder = holder.ok_or(Errno::ESRCH)?;
+    let ns = File::open(format!("/proc/{holder}/ns/cgroup")).map_err(io_errno)?;
+    nix::sched::setns(&ns, CloneFlags::from_bits_retain(NEWCGROUP))?;
+    if newns != 0 {
+        nix::sched::unshare(CloneFlags::from_bits_retain(newns))?;
+    }
+    Ok(())
+}
+
+/// Fork the holder of the setns variant into `dir`: it unshares a cgroup
+/// namespace there and waits for the gate.
+fn fork_holder(w: &Wires, dir: &Path, kids: &mut Vec<Pid>) -> Result<Pid, Errno> {
+    let ready = Pipe::new()?;
+    let mut closes = w.child_closes().to_vec();
+    closes.push(ready.read);
+    let pid = match fork::fork(&closes)? {
+        Forked::Child => {
+            if pipe::recv_u32(w.go.read).is_some()
+                && nix::sched::unshare(CloneFlags::from_bits_retain(NEWCGROUP)).is_ok()
+            {
+                let _ = pipe::send_u32(ready.write, 1);
+            }
+            pipe::close(ready.write);
+            pipe::wait_closed(w.gate.read);
+            fork::exit(0)
+        }
+        Forked::Parent(pid) => pid,
+    };
+    kids.push(pid);
+    pipe::close(ready.write);
+    let went = enter(dir, pid).and_then(|_| pipe::send_u32(w.go.write, 1));
+    let ok = went.is_ok() && pipe::recv_u32(ready.read).is_some();
+    pipe::close(ready.read);
+    went?;
+    if ok {
+        Ok(pid)
+    } else {
+        Err(Errno::ECHILD)
+    }
+}
+
+/// Run the nested scenario with cgroups `a` and `b`; `kids` collects what
+/// to reap.
+fn run_nested(
+    w: &Wires,
+    dirs: (&Path, &Path),
+    via: Via,
+    mount: bool,
+    kids: &mut Vec<Pid>,
+) -> Result<Extra, Errno> {
+    let step = nix::unistd::getpid();
+    let sibling = fork_waiter(w)?;
+    kids.push(sibling);
+    enter(dirs.1, sibling)?;
+    let holder = match via {
+        Via::Setns => Some(fork_holder(w, dirs.0, kids)?),
+        _ => None,
+    };
+    let worker = match fork::fork(&w.child_closes())? {
+        Forked::Child => worker_main(w, via, holder, sibling, step, mount),
+        Forked::Parent(pid) => pid,
+    };
+    kids.push(worker);
+    enter(dirs.0, worker)?;
+    pipe::send_u32(w.go.write, 1)?;
+    let report = read_line(w.report.read, Instant::now() + LIMIT)?;
+    let Value::Object(mut extra) = report else {
+        return Err(Errno::EIO);
+    };
+    if let Some(Value::String(e)) = extra.get("errno") {
+        return Err(errno_by_name(e));
+    }
+    let nested = extra.get("pid").and_then(Value::as_i64).unwrap_or(0);
+    extra.insert("outside".into(), v2_path(&nested.to_string()).into());
+    if mount {
+        let mounts = std::fs::read_to_string(format!("/proc/{nested}/mountinfo"))
+            .map(|t| mnt::parse_mountinfo(&t))
+            .unwrap_or_default();
+        extra.insert("mount_root_outside".into(), mount_root(&mounts).into());
+    }
+    extra.remove("pid");
+    Ok(extra)
+}
+
+fn errno_by_name(name: &str) -> Errno {
+    (1..134)
+        .map(Errno::from_raw)
+        .find(|e| format!("{e:?}") == name)
+        .unwrap_or(Errno::EIO)
+}
+
+fn nested(g: &mut Guardian, base: &Path, via: Via, mount: bool) -> Result<Extra, Errno> {
+    let (a, b) = (new_name(), new_name());
+    let (dir_a, dir_b) = (base.join(&a), base.join(&b));
+    g.mkdir(&dir_a)?;
+    g.mkdir(&dir_b)?;
+    let w = Wires {
+        gate: Pipe::new()?,
+        go: Pipe::new()?,
+        report: Pipe::new()?,
+        feed: g.feed,
+    };
+    let mut kids = Vec::new();
+    let result = run_nested(&w, (&dir_a, &dir_b), via, mount, &mut kids);
+    w.close_all();
+    let deadline = Instant::now() + LIMIT;
+    for pid in kids {
+        reap_within(pid, deadline, 0);
+    }
+    let mut extra = result?;
+    extra.insert("a".into(), a.into());
+    extra.insert("b".into(), b.into());
+    Ok(extra)
+}
+
+/// `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Fork-like clone3(2) with `flags`, exit signal SIGCHLD, and the target
+/// cgroup's descriptor if given. Returns the raw syscall result.
+fn clone3(flags: u64, cgroup: Option<RawFd>) -> libc::c_long {
+    let args = CloneArgs {
+        flags: flags | cgroup.map_or(0, |_| CLONE_INTO_CGROUP),
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.map_or(0, |fd| fd as u64),
+        ..Default::default()
+    };
+    // SAFETY: `args` is a valid clone_args of the size given that outlives
+    // the call; with no stack the child runs on a copy of ours, as after
+    // fork(2), which is sound in the single-threaded probe.
+    unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    }
+}
+
+fn clone_into(g: &mut Guardian, base: &Path, newcgroup: bool) -> Result<Extra, Errno> {
+    let a = new_name();
+    let dir = base.join(&a);
+    g.mkdir(&dir)?;
+    let target = File::open(&dir).map_err(io_errno)?;
+    let (report, gate) = (Pipe::new()?, Pipe::new()?);
+    let flags = if newcgroup { NEWCGROUP as u64 } else { 0 };
+    let ret = clone3(flags, Some(target.as_raw_fd()));
+    if ret == 0 {
+        fork::child_setup(&[g.feed, report.read, gate.write]);
+        send_line(report.write, &json!({ "path": v2_path("self") }));
+        pipe::close(report.write);
+        pipe::wait_closed(gate.read);
+        fork::exit(0);
+    }
+    let e = Errno::last();
+    pipe::close(report.write);
+    pipe::close(gate.read);
+    let result = if ret == -1 {
+        Err(e)
+    } else {
+        read_line(report.read, Instant::now() + LIMIT).map(|v| (v, ret.to_string()))
+    };
+    pipe::close(report.read);
+    pipe::close(gate.write);
+    let (answer, pid) = result?;
+    let outside = v2_path(&pid);
+    reap_within(Pid::from_raw(ret as i32), Instant::now() + LIMIT, 0);
+    let mut extra = Extra::new();
+    extra.insert(
+        "path".into(),
+        answer.get("path").cloned().unwrap_or(Value::Null),
+    );
+    extra.insert("outside".into(), outside.into());
+    extra.insert("a".into(), a.into());
+    Ok(extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const MOUNTS: &str = "\
+41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
+    const ABOVE: &str = "\
+41 31 0:38 /.. /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
+    const BELOW: &str = "\
+41 31 0:38 /a /mnt rw - cgroup2 cgroup2 rw\n";
+
+    #[rstest]
+    #[case(MOUNTS, "/", Some("/sys/fs/cgroup/unified/"))]
+    #[case(MOUNTS, "/a/b", Some("/sys/fs/cgroup/unified/a/b"))]
+    #[case(ABOVE, "/", None)]
+    #[case(BELOW, "/a/b", Some("/mnt/b"))]
+    #[case(BELOW, "/ab", None)]
+    #[case("", "/", None)]
+    fn finds_dir(#[case] mounts: &str, #[case] path: &str, #[case] want: Option<&str>) {
+        let got = dir_in_mount(path, &mnt::parse_mountinfo(mounts));
+        assert_eq!(got, want.map(PathBuf::from));
+    }
+
+    #[test]
+    fn errno_names_round_trip() {
+        assert_eq!(errno_by_name("EACCES"), Errno::EACCES);
+        assert_eq!(errno_by_name("nonsense"), Errno::EIO);
+    }
 }

@@ -1,10 +1,379 @@
-//! Carrying out the steps of plan::time.
+//! Carrying out the steps of plan::time: offsets written before and after
+//! anyone entered, setns back, absolute timers, sysinfo and raw clone(2).
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
+use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
-use crate::plan::time::TimeStep;
+use crate::door::offsets;
+use crate::plan::time::{Clock, TimeStep, MAX_TIMER_MS};
+use crate::plan::{Offset, TimeSettings};
+use crate::probe::fork::{self, Forked};
+use crate::probe::pipe::{self, Pipe};
+use crate::view::{ns, time as tview};
+
+const CLONE_NEWTIME: i32 = 0x80;
+
+/// How long a helper child may take before it is killed.
+const CHILD_LIMIT: Duration = Duration::from_millis(MAX_TIMER_MS as u64 + 1000);
 
 pub fn perform(step: &TimeStep, _env: &StepEnv) -> Result<Extra, Errno> {
-    match *step {}
+    match step {
+        TimeStep::WriteOffsets { text } => write_offsets(text).map(|_| Extra::new()),
+        TimeStep::FreshOffsets { text } => in_child(CHILD_LIMIT, || fresh_offsets(text)),
+        TimeStep::SetnsBack {
+            monotonic,
+            boottime,
+        } => in_child(CHILD_LIMIT, || setns_back(*monotonic, *boottime)),
+        TimeStep::ClockNanosleepAbs { clock, ms } => {
+            in_child(CHILD_LIMIT, || nanosleep_abs(*clock, *ms))
+        }
+        TimeStep::TimerfdAbs { clock, ms } => timerfd_abs(*clock, *ms),
+        TimeStep::Sysinfo {} => sysinfo(),
+        TimeStep::LegacyClone {} => legacy_clone(),
+    }
+}
+
+fn io_errno(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// One write(2) of `text` to the caller's `timens_offsets`, as a user would.
+fn write_offsets(text: &str) -> Result<(), Errno> {
+    let mut file = File::options()
+        .write(true)
+        .open("/proc/self/timens_offsets")
+        .map_err(io_errno)?;
+    file.write(text.as_bytes()).map_err(io_errno)?;
+    Ok(())
+}
+
+/// The offsets of the caller's `time_for_children` namespace, as JSON.
+fn read_offsets() -> Value {
+    std::fs::read_to_string("/proc/self/timens_offsets")
+        .ok()
+        .and_then(|t| tview::parse_offsets(&t))
+        .map(|o| json!({ "monotonic": o.monotonic, "boottime": o.boottime }))
+        .unwrap_or(Value::Null)
+}
+
+fn clock_ns(id: libc::clockid_t) -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+}
+
+fn to_timespec(ns: i128) -> libc::timespec {
+    libc::timespec {
+        tv_sec: (ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (ns % 1_000_000_000) as libc::c_long,
+    }
+}
+
+fn elapsed_ms(start_ns: i128) -> f64 {
+    (clock_ns(libc::CLOCK_REALTIME) - start_ns) as f64 / 1e6
+}
+
+fn unshare_time() -> Result<(), Errno> {
+    nix::sched::unshare(CloneFlags::from_bits_retain(CLONE_NEWTIME))
+}
+
+fn fresh_offsets(text: &str) -> Result<Extra, Errno> {
+    unshare_time()?;
+    write_offsets(text)?;
+    let mut extra = Extra::new();
+    extra.insert("offsets".into(), read_offsets());
+    Ok(extra)
+}
+
+/// The clocks a time namespace shifts, in nanoseconds.
+const SHIFTED: [(&str, libc::clockid_t); 4] = [
+    ("monotonic", libc::CLOCK_MONOTONIC),
+    ("boottime", libc::CLOCK_BOOTTIME),
+    ("monotonic_raw", libc::CLOCK_MONOTONIC_RAW),
+    ("monotonic_coarse", libc::CLOCK_MONOTONIC_COARSE),
+];
+
+fn read_clocks() -> [i128; 4] {
+    SHIFTED.map(|(_, id)| clock_ns(id))
+}
+
+/// Each clock's shift from `before`, in whole seconds (rounded).
+fn shifts(before: &[i128; 4]) -> Value {
+    let now = read_clocks();
+    let mut map = serde_json::Map::new();
+    for (i, (name, _)) in SHIFTED.iter().enumerate() {
+        let secs = ((now[i] - before[i]) as f64 / 1e9).round() as i64;
+        map.insert((*name).into(), secs.into());
+    }
+    Value::Object(map)
+}
+
+fn setns_time(file: &File) -> Result<(), Errno> {
+    nix::sched::setns(file, CloneFlags::from_bits_retain(CLONE_NEWTIME))
+}
+
+fn setns_back(monotonic: Option<Offset>, boottime: Option<Offset>) -> Result<Extra, Errno> {
+    let old = File::open("/proc/self/ns/time").map_err(io_errno)?;
+    let old_id = ns::id_of("self", "time");
+    let before = read_clocks();
+    unshare_time()?;
+    offsets::write(&TimeSettings {
+        monotonic,
+        boottime,
+    })?;
+    let new = File::open("/proc/self/ns/time_for_children").map_err(io_errno)?;
+    setns_time(&new)?;
+    let entered = json!({
+        "offsets": read_offsets(),
+        "shift": shifts(&before),
+        "new_ns": ns::id_of("self", "time") != old_id,
+    });
+    setns_time(&old)?;
+    let back = json!({
+        "offsets": read_offsets(),
+        "shift": shifts(&before),
+        "same_ns": ns::id_of("self", "time") == old_id,
+    });
+    let mut extra = Extra::new();
+    extra.insert("entered".into(), entered);
+    extra.insert("back".into(), back);
+    Ok(extra)
+}
+
+fn nanosleep_abs(clock: Clock, ms: u32) -> Result<Extra, Errno> {
+    let start = clock_ns(libc::CLOCK_REALTIME);
+    let target = to_timespec(clock_ns(clock.id()) + ms as i128 * 1_000_000);
+    loop {
+        // SAFETY: `target` is a valid timespec; no remainder is asked for.
+        let rc = unsafe {
+            libc::clock_nanosleep(
+                clock.id(),
+                libc::TIMER_ABSTIME,
+                &target,
+                std::ptr::null_mut(),
+            )
+        };
+        match rc {
+            0 => break,
+            libc::EINTR => continue,
+            e => return Err(Errno::from_raw(e)),
+        }
+    }
+    let mut extra = Extra::new();
+    extra.insert("elapsed_ms".into(), elapsed_ms(start).into());
+    Ok(extra)
+}
+
+fn timerfd_abs(clock: Clock, ms: u32) -> Result<Extra, Errno> {
+    // SAFETY: timerfd_create takes integers and returns a new descriptor.
+    let fd = Errno::result(unsafe { libc::timerfd_create(clock.id(), libc::TFD_CLOEXEC) })?;
+    let result = arm_and_wait(fd, clock, ms);
+    pipe::close(fd);
+    result
+}
+
+fn arm_and_wait(fd: RawFd, clock: Clock, ms: u32) -> Result<Extra, Errno> {
+    let start = clock_ns(libc::CLOCK_REALTIME);
+    let spec = libc::itimerspec {
+        it_interval: to_timespec(0),
+        it_value: to_timespec(clock_ns(clock.id()) + ms as i128 * 1_000_000),
+    };
+    // SAFETY: `spec` is a valid itimerspec; no old value is asked for.
+    Errno::result(unsafe {
+        libc::timerfd_settime(fd, libc::TFD_TIMER_ABSTIME, &spec, std::ptr::null_mut())
+    })?;
+    let ready = poll_in(
+        fd,
+        Instant::now() + Duration::from_millis(MAX_TIMER_MS as u64),
+    );
+    let mut count = 0u64;
+    if ready {
+        // SAFETY: reading 8 bytes into the u64 we own.
+        let n = unsafe { libc::read(fd, (&mut count as *mut u64).cast(), 8) };
+        Errno::result(n)?;
+    }
+    let mut extra = Extra::new();
+    extra.insert("expired".into(), (count == 1).into());
+    extra.insert("elapsed_ms".into(), elapsed_ms(start).into());
+    Ok(extra)
+}
+
+fn sysinfo() -> Result<Extra, Errno> {
+    // SAFETY: sysinfo is plain old data; all zeroes is a valid value.
+    let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
+    // SAFETY: sysinfo(2) fills the struct we own.
+    Errno::result(unsafe { libc::sysinfo(&mut si) })?;
+    let proc_uptime = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|t| tview::parse_uptime(&t));
+    let uptime = si.uptime as f64;
+    // sysinfo rounds a partial second up; /proc/uptime shows hundredths.
+    let consistent = proc_uptime.is_some_and(|p| uptime >= p.floor() && uptime <= p.ceil() + 1.0);
+    let mut extra = Extra::new();
+    extra.insert("uptime".into(), si.uptime.into());
+    extra.insert("consistent".into(), consistent.into());
+    Ok(extra)
+}
+
+/// The exit signal of `pid`: field 38 of `/proc/<pid>/stat`.
+fn exit_signal(pid: Pid) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 2..];
+    // Field 3 is the first after the command name.
+    after_comm.split(' ').nth(38 - 3)?.parse().ok()
+}
+
+fn legacy_clone() -> Result<Extra, Errno> {
+    let gate = Pipe::new()?;
+    let flags = (CLONE_NEWTIME | libc::SIGCHLD) as u64;
+    // SAFETY: with a null stack clone(2) behaves like fork(2), which is
+    // sound in the single-threaded probe; the other arguments are unused.
+    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    if ret == 0 {
+        fork::child_setup(&[gate.write]);
+        pipe::wait_closed(gate.read);
+        fork::exit(0);
+    }
+    pipe::close(gate.read);
+    if ret == -1 {
+        let e = Errno::last();
+        pipe::close(gate.write);
+        return Err(e);
+    }
+    let pid = Pid::from_raw(ret as i32);
+    let child = ns::id_of(&pid.to_string(), "time");
+    let signal = exit_signal(pid);
+    pipe::close(gate.write);
+    reap_within(pid, Instant::now() + Duration::from_secs(2), libc::__WALL);
+    let mut extra = Extra::new();
+    extra.insert(
+        "new_time_ns".into(),
+        (child.is_some() && child != ns::id_of("self", "time")).into(),
+    );
+    extra.insert("exit_signal".into(), signal.into());
+    Ok(extra)
+}
+
+/// Whether `fd` became readable (or hung up) before `deadline`.
+pub(super) fn poll_in(fd: RawFd, deadline: Instant) -> bool {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd we own.
+        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
+        match n {
+            -1 if Errno::last() == Errno::EINTR => continue,
+            1 => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Read `fd` until end of file or `deadline`; `None` on timeout.
+pub(super) fn read_until(fd: RawFd, deadline: Instant) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if !poll_in(fd, deadline) {
+            return None;
+        }
+        // SAFETY: the pointer and length describe the live buffer `chunk`.
+        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        match n {
+            -1 if Errno::last() == Errno::EINTR => continue,
+            n if n <= 0 => return Some(out),
+            n => out.extend_from_slice(&chunk[..n as usize]),
+        }
+    }
+}
+
+/// Reap `pid` (a child of the caller), killing it at `deadline`.
+pub(super) fn reap_within(pid: Pid, deadline: Instant, extra_flags: i32) {
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid on our own child, status written to our integer.
+        let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, libc::WNOHANG | extra_flags) };
+        match r {
+            0 if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+            0 => {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                // SAFETY: as above; the child was just killed, so this returns soon.
+                unsafe { libc::waitpid(pid.as_raw(), &mut status, extra_flags) };
+                return;
+            }
+            -1 if Errno::last() == Errno::EINTR => continue,
+            _ => return,
+        }
+    }
+}
+
+/// Run `body` in a forked child and bring back what it returned, waiting at
+/// most `limit`; a child that takes longer is killed (ETIMEDOUT).
+pub(super) fn in_child(
+    limit: Duration,
+    body: impl FnOnce() -> Result<Extra, Errno>,
+) -> Result<Extra, Errno> {
+    let deadline = Instant::now() + limit;
+    let channel = Pipe::new()?;
+    match fork::fork(&[channel.read])? {
+        Forked::Child => {
+            let answer = match body() {
+                Ok(extra) => json!({ "ok": extra }),
+                Err(e) => json!({ "errno": e as i32 }),
+            };
+            let _ = pipe::write_all(channel.write, answer.to_string().as_bytes());
+            fork::exit(0)
+        }
+        Forked::Parent(pid) => {
+            pipe::close(channel.write);
+            let text = read_until(channel.read, deadline);
+            pipe::close(channel.read);
+            reap_within(pid, deadline, 0);
+            let text = text.ok_or(Errno::ETIMEDOUT)?;
+            let answer: Value = serde_json::from_slice(&text).map_err(|_| Errno::EIO)?;
+            match answer {
+                Value::Object(mut m) => match (m.remove("ok"), m.remove("errno")) {
+                    (Some(Value::Object(extra)), _) => Ok(extra),
+                    (_, Some(Value::Number(n))) => {
+                        Err(Errno::from_raw(n.as_i64().unwrap_or(0) as i32))
+                    }
+                    _ => Err(Errno::EIO),
+                },
+                _ => Err(Errno::EIO),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_signal_of_self_is_sigchld_or_zero() {
+        let me = nix::unistd::getpid();
+        assert!(exit_signal(me).is_some());
+    }
+
+    #[test]
+    fn timespec_split() {
+        let ts = to_timespec(3_250_000_000);
+        assert_eq!((ts.tv_sec, ts.tv_nsec), (3, 250_000_000));
+    }
 }
