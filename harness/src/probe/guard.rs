@@ -2,6 +2,9 @@
 //! namespace that really is new.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use nix::errno::Errno;
 
 use crate::kind::NsType;
 use crate::view::ns::{self, NsId};
@@ -49,4 +52,33 @@ impl Origin {
     pub fn check(&self, ty: NsType) -> Result<(), String> {
         self.check_link(ty, ty.name())
     }
+}
+
+/// The origin of this probe, kept for every process it forks.
+static ORIGIN: OnceLock<Origin> = OnceLock::new();
+
+/// What a guarded change returns when its namespace is not new. The probe
+/// also says so on its standard error, which the harness reads: whichever
+/// process trips the guard, the trial fails with "namespace not isolated".
+pub const NOT_ISOLATED: Errno = Errno::ENOTRECOVERABLE;
+
+/// Remember where the probe started, for [`ensure`].
+pub fn remember(origin: &Origin) {
+    let _ = ORIGIN.set(origin.clone());
+}
+
+/// Check, right before a change that would alter the host if the caller's
+/// namespace of `ty` were the one the probe started in, that it is not.
+/// Every process of the probe calls this before every such change: the
+/// steps' own helpers too, whatever namespaces they made or joined.
+/// Fails closed when the origin is unknown.
+pub fn ensure(ty: NsType) -> Result<(), Errno> {
+    let verdict = match ORIGIN.get() {
+        Some(origin) => origin.check(ty),
+        None => Err(format!("namespace not isolated: the {ty} namespace the probe started in is unknown")),
+    };
+    verdict.map_err(|message| {
+        eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
+        NOT_ISOLATED
+    })
 }

@@ -37,6 +37,7 @@ pub fn run(plan: &Plan) -> Outcome {
         }
     }
     let origin = Origin::here();
+    guard::remember(&origin);
     out.views.insert(
         "before".into(),
         json!({ "host": inside::observe(Vec::new()) }),

@@ -81,6 +81,16 @@ impl<'a> Runner<'a> {
                 entry.extend(extra);
                 Value::Object(entry)
             }
+            Err(crate::probe::guard::NOT_ISOLATED) => {
+                let message = format!("namespace not isolated: {name} refused a change");
+                self.refused.push(GuardFailure {
+                    process: self.env.process.to_string(),
+                    step: index,
+                    ty: step.guarded_by().unwrap_or(crate::kind::NsType::User),
+                    message: message.clone(),
+                });
+                json!({ "step": name, "guard": message })
+            }
             Err(e) => json!({ "step": name, "errno": format!("{e:?}") }),
         }
     }
