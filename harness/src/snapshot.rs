@@ -434,7 +434,9 @@ mod tests {
         b.sysv.clear();
         let diff = a.diff(&b);
         assert!(diff[0].starts_with("hostname changed from"), "{diff:?}");
-        assert!(diff.iter().any(|d| d.starts_with("mount appeared: ") && d.contains("/tmp/x")));
+        assert!(diff
+            .iter()
+            .any(|d| d.starts_with("mount appeared: ") && d.contains("/tmp/x")));
         assert!(diff.iter().any(|d| d.contains("cgroup appeared: ")));
         let gone = a.sysv.len();
         assert_eq!(diff.iter().filter(|d| d.contains("is gone")).count(), gone);

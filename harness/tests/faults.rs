@@ -91,7 +91,10 @@ fn a_probe_printing_truncated_json_is_quoted() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let body = r#"printf '{"door": {}, "views": {"inside": {"uts": '"#;
     let record = run_with(fake_probe(dir.path(), "truncated", body));
-    assert_error(&record, r#"{\"door\": {}, \"views\": {\"inside\": {\"uts\": "#);
+    assert_error(
+        &record,
+        r#"{\"door\": {}, \"views\": {\"inside\": {\"uts\": "#,
+    );
 }
 
 /// A tree of cases and fixtures to load.
@@ -158,13 +161,25 @@ fn write_bad_tree(tree: &Tree) -> Vec<(String, bool)> {
         tree.pair(ty, name, c, f);
         bad.push((format!("{name}.json"), pos));
     };
-    add("uts", "invalid-json", Some("{\n  \"about\": \"x\",\n  \"namespaces\": {\n"), fix, true);
+    add(
+        "uts",
+        "invalid-json",
+        Some("{\n  \"about\": \"x\",\n  \"namespaces\": {\n"),
+        fix,
+        true,
+    );
     let unknown_key = variant(&|c| c["bogus"] = json!(1));
     add("uts", "unknown-key", Some(&unknown_key), fix, true);
     let wrong_type = variant(&|c| c["observe"] = json!("inside"));
     add("uts", "wrong-type", Some(&wrong_type), fix, true);
     let matcher = pretty(&json!({"inside": {"uts": {"hostname": {"$bogus": 1}}}}));
-    add("uts", "unknown-matcher", Some(&pretty(&case)), Some(&matcher), true);
+    add(
+        "uts",
+        "unknown-matcher",
+        Some(&pretty(&case)),
+        Some(&matcher),
+        true,
+    );
     let door = variant(&|c| c["doors"] = json!(["teleport"]));
     add("uts", "unknown-door", Some(&door), fix, true);
     let step = variant(&|c| c["steps"] = json!([{"levitate": "x"}]));
@@ -248,7 +263,10 @@ fn check_trials(trials: &[Value], bad: &[(String, bool)]) {
     let expected = bad.len();
     if errors.len() != expected {
         let all: Vec<String> = errors.iter().map(|t| reason(t)).collect();
-        problems.push(format!("{} error trials, not {expected}: {all:#?}", errors.len()));
+        problems.push(format!(
+            "{} error trials, not {expected}: {all:#?}",
+            errors.len()
+        ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -67,13 +67,20 @@ fn assert_unchanged(before: &HostSnapshot, marker: &str, when: &str) {
         "{when}: processes of the suite still there after {GONE_LIMIT:?}: {left:#?}"
     );
     let diff = settle(before, &scope, Duration::from_secs(2));
-    assert!(diff.is_empty(), "{when}: the host changed:\n{}", diff.join("\n"));
+    assert!(
+        diff.is_empty(),
+        "{when}: the host changed:\n{}",
+        diff.join("\n")
+    );
 }
 
 /// `n` moments from `first` to `last`, spread geometrically (more of them
 /// early, where start-up happens, and some up to the end).
 fn moments(first: Duration, last: Duration, n: usize) -> Vec<Duration> {
-    let (a, b) = (first.as_secs_f64(), last.as_secs_f64().max(first.as_secs_f64()));
+    let (a, b) = (
+        first.as_secs_f64(),
+        last.as_secs_f64().max(first.as_secs_f64()),
+    );
     (0..n)
         .map(|i| {
             let t = i as f64 / (n - 1).max(1) as f64;
@@ -108,14 +115,20 @@ fn a_run_killed_at_any_moment_leaves_nothing() {
     assert_unchanged(&before, &marker, "after a whole run");
     let last = full.mul_f64(0.95).max(Duration::from_millis(50));
     let mut probes_seen = 0;
-    for (i, at) in moments(Duration::from_millis(5), last, KILLS).into_iter().enumerate() {
+    for (i, at) in moments(Duration::from_millis(5), last, KILLS)
+        .into_iter()
+        .enumerate()
+    {
         let dir = run_dir(root.path(), &format!("kill-{i}"));
         let mut child = start(&[&bin], &dir, &marker);
         let spawned = Instant::now();
         std::thread::sleep(at.saturating_sub(spawned.elapsed()));
         let early = matches!(child.try_wait(), Ok(Some(_)));
         let running = nsconform::snapshot::suite_processes(&scope(&marker));
-        probes_seen += running.iter().filter(|p| p.exe == "nsconform-probe").count();
+        probes_seen += running
+            .iter()
+            .filter(|p| p.exe == "nsconform-probe")
+            .count();
         // By its pid only: Child::kill sends SIGKILL to this one process.
         let _ = child.kill();
         let _ = child.wait();

@@ -107,7 +107,8 @@ fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, Str
     let mut out = tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
     let mut err = tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
     let text = serde_json::to_vec(plan).map_err(|e| format!("cannot encode the plan: {e}"))?;
-    let mut input = tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
+    let mut input =
+        tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
     input
         .write_all(&text)
         .and_then(|()| input.rewind())

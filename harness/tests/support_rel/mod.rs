@@ -96,7 +96,12 @@ pub fn settle(before: &HostSnapshot, scope: &Scope, limit: Duration) -> Vec<Stri
 pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
-            let state = stat.rsplit(')').next().unwrap_or("").split_whitespace().next();
+            let state = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .next();
             !matches!(state, Some("Z") | Some("X") | None)
         }
         Err(_) => false,
