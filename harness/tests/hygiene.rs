@@ -170,8 +170,10 @@ fn the_whole_suite_as_nobody() {
     }
     let root = temp_root();
     let dir = run_dir(root.path(), "nobody");
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
-        .expect("chmod the report directory");
+    for (path, mode) in [(root.path(), 0o755), (dir.as_path(), 0o777)] {
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(mode);
+        std::fs::set_permissions(path, mode).expect("chmod the report directory");
+    }
     let marker = unique_marker("nobody");
     let before = HostSnapshot::take_scoped(&scope(&marker));
     let bin = nsconform();
@@ -185,6 +187,10 @@ fn the_whole_suite_as_nobody() {
     let status = finish(start(&args, &dir, &marker), "the run as nobody");
     let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
     let report: Value = serde_json::from_str(&text).expect("report.json is JSON");
+    assert_eq!(
+        report["environment"]["uid"], 65534,
+        "the run was not as nobody"
+    );
     let trials = report["trials"].as_array().expect("a list of trials");
     assert!(!trials.is_empty());
     let mut bad = Vec::new();
