@@ -17,9 +17,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 const MAX_OUTPUT: u64 = 16 << 20;
 
 /// Start the probe in a new process group, killed if the harness dies.
-fn spawn(probe: &Path, stdout: &std::fs::File, stderr: &std::fs::File) -> std::io::Result<Child> {
+/// Its standard input is a file holding the plan, so that a probe that never
+/// reads it cannot block the harness before the timeout runs.
+fn spawn(
+    probe: &Path,
+    plan: std::fs::File,
+    stdout: &std::fs::File,
+    stderr: &std::fs::File,
+) -> std::io::Result<Child> {
     let mut cmd = Command::new(probe);
-    cmd.stdin(Stdio::piped())
+    cmd.stdin(Stdio::from(plan))
         .stdout(stdout.try_clone()?)
         .stderr(stderr.try_clone()?)
         .process_group(0);
@@ -100,11 +107,14 @@ fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, Str
     let mut out = tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
     let mut err = tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
     let text = serde_json::to_vec(plan).map_err(|e| format!("cannot encode the plan: {e}"))?;
-    let mut child = spawn(probe, &out, &err)
+    let mut input =
+        tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
+    input
+        .write_all(&text)
+        .and_then(|()| input.rewind())
+        .map_err(|e| format!("cannot write the plan: {e}"))?;
+    let mut child = spawn(probe, input, &out, &err)
         .map_err(|e| format!("cannot start the probe {}: {e}", probe.display()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(&text);
-    }
     let finished = wait_until(&child, timeout);
     kill_group(&child);
     let status = child
