@@ -38,47 +38,38 @@ fn insn(code: u16, jt: u8, jf: u8, k: u32) -> SockFilter {
     SockFilter { code, jt, jf, k }
 }
 
-/// unshare(flags & CLONE_NEWUTS) and setns(_, nstype & CLONE_NEWUTS) return
-/// 0 untouched; everything else runs.
-fn filter() -> Vec<SockFilter> {
-    let uts = libc::CLONE_NEWUTS as u32;
+/// unshare(flags & `unshare_mask`) and setns(_, nstype & `setns_mask`)
+/// return 0 untouched (a `setns_mask` of all ones fakes every setns, even
+/// with nstype 0); everything else runs.
+fn filter(unshare_mask: u32, setns_mask: u32) -> Vec<SockFilter> {
+    let setns_test = if setns_mask == u32::MAX {
+        insn(JEQ_K, 2, 2, 0) // either way to "fake"
+    } else {
+        insn(JSET_K, 1, 2, setns_mask)
+    };
     vec![
         insn(LD_W_ABS, 0, 0, 4),                     // 0: arch
         insn(JEQ_K, 0, 8, AUDIT_ARCH_X86_64),        // 1: else allow
         insn(LD_W_ABS, 0, 0, 0),                     // 2: syscall number
         insn(JEQ_K, 0, 2, libc::SYS_unshare as u32), // 3
         insn(LD_W_ABS, 0, 0, 16),                    // 4: args[0]
-        insn(JSET_K, 4, 5, uts),                     // 5: fake, else allow
+        insn(JSET_K, 4, 5, unshare_mask),            // 5: fake, else allow
         insn(JEQ_K, 0, 4, libc::SYS_setns as u32),   // 6
         insn(LD_W_ABS, 0, 0, 24),                    // 7: args[1]
-        insn(JSET_K, 1, 2, uts),                     // 8: fake, else allow
+        setns_test,                                  // 8: fake, else allow
         insn(RET_K, 0, 0, SECCOMP_RET_ALLOW),        // 9 (unused)
         insn(RET_K, 0, 0, SECCOMP_RET_FAKE_SUCCESS), // 10
         insn(RET_K, 0, 0, SECCOMP_RET_ALLOW),        // 11
     ]
 }
 
-fn uname() -> (String, String) {
-    let u = nix::sys::utsname::uname().expect("uname");
-    let s = |x: &std::ffi::OsStr| x.to_string_lossy().into_owned();
-    (s(u.nodename()), s(u.domainname()))
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("json")
-}
-
-#[test]
-fn faked_unshare_and_setns_are_caught_by_the_guard() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: installing the seccomp filter for this test needs root");
-        return;
-    }
-    let before = uname();
+/// Run `nsconform run ARGS` under the filter; its exit code and report directory.
+fn run_faked(args: &[&str], program: Vec<SockFilter>) -> (Option<i32>, tempfile::TempDir) {
     let out = tempfile::tempdir().expect("tempdir");
-    let program = filter();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nsconform"));
-    cmd.args(["run", "--type", "uts", "-q", "--report-dir"])
+    cmd.arg("run")
+        .args(args)
+        .args(["-q", "--report-dir"])
         .arg(out.path());
     // SAFETY: between fork and exec the closure only calls prctl(2), which is
     // async-signal-safe; `program` outlives the spawn.
@@ -98,12 +89,108 @@ fn faked_unshare_and_setns_are_caught_by_the_guard() {
         });
     }
     let status = cmd.status().expect("run nsconform");
+    drop(program);
+    (status.code(), out)
+}
+
+/// Every CLONE_NEW* flag.
+const ALL_NEW: u32 = (libc::CLONE_NEWNS
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWUSER
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWNET
+    | libc::CLONE_NEWCGROUP) as u32
+    | 0x80;
+
+/// Host state the snapshot does not hold: the net sysctls cases write.
+fn sysctls() -> Vec<(String, String)> {
+    let names = [
+        "ipv4/ip_forward",
+        "ipv4/ip_default_ttl",
+        "ipv4/conf/all/forwarding",
+        "ipv6/conf/all/forwarding",
+    ];
+    names
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                std::fs::read_to_string(format!("/proc/sys/net/{n}")).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn uname() -> (String, String) {
+    let u = nix::sys::utsname::uname().expect("uname");
+    let s = |x: &std::ffi::OsStr| x.to_string_lossy().into_owned();
+    (s(u.nodename()), s(u.domainname()))
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("json")
+}
+
+#[test]
+fn every_namespace_faked_leaves_the_host_alone() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: installing the seccomp filter for this test needs root");
+        return;
+    }
+    let scope = nsconform::snapshot::Scope::default();
+    let before = (
+        nsconform::snapshot::HostSnapshot::take_scoped(&scope),
+        sysctls(),
+        uname(),
+    );
+    let (code, out) = run_faked(&[], filter(ALL_NEW, u32::MAX));
+    let after = (
+        nsconform::snapshot::HostSnapshot::take_scoped(&scope),
+        sysctls(),
+        uname(),
+    );
+    assert_eq!(
+        before.2, after.2,
+        "the host's hostname or domain name changed"
+    );
+    assert_eq!(before.1, after.1, "a sysctl of the host changed");
+    let diff = before.0.diff(&after.0);
+    assert!(diff.is_empty(), "the host changed:\n{}", diff.join("\n"));
+    assert_eq!(code, Some(1), "the run must report failures");
+    let report = json(&out.path().join("report.json"));
+    let caught = report["trials"]
+        .as_array()
+        .expect("trials")
+        .iter()
+        .filter(|t| {
+            t["reason"]
+                .as_str()
+                .unwrap_or("")
+                .contains("namespace not isolated")
+        })
+        .count();
+    assert!(
+        caught >= 50,
+        "only {caught} trials were caught by the guard"
+    );
+}
+
+#[test]
+fn faked_unshare_and_setns_are_caught_by_the_guard() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: installing the seccomp filter for this test needs root");
+        return;
+    }
+    let before = uname();
+    let uts = libc::CLONE_NEWUTS as u32;
+    let (code, out) = run_faked(&["--type", "uts"], filter(uts, uts));
     assert_eq!(
         uname(),
         before,
         "the host's hostname or domain name changed"
     );
-    assert_eq!(status.code(), Some(1), "the run must report failures");
+    assert_eq!(code, Some(1), "the run must report failures");
     let report = json(&out.path().join("report.json"));
     let trials = report["trials"].as_array().expect("trials");
     let mut caught = 0;
@@ -127,18 +214,6 @@ fn faked_unshare_and_setns_are_caught_by_the_guard() {
                 t["id"]
             );
             caught += 1;
-        } else if faked && creates_uts {
-            assert_eq!(
-                verdict, "fail",
-                "{} should notice the shared namespace: {reason}",
-                t["id"]
-            );
-        } else if !faked {
-            assert_eq!(
-                verdict, "pass",
-                "{} is not faked and must pass: {reason}",
-                t["id"]
-            );
         }
     }
     assert!(caught >= 3, "only {caught} trials were caught by the guard");

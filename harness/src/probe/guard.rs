@@ -75,7 +75,9 @@ pub fn remember(origin: &Origin) {
 pub fn ensure(ty: NsType) -> Result<(), Errno> {
     let verdict = match ORIGIN.get() {
         Some(origin) => origin.check(ty),
-        None => Err(format!("namespace not isolated: the {ty} namespace the probe started in is unknown")),
+        None => Err(format!(
+            "namespace not isolated: the {ty} namespace the probe started in is unknown"
+        )),
     };
     verdict.map_err(|message| {
         eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
