@@ -13,6 +13,9 @@ use crate::plan::{Outcome, Plan};
 /// The default time a trial may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The largest file a probe and its processes may write (its output included).
+const MAX_FILE: libc::rlim_t = 64 << 20;
+
 /// The most of a probe's output that is kept.
 const MAX_OUTPUT: u64 = 16 << 20;
 
@@ -30,8 +33,9 @@ fn spawn(
         .stdout(stdout.try_clone()?)
         .stderr(stderr.try_clone()?)
         .process_group(0);
-    // SAFETY: the closure runs between fork and exec and calls only prctl,
-    // which is async-signal-safe.
+    // SAFETY: the closure runs between fork and exec and calls only prctl and
+    // setrlimit, which are async-signal-safe.
+
     unsafe {
         cmd.pre_exec(|| {
             libc::prctl(
@@ -41,6 +45,12 @@ fn spawn(
                 0,
                 0,
             );
+            // A runaway probe may not fill the disk through its output files.
+            let limit = libc::rlimit {
+                rlim_cur: MAX_FILE,
+                rlim_max: MAX_FILE,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
             Ok(())
         });
     }
