@@ -7,6 +7,8 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use crate::plan::{CallerTag, MapLine, Outside, Setgroups, UserSettings};
+use crate::probe::guard;
+use crate::view::ns::{self, NsId};
 
 /// A failed write: which file, and the errno.
 #[derive(Debug, Clone)]
@@ -42,13 +44,34 @@ fn can_setgid() -> bool {
     caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETGID).unwrap_or(false)
 }
 
+/// Refuse, saying so on standard error, unless the user namespace of
+/// process `pid` differs from `before`: a user namespace the caller meant to
+/// leave (its own, or the one it was in before unshare(2)).
+fn ensure_new(pid: &str, before: Option<NsId>) -> Result<(), MapError> {
+    let now = ns::id_of(pid, "user");
+    if now.is_some() && before.is_some() && now != before {
+        return Ok(());
+    }
+    let message =
+        format!("namespace not isolated: the user namespace of process {pid} is not new ({now:?})");
+    eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
+    Err(MapError {
+        file: format!("/proc/{pid}/ns/user"),
+        errno: guard::NOT_ISOLATED,
+    })
+}
+
 /// Write setgroups, uid_map and gid_map of process `pid` (in a new user
 /// namespace) from `settings`. Without maps, 0 inside maps to `caller`.
+/// Each write is refused unless `pid` is in a user namespace other than
+/// the caller's (the caller has checked it against the probe's origin).
 pub fn write_for(pid: Pid, settings: &UserSettings, caller: (u32, u32)) -> Result<(), MapError> {
     if settings.unmapped {
         return Ok(());
     }
-    let dir = Path::new("/proc").join(pid.as_raw().to_string());
+    let target = pid.as_raw().to_string();
+    let own = ns::id_of("self", "user");
+    let dir = Path::new("/proc").join(&target);
     let default = [MapLine(0, Outside::Caller(CallerTag::Caller), 1)];
     let uid_map = render(settings.uid_map.as_deref().unwrap_or(&default), caller.0);
     let gid_map = render(settings.gid_map.as_deref().unwrap_or(&default), caller.1);
@@ -60,9 +83,12 @@ pub fn write_for(pid: Pid, settings: &UserSettings, caller: (u32, u32)) -> Resul
             Setgroups::Allow => "allow",
             Setgroups::Deny => "deny",
         };
+        ensure_new(&target, own)?;
         write(&dir.join("setgroups"), word)?;
     }
+    ensure_new(&target, own)?;
     write(&dir.join("uid_map"), &uid_map)?;
+    ensure_new(&target, own)?;
     write(&dir.join("gid_map"), &gid_map)
 }
 
@@ -73,13 +99,19 @@ pub fn enter_outer() -> Result<(), MapError> {
         nix::unistd::geteuid().as_raw(),
         nix::unistd::getegid().as_raw(),
     );
+    // The probe's origin is recorded only once it is in there: compare
+    // with the user namespace it was in before.
+    let before = ns::id_of("self", "user");
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER).map_err(|errno| MapError {
         file: "unshare(CLONE_NEWUSER)".into(),
         errno,
     })?;
     let me = Path::new("/proc/self");
+    ensure_new("self", before)?;
     write(&me.join("setgroups"), "deny")?;
+    ensure_new("self", before)?;
     write(&me.join("uid_map"), &format!("0 {uid} 1\n"))?;
+    ensure_new("self", before)?;
     write(&me.join("gid_map"), &format!("0 {gid} 1\n"))
 }
 
@@ -87,6 +119,17 @@ pub fn enter_outer() -> Result<(), MapError> {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[test]
+    fn refuses_a_user_namespace_that_is_not_new() {
+        let own = ns::id_of("self", "user");
+        assert!(own.is_some());
+        let err = ensure_new("self", own).unwrap_err();
+        assert_eq!(err.errno, guard::NOT_ISOLATED);
+        assert!(ensure_new("self", None).is_err());
+        let other = Some(NsId { ino: 1, dev: 1 });
+        assert!(ensure_new("self", other).is_ok());
+    }
 
     #[rstest]
     #[case(vec![MapLine(0, Outside::Caller(CallerTag::Caller), 1)], 1000, "0 1000 1\n")]

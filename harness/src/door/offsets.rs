@@ -3,6 +3,8 @@
 use nix::errno::Errno;
 
 use crate::plan::TimeSettings;
+use crate::probe::guard;
+use crate::view::ns;
 
 /// The text written to `timens_offsets` for these settings.
 pub fn render(settings: &TimeSettings) -> String {
@@ -18,7 +20,26 @@ pub fn render(settings: &TimeSettings) -> String {
     text
 }
 
-/// Write the offsets of the caller's `time_for_children` namespace.
+/// Refuse, saying so on standard error, unless the caller's
+/// `time_for_children` namespace is a new one, not its own time namespace
+/// (as it is when unshare(CLONE_NEWTIME) did nothing). The callers have
+/// also checked it against the probe's origin.
+fn ensure_new_for_children() -> Result<(), Errno> {
+    let own = ns::id_of("self", "time");
+    let children = ns::id_of("self", "time_for_children");
+    if own.is_some() && children.is_some() && own != children {
+        return Ok(());
+    }
+    eprintln!(
+        "nsconform-probe: namespace not isolated: time_for_children is not a new time namespace \
+         ({children:?}, own {own:?}) (pid {})",
+        std::process::id()
+    );
+    Err(guard::NOT_ISOLATED)
+}
+
+/// Write the offsets of the caller's `time_for_children` namespace; each
+/// write is refused unless that namespace is new.
 pub fn write(settings: &TimeSettings) -> Result<(), Errno> {
     let text = render(settings);
     if text.is_empty() {
@@ -27,6 +48,7 @@ pub fn write(settings: &TimeSettings) -> Result<(), Errno> {
     // One write per line: the kernel parses a single write as a whole and
     // some releases take only one clock per call.
     for line in text.lines() {
+        ensure_new_for_children()?;
         std::fs::write("/proc/self/timens_offsets", format!("{line}\n"))
             .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
     }
@@ -38,6 +60,15 @@ mod tests {
     use super::*;
     use crate::plan::Offset;
     use rstest::rstest;
+
+    #[test]
+    fn refuses_offsets_when_no_time_namespace_was_made() {
+        let settings = TimeSettings {
+            monotonic: Some(Offset(1, 0)),
+            boottime: None,
+        };
+        assert_eq!(write(&settings), Err(guard::NOT_ISOLATED));
+    }
 
     #[rstest]
     #[case(None, None, "")]

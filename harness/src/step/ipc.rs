@@ -9,8 +9,10 @@ use serde_json::Value;
 
 use super::nsfs::{in_child, open, setns_fd, unshare};
 use super::{Extra, StepEnv};
+use crate::kind::NsType;
 use crate::plan::ipc::{IpcStep, MqueueOtherNsStep, RejoinStep, SameKeyStep};
 use crate::plan::{SysvKind, SysvStep};
+use crate::probe::guard;
 
 /// Create a SysV object with `IPC_CREAT | IPC_EXCL` and mode 0600.
 pub fn sysv(step: &SysvStep) -> Result<Extra, Errno> {
@@ -24,6 +26,7 @@ pub fn sysv(step: &SysvStep) -> Result<Extra, Errno> {
 pub fn mqueue(name: &str) -> Result<Extra, Errno> {
     let cname = CString::new(name).map_err(|_| Errno::EINVAL)?;
     let oflag = libc::O_CREAT | libc::O_EXCL | libc::O_RDWR;
+    guard::ensure(NsType::Ipc)?;
     // SAFETY: `cname` is a valid C string; a null attr asks for the defaults.
     let mqd = unsafe {
         libc::mq_open(
@@ -48,6 +51,9 @@ fn sysv_get(kind: SysvKind, key: i32, create: bool) -> Result<i32, Errno> {
         0
     };
     let size = if create { 4096 } else { 0 };
+    if create {
+        guard::ensure(NsType::Ipc)?;
+    }
     // SAFETY: the *get calls take plain integers and touch no memory of ours.
     let id = unsafe {
         match kind {
@@ -74,6 +80,7 @@ struct MsgBuf {
 /// Put the `n`th writer's content in the object.
 fn sysv_write(kind: SysvKind, id: i32, n: i32) -> Result<(), Errno> {
     let text = token(n);
+    guard::ensure(NsType::Ipc)?;
     match kind {
         SysvKind::Shm => {
             // SAFETY: attaching a segment of 4096 bytes, writing fewer bytes
@@ -136,6 +143,8 @@ fn sysv_read(kind: SysvKind, id: i32) -> Result<Value, Errno> {
                 mtext: [0; 64],
             };
             let flags = libc::IPC_NOWAIT | libc::MSG_NOERROR;
+            // Taking a message off changes the queue.
+            guard::ensure(NsType::Ipc)?;
             // SAFETY: `buf` has room for a type and 64 bytes of text.
             let n = unsafe { libc::msgrcv(id, (&mut buf as *mut MsgBuf).cast(), 64, 0, flags) };
             match Errno::result(n) {
@@ -224,10 +233,12 @@ fn mqueue_other_ns(s: &MqueueOtherNsStep) -> Result<Extra, Errno> {
     in_child(|| {
         unshare((libc::CLONE_NEWIPC | libc::CLONE_NEWNS) as u64)?;
         let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+        guard::ensure(NsType::Mnt)?;
         mount(None::<&str>, "/", None::<&str>, private, None::<&str>)?;
         mqueue(&s.name)?;
         let mut extra = Extra::new();
         extra.insert("old_mount".into(), queues(&s.mount)?);
+        guard::ensure(NsType::Mnt)?;
         mount(
             Some("mqueue"),
             s.mount.as_str(),

@@ -14,11 +14,13 @@ use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
+use crate::kind::NsType;
 use crate::plan::user::{
     self, Call, MapWrite, SetnsTarget, UserStep, WriteMaps, Writer, SELF_STATUS_ARG,
 };
 use crate::plan::{MapLine, Setgroups};
 use crate::probe::fork::{self, Forked};
+use crate::probe::guard::{self, Origin};
 use crate::probe::pipe::{self, Pipe};
 use crate::view::user::{parse_caps, parse_id_map, parse_setgroups};
 
@@ -27,9 +29,9 @@ const HELPER_TIME: Duration = Duration::from_secs(8);
 /// How long the nested child of `write_maps` may take.
 const CHILD_TIME: Duration = Duration::from_secs(4);
 
-pub fn perform(step: &UserStep, _env: &StepEnv) -> Result<Extra, Errno> {
+pub fn perform(step: &UserStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
-        UserStep::WriteMaps(w) => in_child(|| write_maps(w)),
+        UserStep::WriteMaps(w) => in_child(|| write_maps(w, env.origin)),
         UserStep::Nest(n) => in_child(|| nest(n.max)),
         UserStep::UnshareThreaded(_) => in_child(unshare_threaded),
         UserStep::UnshareFlags(u) => {
@@ -196,18 +198,35 @@ fn write_text(write: &MapWrite, caller: (u32, u32)) -> String {
     }
 }
 
-/// Carry out the writes to `/proc/<pid>/`, each with its result.
-fn do_writes(pid: Pid, writes: &[MapWrite], caller: (u32, u32)) -> Vec<Value> {
-    writes
-        .iter()
-        .map(|w| {
-            let path = format!("/proc/{pid}/{}", w.file());
-            match std::fs::write(&path, write_text(w, caller)) {
-                Ok(()) => json!({ "file": w.file(), "ok": true }),
-                Err(e) => json!({ "file": w.file(), "errno": errno_name(io_errno(e)) }),
-            }
+/// Refuse unless process `pid` is out of the user namespace the probe
+/// started in: its maps and setgroups would be the host's otherwise.
+fn ensure_user_of(origin: &Origin, pid: Pid) -> Result<(), Errno> {
+    origin
+        .check_process(NsType::User, pid.as_raw())
+        .map_err(|message| {
+            eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
+            guard::NOT_ISOLATED
         })
-        .collect()
+}
+
+/// Carry out the writes to `/proc/<pid>/`, each with its result; each
+/// write is guarded by the user namespace of `pid`.
+fn do_writes(
+    origin: &Origin,
+    pid: Pid,
+    writes: &[MapWrite],
+    caller: (u32, u32),
+) -> Result<Vec<Value>, Errno> {
+    let mut out = Vec::new();
+    for w in writes {
+        let path = format!("/proc/{pid}/{}", w.file());
+        ensure_user_of(origin, pid)?;
+        out.push(match std::fs::write(&path, write_text(w, caller)) {
+            Ok(()) => json!({ "file": w.file(), "ok": true }),
+            Err(e) => json!({ "file": w.file(), "errno": errno_name(io_errno(e)) }),
+        });
+    }
+    Ok(out)
 }
 
 fn read_map(path: &str) -> Value {
@@ -282,7 +301,7 @@ fn nested_child(ready: Pipe, go: Pipe, report: Pipe, exec: bool) -> ! {
 }
 
 /// The writer's side of `write_maps`.
-fn write_maps(w: &WriteMaps) -> Result<Extra, Errno> {
+fn write_maps(w: &WriteMaps, origin: &Origin) -> Result<Extra, Errno> {
     if let Some(writer) = &w.writer {
         become_writer(writer)?;
     }
@@ -299,25 +318,37 @@ fn write_maps(w: &WriteMaps) -> Result<Extra, Errno> {
         pipe::close(fd);
     }
     let mut extra = Extra::new();
+    let mut refused = Ok(());
     if pipe::recv_u32(ready.read).is_some() {
-        extra.insert("writes".into(), do_writes(pid, &w.writes, caller).into());
-        for file in ["uid_map", "gid_map"] {
-            extra.insert(file.into(), read_map(&format!("/proc/{pid}/{file}")));
+        match do_writes(origin, pid, &w.writes, caller) {
+            Ok(writes) => {
+                extra.insert("writes".into(), writes.into());
+                read_back(pid, &mut extra);
+                let _ = pipe::send_u32(go.write, 1);
+            }
+            Err(e) => refused = Err(e),
         }
-        let sg = std::fs::read_to_string(format!("/proc/{pid}/setgroups")).ok();
-        extra.insert(
-            "setgroups".into(),
-            json!(sg.and_then(|t| parse_setgroups(&t))),
-        );
-        let _ = pipe::send_u32(go.write, 1);
     }
     pipe::close(ready.read);
     pipe::close(go.write);
     let text = read_bounded(report.read, CHILD_TIME);
     pipe::close(report.read);
     wait_bounded(pid, Duration::from_millis(500));
+    refused?;
     take_report(&text, &mut extra)?;
     Ok(extra)
+}
+
+/// The maps and setgroups of process `pid`, as the writer reads them back.
+fn read_back(pid: Pid, extra: &mut Extra) {
+    for file in ["uid_map", "gid_map"] {
+        extra.insert(file.into(), read_map(&format!("/proc/{pid}/{file}")));
+    }
+    let sg = std::fs::read_to_string(format!("/proc/{pid}/setgroups")).ok();
+    extra.insert(
+        "setgroups".into(),
+        json!(sg.and_then(|t| parse_setgroups(&t))),
+    );
 }
 
 /// Put the nested child's report (a JSON line, then after an exec the
@@ -351,8 +382,11 @@ fn nest(max: u32) -> Result<Extra, Errno> {
             extra.insert("next_errno".into(), errno_name(e).into());
             return Ok(extra);
         }
+        guard::ensure(NsType::User)?;
         std::fs::write("/proc/self/setgroups", "deny").map_err(io_errno)?;
+        guard::ensure(NsType::User)?;
         std::fs::write("/proc/self/uid_map", format!("0 {uid} 1\n")).map_err(io_errno)?;
+        guard::ensure(NsType::User)?;
         std::fs::write("/proc/self/gid_map", format!("0 {gid} 1\n")).map_err(io_errno)?;
     }
     extra.insert("levels".into(), max.into());
@@ -416,6 +450,13 @@ mod tests {
     use super::*;
     use crate::plan::{CallerTag, Outside};
     use rstest::rstest;
+
+    #[test]
+    fn refuses_maps_of_a_process_in_the_starting_user_namespace() {
+        let origin = Origin::here();
+        let me = nix::unistd::getpid();
+        assert_eq!(ensure_user_of(&origin, me), Err(guard::NOT_ISOLATED));
+    }
 
     #[test]
     fn writes_identity_lines() {

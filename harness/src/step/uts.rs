@@ -9,13 +9,18 @@ use super::nsfs::{in_child, ns_at, ns_of_fd, open, setns_fd, unshare};
 use super::{Extra, StepEnv};
 use crate::kind::NsType;
 use crate::plan::uts::{SetnsBackStep, UtsStep};
+use crate::probe::guard;
 
+/// Set the hostname; refused unless the caller's UTS namespace is new.
 pub fn sethostname(name: &str) -> Result<Extra, Errno> {
+    guard::ensure(NsType::Uts)?;
     nix::unistd::sethostname(name)?;
     Ok(Extra::new())
 }
 
+/// Set the NIS domain name; refused unless the caller's UTS namespace is new.
 pub fn setdomainname(name: &str) -> Result<Extra, Errno> {
+    guard::ensure(NsType::Uts)?;
     // SAFETY: the pointer and length describe the live string `name`.
     let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
     Errno::result(ret)?;
@@ -32,15 +37,14 @@ fn names() -> Result<Extra, Errno> {
     Ok(extra)
 }
 
-fn setns_back(s: &SetnsBackStep, env: &StepEnv) -> Result<Extra, Errno> {
+fn setns_back(s: &SetnsBackStep) -> Result<Extra, Errno> {
     in_child(|| {
         let original = open("/proc/self/ns/uts")?;
         let ty = NsType::Uts;
         unshare(ty.kind().flag)?;
-        // The child's own new namespace: never the one the probe started in.
-        env.origin.check(ty).map_err(|_| Errno::EPERM)?;
         let new = open("/proc/self/ns/uts")?;
-        nix::unistd::sethostname(&s.hostname)?;
+        // Each change is guarded: the child's namespace must be new.
+        sethostname(&s.hostname)?;
         if let Some(d) = &s.domainname {
             setdomainname(d)?;
         }
@@ -54,8 +58,7 @@ fn setns_back(s: &SetnsBackStep, env: &StepEnv) -> Result<Extra, Errno> {
         extra.insert("ns_restored".into(), back.into());
         if let Some(outer) = &s.outer_hostname {
             // Back in the process's namespace: it must be new to the trial.
-            env.origin.check(ty).map_err(|_| Errno::EPERM)?;
-            nix::unistd::sethostname(outer)?;
+            sethostname(outer)?;
             setns_fd(new.as_raw_fd(), ty.kind().flag)?;
             extra.insert("inner_again".into(), names()?.into());
         }
@@ -64,9 +67,9 @@ fn setns_back(s: &SetnsBackStep, env: &StepEnv) -> Result<Extra, Errno> {
 }
 
 /// Carry out one of the steps of plan::uts.
-pub fn perform(step: &UtsStep, env: &StepEnv) -> Result<Extra, Errno> {
+pub fn perform(step: &UtsStep, _env: &StepEnv) -> Result<Extra, Errno> {
     match step {
         UtsStep::Read(_) => names(),
-        UtsStep::SetnsBack(s) => setns_back(s, env),
+        UtsStep::SetnsBack(s) => setns_back(s),
     }
 }
