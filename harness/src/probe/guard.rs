@@ -44,7 +44,10 @@ impl Origin {
                 "namespace not isolated: process {pid} is still in the {ty} namespace {}:{} the probe started in",
                 now.dev, now.ino
             )),
-            _ => Ok(()),
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "namespace not isolated: the starting {ty} namespace is unknown"
+            )),
         }
     }
 
