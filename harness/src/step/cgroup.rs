@@ -1,6 +1,12 @@
 //! Carrying out the steps of plan::cgroup: cgroups of the step's own in the
 //! cgroup2 hierarchy, kept by a guardian that removes them even when the
 //! probe is killed, and processes the step forked moved into them.
+//!
+//! These cgroups are in the host's hierarchy by design. The step touches
+//! only cgroups it created itself ([`Own`], made only by the guardian's
+//! mkdir), with names no one else uses (pid, counter and random bits); a
+//! name that exists already is left alone and forgotten. Mounts are made
+//! only in a mount namespace the guard found is not the host's.
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, RawFd};
@@ -18,6 +24,7 @@ use super::{Extra, StepEnv};
 use crate::kind::NsType;
 use crate::plan::cgroup::{CgroupStep, Via};
 use crate::probe::fork::{self, Forked};
+use crate::probe::guard;
 use crate::probe::pipe::{self, Pipe};
 use crate::view::{cgroup as cview, mnt};
 
@@ -119,6 +126,10 @@ fn remove_dir(dir: &Path, deadline: Instant) {
     }
 }
 
+/// A cgroup directory the step created itself (only [`Guardian::mkdir`]
+/// makes one): the only kind the step moves processes into or removes.
+struct Own(PathBuf);
+
 /// A process that outlives the probe's process group (its own session, no
 /// parent-death signal) and removes the step's cgroups once the pipe from
 /// the step closes, whether the step finished or was killed.
@@ -126,6 +137,26 @@ struct Guardian {
     pid: Pid,
     feed: RawFd,
     dirs: Vec<PathBuf>,
+}
+
+/// What the guardian is told: `+dir` before the step creates it, `-dir`
+/// when creating it failed (it is not the step's: never remove it).
+fn feed_line(made: bool, dir: &Path) -> String {
+    format!("{}{}\n", if made { '+' } else { '-' }, dir.display())
+}
+
+/// The directories the guardian must remove, last made first: those fed
+/// with `+` and not taken back with `-`.
+fn to_remove(text: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        if let Some(dir) = line.strip_prefix('+') {
+            dirs.push(dir);
+        } else if let Some(dir) = line.strip_prefix('-') {
+            dirs.retain(|d| *d != dir);
+        }
+    }
+    dirs.iter().rev().map(PathBuf::from).collect()
 }
 
 impl Guardian {
@@ -170,11 +201,23 @@ impl Guardian {
         Ok(guardian)
     }
 
-    /// Tell the guardian about `dir`, then create it.
-    fn mkdir(&mut self, dir: &Path) -> Result<(), Errno> {
-        pipe::write_all(self.feed, format!("{}\n", dir.display()).as_bytes())?;
-        self.dirs.push(dir.to_path_buf());
-        std::fs::create_dir(dir).map_err(io_errno)
+    /// Tell the guardian about `dir`, then create it. When it cannot be
+    /// created (it existed already, say) it is not the step's: the
+    /// guardian is told to forget it, and nothing touches it.
+    fn mkdir(&mut self, dir: &Path) -> Result<Own, Errno> {
+        pipe::write_all(self.feed, feed_line(true, dir).as_bytes())?;
+        match std::fs::create_dir(dir).map_err(io_errno) {
+            Ok(()) => {
+                self.dirs.push(dir.to_path_buf());
+                Ok(Own(dir.to_path_buf()))
+            }
+            Err(e) => {
+                // If this write fails, the feed is broken and the guardian
+                // removes nothing it was told after the last full line.
+                let _ = pipe::write_all(self.feed, feed_line(false, dir).as_bytes());
+                Err(e)
+            }
+        }
     }
 
     /// Remove the cgroups, release the guardian and reap it.
@@ -205,21 +248,32 @@ fn guardian_main(feed: RawFd, ready: RawFd) -> ! {
     let text = pipe::read_to_end(feed).unwrap_or_default();
     let deadline = Instant::now() + LIMIT;
     let text = String::from_utf8_lossy(&text);
-    for dir in text.lines().rev().filter(|l| !l.is_empty()) {
-        remove_dir(Path::new(dir), deadline);
+    // A line cut short by a killed step is no instruction.
+    let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    for dir in to_remove(whole) {
+        remove_dir(&dir, deadline);
     }
     fork::exit(0)
 }
 
-/// Move process `pid` into cgroup `dir`.
-fn enter(dir: &Path, pid: Pid) -> Result<(), Errno> {
-    std::fs::write(dir.join("cgroup.procs"), pid.to_string()).map_err(io_errno)
+/// Move process `pid` (a child of the step) into the step's cgroup `dir`.
+fn enter(dir: &Own, pid: Pid) -> Result<(), Errno> {
+    std::fs::write(dir.0.join("cgroup.procs"), pid.to_string()).map_err(io_errno)
 }
 
-/// A new cgroup name: `nsconform-<pid>-<n>`.
+/// Eight random bytes from getrandom(2), as hex (zeros if it fails: the
+/// pid and counter still make the name the probe's).
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer we own.
+    unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new cgroup name: `nsconform-<pid>-<n>-<random>`.
 fn new_name() -> String {
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    format!("nsconform-{}-{n}", nix::unistd::getpid())
+    format!("nsconform-{}-{n}-{}", nix::unistd::getpid(), random_hex())
 }
 
 /// Read one JSON line from `fd` before `deadline`.
@@ -308,7 +362,11 @@ fn nested_report(sibling: Pid, step: Pid, mount: bool) -> Value {
 fn mount_cgroup2() -> Result<(Option<String>, Vec<String>), Errno> {
     use nix::mount::{mount, MsFlags};
     let none: Option<&str> = None;
+    // The namespace was made by unshare, setns or clone just before; in
+    // the host's, this would change the propagation of every host mount.
+    guard::ensure(NsType::Mnt)?;
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)?;
+    guard::ensure(NsType::Mnt)?;
     mount(
         Some("cgroup2"),
         MOUNT_AT,
@@ -417,7 +475,7 @@ fn setns_holder(holder: Option<Pid>, newns: i32) -> Result<(), Errno> {
 
 /// Fork the holder of the setns variant into `dir`: it unshares a cgroup
 /// namespace there and waits for the gate.
-fn fork_holder(w: &Wires, dir: &Path, kids: &mut Vec<Pid>) -> Result<Pid, Errno> {
+fn fork_holder(w: &Wires, dir: &Own, kids: &mut Vec<Pid>) -> Result<Pid, Errno> {
     let ready = Pipe::new()?;
     let mut closes = w.child_closes().to_vec();
     closes.push(ready.read);
@@ -451,7 +509,7 @@ fn fork_holder(w: &Wires, dir: &Path, kids: &mut Vec<Pid>) -> Result<Pid, Errno>
 /// to reap.
 fn run_nested(
     w: &Wires,
-    dirs: (&Path, &Path),
+    dirs: (&Own, &Own),
     via: Via,
     mount: bool,
     kids: &mut Vec<Pid>,
@@ -478,6 +536,9 @@ fn run_nested(
     if let Some(Value::String(e)) = extra.get("errno") {
         return Err(errno_by_name(e));
     }
+    if extra.get("mount_errno") == Some(&format!("{:?}", guard::NOT_ISOLATED).into()) {
+        return Err(guard::NOT_ISOLATED);
+    }
     let nested = extra.get("pid").and_then(Value::as_i64).unwrap_or(0);
     extra.insert("outside".into(), v2_path(&nested.to_string()).into());
     if mount {
@@ -499,9 +560,8 @@ fn errno_by_name(name: &str) -> Errno {
 
 fn nested(g: &mut Guardian, base: &Path, via: Via, mount: bool) -> Result<Extra, Errno> {
     let (a, b) = (new_name(), new_name());
-    let (dir_a, dir_b) = (base.join(&a), base.join(&b));
-    g.mkdir(&dir_a)?;
-    g.mkdir(&dir_b)?;
+    let dir_a = g.mkdir(&base.join(&a))?;
+    let dir_b = g.mkdir(&base.join(&b))?;
     let w = Wires {
         gate: Pipe::new()?,
         go: Pipe::new()?,
@@ -561,9 +621,8 @@ fn clone3(flags: u64, cgroup: Option<RawFd>) -> libc::c_long {
 
 fn clone_into(g: &mut Guardian, base: &Path, newcgroup: bool) -> Result<Extra, Errno> {
     let a = new_name();
-    let dir = base.join(&a);
-    g.mkdir(&dir)?;
-    let target = File::open(&dir).map_err(io_errno)?;
+    let dir = g.mkdir(&base.join(&a))?;
+    let target = File::open(&dir.0).map_err(io_errno)?;
     let (report, gate) = (Pipe::new()?, Pipe::new()?);
     let flags = if newcgroup { NEWCGROUP as u64 } else { 0 };
     let ret = clone3(flags, Some(target.as_raw_fd()));
@@ -619,6 +678,23 @@ mod tests {
     fn finds_dir(#[case] mounts: &str, #[case] path: &str, #[case] want: Option<&str>) {
         let got = dir_in_mount(path, &mnt::parse_mountinfo(mounts));
         assert_eq!(got, want.map(PathBuf::from));
+    }
+
+    #[test]
+    fn the_guardian_forgets_what_the_step_did_not_make() {
+        let text = "+/c/a\n+/c/b\n-/c/b\n+/c/d\n";
+        assert_eq!(
+            to_remove(text),
+            [PathBuf::from("/c/d"), PathBuf::from("/c/a")]
+        );
+        assert_eq!(feed_line(false, Path::new("/c/b")), "-/c/b\n");
+        assert!(to_remove("").is_empty());
+    }
+
+    #[test]
+    fn names_are_unique() {
+        assert_ne!(new_name(), new_name());
+        assert!(new_name().starts_with(&format!("nsconform-{}-", std::process::id())));
     }
 
     #[test]

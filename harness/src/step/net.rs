@@ -16,7 +16,9 @@ use nix::errno::Errno;
 use serde_json::json;
 
 use super::Extra;
+use crate::kind::NsType;
 use crate::plan::net::{check_sysctl, NetStep, Sysctl};
+use crate::probe::guard;
 
 /// A socket for the interface ioctls, and an ifreq naming `name`.
 fn ifreq(name: &str) -> Result<(OwnedFd, libc::ifreq), Errno> {
@@ -53,6 +55,9 @@ pub fn link_up(name: &str) -> Result<Extra, Errno> {
     Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) })?;
     // SAFETY: after SIOCGIFFLAGS the flags member of the union is the live one.
     unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // The socket is the caller's, opened just now: it acts on the links of
+    // the caller's network namespace, which must not be the host's.
+    guard::ensure(NsType::Net)?;
     // SAFETY: SIOCSIFFLAGS reads the ifreq we own.
     Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) })?;
     Ok(Extra::new())
@@ -92,6 +97,12 @@ fn sysfs_links(path: &str) -> Result<Extra, Errno> {
 fn sysctl(s: &Sysctl) -> Result<Extra, Errno> {
     check_sysctl(&s.name).map_err(|_| Errno::EINVAL)?;
     let path = crate::view::net::sysctl_path(&s.name);
+    if !path.starts_with("/proc/sys/net/") || path.contains("..") {
+        return Err(Errno::EINVAL);
+    }
+    // /proc/sys/net shows the network namespace of the process that opens
+    // the file: the caller's, which must not be the host's.
+    guard::ensure(NsType::Net)?;
     std::fs::write(&path, format!("{}\n", s.value)).map_err(net_sock::errno)?;
     let value = crate::view::net::read_sysctl(&s.name).ok_or(Errno::EIO)?;
     let mut e = Extra::new();
@@ -102,6 +113,16 @@ fn sysctl(s: &Sysctl) -> Result<Extra, Errno> {
 /// Carry out one of the steps of plan::net.
 pub fn perform(step: &NetStep, _env: &super::StepEnv) -> Result<Extra, Errno> {
     step.check().map_err(|_| Errno::EINVAL)?;
+    let extra = carry_out(step)?;
+    // An attempt whose guard refused is reported like an errno in the
+    // extra values; the step as a whole was then not isolated.
+    if net_child::refused(&serde_json::Value::Object(extra.clone())) {
+        return Err(guard::NOT_ISOLATED);
+    }
+    Ok(extra)
+}
+
+fn carry_out(step: &NetStep) -> Result<Extra, Errno> {
     match step {
         NetStep::Traffic(t) => net_sock::traffic(t),
         NetStep::SamePort(s) => net_sock::same_port(s),

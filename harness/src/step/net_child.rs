@@ -1,6 +1,7 @@
 //! Short-lived helper children for the net steps: fork, optionally unshare a
 //! new network namespace, report one JSON value over a pipe, and be reaped
-//! with a bounded wait (killed when late).
+//! with a bounded wait (killed when late). A helper whose guard refused a
+//! change reports it like any errno; the step then fails as not isolated.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 use crate::probe::fork::{self, Forked};
+use crate::probe::guard;
 
 /// How long a helper child may take, all told.
 pub const CHILD_WAIT: Duration = Duration::from_secs(4);
@@ -125,11 +127,26 @@ impl Helper {
         read?;
         let text = String::from_utf8_lossy(&bytes);
         let json = text.rsplit('\n').next().unwrap_or("");
-        serde_json::from_str(json).map_err(|_| Errno::EPROTO)
+        let value = serde_json::from_str(json).map_err(|_| Errno::EPROTO)?;
+        if refused(&value) {
+            return Err(guard::NOT_ISOLATED);
+        }
+        Ok(value)
     }
 }
 
-/// Reap `pid`, killing it if it has not exited by `deadline`.
+/// Whether a helper's report holds the errno of a guard's refusal.
+pub fn refused(value: &Value) -> bool {
+    match value {
+        Value::String(s) => *s == format!("{:?}", guard::NOT_ISOLATED),
+        Value::Array(items) => items.iter().any(refused),
+        Value::Object(map) => map.values().any(refused),
+        _ => false,
+    }
+}
+
+/// Reap `pid`, a child of the caller, killing it if it has not exited by
+/// `deadline` (only after waitpid said it is still a live child).
 pub fn reap_bounded(pid: Pid, deadline: Instant) {
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
@@ -152,4 +169,16 @@ pub fn reap_bounded(pid: Pid, deadline: Instant) {
 /// and return what it reported.
 pub fn run(new_net: bool, body: impl FnOnce() -> Value) -> Result<Value, Errno> {
     spawn(new_net, |_| body())?.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_anywhere_in_a_report_is_seen() {
+        let refusal = format!("{:?}", guard::NOT_ISOLATED);
+        assert!(refused(&serde_json::json!({ "a": { "b": [refusal] } })));
+        assert!(!refused(&serde_json::json!({ "a": "EPERM", "b": 1 })));
+    }
 }

@@ -2,12 +2,20 @@
 //! move a link to another network namespace, set a link up, add an IPv4
 //! address, and read link events. Each request waits for the kernel's
 //! acknowledgement with a bounded wait.
+//!
+//! A request acts on the namespace the socket was opened in, which may not
+//! be the sender's (a helper may use its parent's socket): a socket for
+//! requests is checked by the guard when it is opened, and the sender once
+//! more right before each request.
 
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
+
+use crate::kind::NsType;
+use crate::probe::guard;
 
 const NLMSG_HDRLEN: usize = 16;
 const NLM_F_REQUEST: u16 = 0x1;
@@ -134,11 +142,30 @@ fn veth_msg(name: &str, peer: &str) -> Result<Vec<u8>, Errno> {
 }
 
 /// A NETLINK_ROUTE socket, bound in the network namespace it was opened in.
-pub struct Rtnl(OwnedFd);
+pub struct Rtnl {
+    fd: OwnedFd,
+    /// Whether the guard found, when the socket was opened, that its
+    /// namespace (the opener's) was not the one the probe started in.
+    may_change: bool,
+}
 
 impl Rtnl {
-    /// Open a socket that listens to the multicast `groups` (0 for none).
-    pub fn open(groups: u32) -> Result<Rtnl, Errno> {
+    /// Open a socket for requests that change links and addresses: the
+    /// caller's namespace, where the socket will act, is checked first.
+    pub fn open() -> Result<Rtnl, Errno> {
+        guard::ensure(NsType::Net)?;
+        let mut sock = Rtnl::bound(0)?;
+        sock.may_change = true;
+        Ok(sock)
+    }
+
+    /// Open a socket that only listens to the multicast `groups`; it may
+    /// send no request.
+    pub fn subscribe(groups: u32) -> Result<Rtnl, Errno> {
+        Rtnl::bound(groups)
+    }
+
+    fn bound(groups: u32) -> Result<Rtnl, Errno> {
         // SAFETY: socket(2) takes integers and returns a new descriptor.
         let fd = Errno::result(unsafe {
             libc::socket(
@@ -148,7 +175,10 @@ impl Rtnl {
             )
         })?;
         // SAFETY: the kernel just returned this descriptor; nothing else owns it.
-        let sock = Rtnl(unsafe { OwnedFd::from_raw_fd(fd) });
+        let sock = Rtnl {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            may_change: false,
+        };
         // SAFETY: sockaddr_nl is plain old data; all zeroes is valid.
         let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
@@ -164,11 +194,18 @@ impl Rtnl {
         Ok(sock)
     }
 
-    /// Send one request and wait for its acknowledgement.
+    /// Send one request and wait for its acknowledgement. Every request
+    /// this module sends creates or changes a link or an address.
     fn request(&self, msg: &[u8]) -> Result<(), Errno> {
+        if !self.may_change {
+            return Err(Errno::EBADF);
+        }
+        // The socket's namespace was checked when it was opened; the sender
+        // (perhaps a helper that inherited the socket) is checked now.
+        guard::ensure(NsType::Net)?;
         // SAFETY: send reads `msg.len()` bytes of the slice we own.
         let n = Errno::result(unsafe {
-            libc::send(self.0.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0)
+            libc::send(self.fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0)
         })?;
         if n as usize != msg.len() {
             return Err(Errno::EIO);
@@ -191,11 +228,11 @@ impl Rtnl {
 
     /// Receive one datagram, waiting until `deadline` at most (ETIMEDOUT).
     pub fn recv(&self, deadline: std::time::Instant) -> Result<Vec<u8>, Errno> {
-        super::net_child::wait_readable(self.0.as_raw_fd(), deadline)?;
+        super::net_child::wait_readable(self.fd.as_raw_fd(), deadline)?;
         let mut buf = vec![0u8; 16384];
         // SAFETY: recv writes at most `buf.len()` bytes into the buffer we own.
         let n = Errno::result(unsafe {
-            libc::recv(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
+            libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
         })?;
         buf.truncate(n as usize);
         Ok(buf)
@@ -207,7 +244,7 @@ impl Rtnl {
         // SAFETY: recv writes at most `buf.len()` bytes into the buffer we own.
         let n = unsafe {
             libc::recv(
-                self.0.as_raw_fd(),
+                self.fd.as_raw_fd(),
                 buf.as_mut_ptr().cast(),
                 buf.len(),
                 libc::MSG_DONTWAIT,
@@ -228,8 +265,13 @@ impl Rtnl {
         self.request(&veth_msg(name, peer)?)
     }
 
-    /// Move the link `index` to another network namespace.
+    /// Move the link `index` to the caller's own network namespace, named
+    /// by a descriptor of it or by the caller's pid: the destination is the
+    /// one request() checks, and no other is accepted (EINVAL).
     pub fn move_link(&self, index: u32, to: Target) -> Result<(), Errno> {
+        if !is_own_netns(to) {
+            return Err(Errno::EINVAL);
+        }
         let mut m = Msg::new(RTM_NEWLINK, 0);
         m.ifinfo(index as i32, 0, 0);
         match to {
@@ -254,6 +296,22 @@ impl Rtnl {
         m.attr(IFA_LOCAL, &addr.octets());
         m.attr(IFA_ADDRESS, &addr.octets());
         self.request(&m.finish())
+    }
+}
+
+/// Whether `to` names the caller's own network namespace.
+fn is_own_netns(to: Target) -> bool {
+    match to {
+        Target::Pid(pid) => pid == nix::unistd::getpid().as_raw(),
+        Target::Fd(fd) => {
+            // SAFETY: the caller keeps `fd` open for the whole call.
+            let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            let Ok(st) = nix::sys::stat::fstat(borrowed) else {
+                return false;
+            };
+            crate::view::ns::current(NsType::Net)
+                .is_some_and(|own| own.ino == st.st_ino && own.dev == st.st_dev)
+        }
     }
 }
 

@@ -1,5 +1,9 @@
 //! Socket steps: loopback traffic, one port bound in two namespaces, and
 //! abstract unix sockets, which belong to a network namespace.
+//!
+//! Every bind, listen and connect here is preceded by the guard: in the
+//! network namespace the probe started in it would take the host's ports
+//! and abstract names, or talk to the host's services.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -12,7 +16,9 @@ use serde_json::{json, Value};
 
 use super::net_child::{self, outcome};
 use super::Extra;
+use crate::kind::NsType;
 use crate::plan::net::{AbstractUnix, Proto, SamePort, Traffic};
+use crate::probe::guard;
 
 /// The payload every traffic step sends.
 pub const PAYLOAD: &str = "nsconform";
@@ -44,15 +50,28 @@ pub fn accept_tcp(listener: &TcpListener) -> Result<(String, IpAddr), Errno> {
     Ok((String::from_utf8_lossy(&buf).into_owned(), from.ip()))
 }
 
+/// Bind a UDP socket at `at` in the caller's namespace.
+pub fn bind_udp(at: SocketAddr) -> Result<UdpSocket, Errno> {
+    guard::ensure(NsType::Net)?;
+    UdpSocket::bind(at).map_err(errno)
+}
+
+/// Listen on TCP at `at` in the caller's namespace.
+pub fn bind_tcp(at: SocketAddr) -> Result<TcpListener, Errno> {
+    guard::ensure(NsType::Net)?;
+    TcpListener::bind(at).map_err(errno)
+}
+
 /// Connect to `to`, bounded, and send the payload.
 pub fn send_tcp(to: SocketAddr) -> Result<(), Errno> {
+    guard::ensure(NsType::Net)?;
     let mut conn = TcpStream::connect_timeout(&to, RECV_WAIT).map_err(errno)?;
     conn.write_all(PAYLOAD.as_bytes()).map_err(errno)
 }
 
 /// Send the payload in one datagram to `to`, from an address of `from`.
 pub fn send_udp(from: IpAddr, to: SocketAddr) -> Result<(), Errno> {
-    let sock = UdpSocket::bind(SocketAddr::new(from, 0)).map_err(errno)?;
+    let sock = bind_udp(SocketAddr::new(from, 0))?;
     sock.send_to(PAYLOAD.as_bytes(), to).map_err(errno)?;
     Ok(())
 }
@@ -70,12 +89,12 @@ pub fn traffic(t: &Traffic) -> Result<Extra, Errno> {
     let to = SocketAddr::new(ip, t.port);
     let (payload, from) = match t.proto {
         Proto::Udp => {
-            let server = UdpSocket::bind(to).map_err(errno)?;
+            let server = bind_udp(to)?;
             send_udp(ip, to)?;
             recv_udp(&server)?
         }
         Proto::Tcp => {
-            let listener = TcpListener::bind(to).map_err(errno)?;
+            let listener = bind_tcp(to)?;
             send_tcp(to)?;
             accept_tcp(&listener)?
         }
@@ -88,8 +107,8 @@ pub fn traffic(t: &Traffic) -> Result<Extra, Errno> {
 fn bind_any(proto: Proto, port: u16) -> Result<Box<dyn std::any::Any>, Errno> {
     let at = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
     Ok(match proto {
-        Proto::Udp => Box::new(UdpSocket::bind(at).map_err(errno)?),
-        Proto::Tcp => Box::new(TcpListener::bind(at).map_err(errno)?),
+        Proto::Udp => Box::new(bind_udp(at)?),
+        Proto::Tcp => Box::new(bind_tcp(at)?),
     })
 }
 
@@ -112,18 +131,28 @@ fn abstract_addr(name: &str) -> Result<UnixAddr, Errno> {
 
 /// Connect to the abstract name and report "ok" or the errno.
 fn connect(name: &str) -> Value {
-    outcome(abstract_addr(name).and_then(|a| UnixStream::connect_addr(&a).map_err(errno)))
+    outcome(abstract_addr(name).and_then(|a| {
+        guard::ensure(NsType::Net)?;
+        UnixStream::connect_addr(&a).map_err(errno)
+    }))
+}
+
+/// Listen on the abstract name in the caller's namespace.
+fn listen_abstract(name: &str) -> Result<UnixListener, Errno> {
+    let addr = abstract_addr(name)?;
+    guard::ensure(NsType::Net)?;
+    UnixListener::bind_addr(&addr).map_err(errno)
 }
 
 /// Listen on an abstract name here; connect from the same namespace and
 /// from a new one; bind the same name in the new one.
 pub fn abstract_unix(a: &AbstractUnix) -> Result<Extra, Errno> {
-    let _listener = UnixListener::bind_addr(&abstract_addr(&a.name)?).map_err(errno)?;
+    let _listener = listen_abstract(&a.name)?;
     let name = a.name.clone();
     let beside = net_child::run(false, || json!({ "connect": connect(&name) }))?;
     let elsewhere = net_child::run(true, || {
         let before = connect(&name);
-        let bound = abstract_addr(&name).and_then(|x| UnixListener::bind_addr(&x).map_err(errno));
+        let bound = listen_abstract(&name);
         json!({ "connect": before, "bind": outcome(bound) })
     })?;
     let mut e = Extra::new();

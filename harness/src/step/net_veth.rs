@@ -3,7 +3,7 @@
 //! subscriber.
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ const MAX_EVENTS: usize = 64;
 
 /// Create a veth pair in the caller's namespace.
 pub fn veth_pair(v: &VethPair) -> Result<Extra, Errno> {
-    Rtnl::open(0)?.create_veth(&v.name, &v.peer)?;
+    Rtnl::open()?.create_veth(&v.name, &v.peer)?;
     Ok(Extra::new())
 }
 
@@ -75,13 +75,13 @@ fn peer_side(nl: &Rtnl, peer: u32, v: &VethCross, report: &Report) -> Value {
     let there = Ipv4Addr::new(10, 200, v.subnet, 2);
     let at = SocketAddr::new(IpAddr::V4(there), v.port);
     let setup = (|| {
-        let own = Rtnl::open(0)?;
+        let own = Rtnl::open()?;
         let index = index_of(&v.peer)?;
         own.add_addr(index, there, 30)?;
         own.set_up(index)?;
         wait_running(&v.peer)?;
-        let udp = UdpSocket::bind(at).map_err(errno)?;
-        let tcp = TcpListener::bind(at).map_err(errno)?;
+        let udp = net_sock::bind_udp(at)?;
+        let tcp = net_sock::bind_tcp(at)?;
         Ok::<_, Errno>((udp, tcp))
     })();
     let (udp, tcp) = match setup {
@@ -113,7 +113,7 @@ fn send_across(v: &VethCross) -> Result<Value, Errno> {
 /// Create a veth pair, move the peer end to a helper child's new namespace
 /// (by descriptor or pid), address both ends, and send across.
 pub fn veth_cross(v: &VethCross) -> Result<Extra, Errno> {
-    let nl = Rtnl::open(0)?;
+    let nl = Rtnl::open()?;
     nl.create_veth(&v.name, &v.peer)?;
     let (a, b) = (index_of(&v.name)?, index_of(&v.peer)?);
     nl.add_addr(a, Ipv4Addr::new(10, 200, v.subnet, 1), 30)?;
@@ -175,7 +175,7 @@ fn newlinks(buf: &[u8], all: &mut BTreeSet<String>, up: &mut BTreeSet<String>) {
 /// its loopback up (whose events must not arrive here); then act here and
 /// read the events, until the expected ones came or two seconds passed.
 pub fn link_events(what: &LinkEvents) -> Result<Extra, Errno> {
-    let nl = Rtnl::open(RTMGRP_LINK)?;
+    let nl = Rtnl::subscribe(RTMGRP_LINK)?;
     let elsewhere = net_child::run(true, || outcome(super::link_up("lo")))?;
     let mut queued = 0;
     while queued < MAX_EVENTS && nl.try_recv()?.is_some() {
@@ -187,7 +187,7 @@ pub fn link_events(what: &LinkEvents) -> Result<Extra, Errno> {
             (vec![name], vec![name])
         }
         LinkEvents::Veth(v) => {
-            Rtnl::open(0)?.create_veth(&v.name, &v.peer)?;
+            Rtnl::open()?.create_veth(&v.name, &v.peer)?;
             (vec![&v.name, &v.peer], vec![])
         }
     };

@@ -12,8 +12,10 @@ use nix::unistd::{getpid, getppid, Pid};
 use serde_json::{json, Map, Value};
 
 use super::{Extra, StepEnv};
+use crate::kind::NsType;
 use crate::plan::pid::{Kill, Killer, Nest, PidStep, Relative, SetTid, Target, Tree, MAX_NEST};
 use crate::probe::fork;
+use crate::probe::guard;
 use crate::probe::pipe::{self, Pipe};
 
 /// How long a step waits for its helpers, all told.
@@ -86,18 +88,24 @@ fn poll_in(fd: RawFd, left: Duration) -> bool {
     unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
 }
 
-/// Reap `pid`, killing it once `deadline` has passed.
+/// Reap `pid`, a child of the caller, killing it once `deadline` has
+/// passed. It is killed only after waitpid(2) said it is a live child of
+/// the caller: an unreaped child's pid cannot have been reused.
 fn await_exit(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
     let pidfd = pidfd_open(pid);
+    let mut ours = false;
     let status = loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {}
+            Ok(WaitStatus::StillAlive) => ours = true,
+            Err(Errno::EINTR) => {}
             Ok(s) => break Some(s),
             Err(_) => break None,
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            if ours {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
             break waitpid(pid, None).ok();
         }
         match pidfd {
@@ -208,8 +216,17 @@ fn kill(k: &Kill, env: &StepEnv) -> Result<Extra, Errno> {
         extra.insert("sent".into(), false.into());
         return Ok(extra);
     }
-    // SAFETY: kill(2) takes two integers; the guard made sure the caller's
-    // pid namespace is the trial's, and check() that `pid` is no group.
+    // Any other group (below -1) reaches outside too, whatever check() said.
+    if pid < -1 {
+        return Err(Errno::EINVAL);
+    }
+    // A pid number (or -1, every process the caller may signal) names only
+    // processes of the trial when the caller's pid namespace is new: in the
+    // one the probe started in, it could reach the host's processes.
+    guard::ensure(NsType::Pid)?;
+    // SAFETY: kill(2) takes two integers; the guard just made sure the
+    // caller's pid namespace is not the one the probe started in, and
+    // `pid` is no process group.
     Errno::result(unsafe { libc::kill(pid, sig) })?;
     extra.insert("sent".into(), true.into());
     Ok(extra)
@@ -336,8 +353,13 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
     if pipe::recv_u32(p.go.read).is_none() {
         return 1;
     }
-    // SAFETY: kill(2) with -1 from the init of the tree's own namespace
-    // reaches only the tree.
+    if let Err(refusal) = init_may_kill_all() {
+        let _ = pipe::send_u32(p.done.write, refusal);
+        return 1;
+    }
+    // SAFETY: kill(2) with -1 from the init (pid 1) of a pid namespace that
+    // init_may_kill_all() just found is not the one the probe started in:
+    // it reaches only the tree.
     unsafe { libc::kill(-1, libc::SIGKILL) };
     let deadline = Instant::now() + PATIENCE;
     while Instant::now() < deadline {
@@ -347,9 +369,34 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
             _ => {}
         }
     }
-    let _ = pipe::send_u32(p.done.write, 1);
+    let _ = pipe::send_u32(p.done.write, TREE_DONE);
     hold(p.release.read);
     0
+}
+
+/// What the tree's init says on the `done` pipe: it killed and reaped.
+const TREE_DONE: u32 = 1;
+/// The tree's init refused to kill: its namespace was the probe's own.
+const TREE_NOT_ISOLATED: u32 = 2;
+/// The tree's init refused to kill: it was not pid 1 of its namespace.
+const TREE_NOT_INIT: u32 = 3;
+
+/// Whether the caller may kill(-1): only as the init (pid 1) of a pid
+/// namespace that is not the one the probe started in. As pid 1 of a new
+/// namespace, kill(-1) reaches that namespace and those below it only;
+/// anywhere else (the clone faked, the namespace the host's) it could
+/// reach every process of the machine.
+fn init_may_kill_all() -> Result<(), u32> {
+    guard::ensure(NsType::Pid).map_err(|_| TREE_NOT_ISOLATED)?;
+    if getpid().as_raw() != 1 {
+        eprintln!(
+            "nsconform-probe: namespace not isolated: the tree's init is pid {}, not 1 (pid {})",
+            getpid(),
+            std::process::id()
+        );
+        return Err(TREE_NOT_INIT);
+    }
+    Ok(())
 }
 
 fn tree_pipes() -> Result<TreePipes, Errno> {
@@ -421,9 +468,15 @@ fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
             }
             Killer::Init => {
                 let _ = pipe::send_u32(p.go.write, 1);
-                if !poll_in(p.done.read, PATIENCE) || pipe::recv_u32(p.done.read).is_none() {
+                let said = poll_in(p.done.read, PATIENCE)
+                    .then(|| pipe::recv_u32(p.done.read))
+                    .flatten();
+                if said != Some(TREE_DONE) {
                     end_init(init, false, deadline);
-                    return Err(Errno::EIO);
+                    return Err(match said {
+                        Some(TREE_NOT_ISOLATED) | Some(TREE_NOT_INIT) => guard::NOT_ISOLATED,
+                        _ => Errno::EIO,
+                    });
                 }
                 false
             }
@@ -560,6 +613,9 @@ fn orphan() -> Result<Extra, Errno> {
     let pid = map.get("pid").and_then(Value::as_i64).unwrap_or(0) as i32;
     let adopted = ppid == getpid().as_raw();
     if adopted && pid > 0 {
+        // A pid number heard over a pipe: reaped (and, when late, killed)
+        // only as a child of the caller, in a pid namespace of the trial.
+        guard::ensure(NsType::Pid)?;
         await_exit(Pid::from_raw(pid), deadline);
     }
     let mut extra = Extra::new();
@@ -668,6 +724,10 @@ fn clone3_set_tid(tids: &[i32], newpid: bool, body: impl FnOnce() -> i32) -> Res
 fn set_tid_level(s: &SetTid, nest: u32, fd: RawFd, deadline: Instant) -> i32 {
     let child = if nest > 0 {
         spawn(How::NewPid, || set_tid_level(s, nest - 1, fd, deadline))
+    } else if let Err(e) = guard::ensure(NsType::Pid) {
+        // The tids choose pids in the caller's namespace (and the one it
+        // makes): never in the one the probe started in.
+        Err(e)
     } else {
         clone3_set_tid(&s.tids, s.newpid, || {
             let nspid = own_nspid();

@@ -1,5 +1,7 @@
 //! Carrying out the steps of plan::time: offsets written before and after
 //! anyone entered, setns back, absolute timers, sysinfo and raw clone(2).
+//! Offsets are written only to a `time_for_children` namespace the guard
+//! found is not the one the probe started in.
 
 use std::fs::File;
 use std::io::Write;
@@ -13,9 +15,11 @@ use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
 use crate::door::offsets;
+use crate::kind::NsType;
 use crate::plan::time::{Clock, TimeStep, MAX_TIMER_MS};
 use crate::plan::{Offset, TimeSettings};
 use crate::probe::fork::{self, Forked};
+use crate::probe::guard::{self, Origin};
 use crate::probe::pipe::{self, Pipe};
 use crate::view::{ns, time as tview};
 
@@ -24,14 +28,15 @@ const CLONE_NEWTIME: i32 = 0x80;
 /// How long a helper child may take before it is killed.
 const CHILD_LIMIT: Duration = Duration::from_millis(MAX_TIMER_MS as u64 + 1000);
 
-pub fn perform(step: &TimeStep, _env: &StepEnv) -> Result<Extra, Errno> {
+pub fn perform(step: &TimeStep, env: &StepEnv) -> Result<Extra, Errno> {
+    let origin = env.origin;
     match step {
-        TimeStep::WriteOffsets { text } => write_offsets(text).map(|_| Extra::new()),
-        TimeStep::FreshOffsets { text } => in_child(CHILD_LIMIT, || fresh_offsets(text)),
+        TimeStep::WriteOffsets { text } => write_offsets(origin, text).map(|_| Extra::new()),
+        TimeStep::FreshOffsets { text } => in_child(CHILD_LIMIT, || fresh_offsets(origin, text)),
         TimeStep::SetnsBack {
             monotonic,
             boottime,
-        } => in_child(CHILD_LIMIT, || setns_back(*monotonic, *boottime)),
+        } => in_child(CHILD_LIMIT, || setns_back(origin, *monotonic, *boottime)),
         TimeStep::ClockNanosleepAbs { clock, ms } => {
             in_child(CHILD_LIMIT, || nanosleep_abs(*clock, *ms))
         }
@@ -45,8 +50,21 @@ fn io_errno(e: std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
+/// Check, right before writing `timens_offsets`, that the namespace it
+/// sets (the caller's `time_for_children`) is not the one the probe
+/// started in; say so on standard error, as the guard does, when it is.
+fn ensure_children_ns(origin: &Origin) -> Result<(), Errno> {
+    origin
+        .check_link(NsType::Time, "time_for_children")
+        .map_err(|message| {
+            eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
+            guard::NOT_ISOLATED
+        })
+}
+
 /// One write(2) of `text` to the caller's `timens_offsets`, as a user would.
-fn write_offsets(text: &str) -> Result<(), Errno> {
+fn write_offsets(origin: &Origin, text: &str) -> Result<(), Errno> {
+    ensure_children_ns(origin)?;
     let mut file = File::options()
         .write(true)
         .open("/proc/self/timens_offsets")
@@ -89,9 +107,9 @@ fn unshare_time() -> Result<(), Errno> {
     nix::sched::unshare(CloneFlags::from_bits_retain(CLONE_NEWTIME))
 }
 
-fn fresh_offsets(text: &str) -> Result<Extra, Errno> {
+fn fresh_offsets(origin: &Origin, text: &str) -> Result<Extra, Errno> {
     unshare_time()?;
-    write_offsets(text)?;
+    write_offsets(origin, text)?;
     let mut extra = Extra::new();
     extra.insert("offsets".into(), read_offsets());
     Ok(extra)
@@ -124,11 +142,16 @@ fn setns_time(file: &File) -> Result<(), Errno> {
     nix::sched::setns(file, CloneFlags::from_bits_retain(CLONE_NEWTIME))
 }
 
-fn setns_back(monotonic: Option<Offset>, boottime: Option<Offset>) -> Result<Extra, Errno> {
+fn setns_back(
+    origin: &Origin,
+    monotonic: Option<Offset>,
+    boottime: Option<Offset>,
+) -> Result<Extra, Errno> {
     let old = File::open("/proc/self/ns/time").map_err(io_errno)?;
     let old_id = ns::id_of("self", "time");
     let before = read_clocks();
     unshare_time()?;
+    ensure_children_ns(origin)?;
     offsets::write(&TimeSettings {
         monotonic,
         boottime,
