@@ -1,6 +1,8 @@
 //! Carrying out the steps of plan::mnt. Each works below the sandbox (`/tmp`
 //! inside the case's new mount namespace) and makes any second namespace in
-//! a forked helper, reaped within a bound.
+//! a forked helper, reaped within a bound. Every change, in the step's
+//! process and in its helpers, is checked by the guard of `step::mount`
+//! right before it is made (a helper's unshare may have done nothing).
 
 mod copy;
 mod helper;
@@ -13,25 +15,26 @@ use nix::errno::Errno;
 use nix::mount::MsFlags;
 use serde_json::{Map, Value};
 
-use super::mount::Sandbox;
+use super::mount::{ensure_mnt, ensure_mount_on, Sandbox};
 use super::{Extra, StepEnv};
 use crate::plan::mnt::MntStep;
 use crate::view::mnt::read_mountinfo;
 
-pub fn perform(step: &MntStep, _env: &StepEnv, sandbox: &mut Sandbox) -> Result<Extra, Errno> {
+pub fn perform(step: &MntStep, env: &StepEnv, sandbox: &mut Sandbox) -> Result<Extra, Errno> {
     sandbox.ready()?;
     match step {
         MntStep::CopyTable(_) => copy::perform(),
-        MntStep::Propagate(s) => propagate::perform(s),
-        MntStep::Locked(_) => locked::perform(),
+        MntStep::Propagate(s) => propagate::perform(s, env.origin),
+        MntStep::Locked(_) => locked::perform(env.origin),
         MntStep::PivotRoot(s) => pivot::perform(s),
-        MntStep::Idmap(s) => idmap::idmap(s),
+        MntStep::Idmap(s) => idmap::idmap(s, env.origin),
         MntStep::Setattr(s) => idmap::setattr(s),
     }
 }
 
 /// Mount a small fresh tmpfs on `path`.
 fn mount_tmpfs(path: &str) -> Result<(), Errno> {
+    ensure_mount_on(path)?;
     nix::mount::mount(
         Some("nsconform"),
         path,
@@ -43,6 +46,7 @@ fn mount_tmpfs(path: &str) -> Result<(), Errno> {
 
 /// Change the propagation type of the mount on `path` (not recursively).
 fn set_propagation(path: &str, flags: MsFlags) -> Result<(), Errno> {
+    ensure_mnt()?;
     nix::mount::mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
 }
 

@@ -1,6 +1,8 @@
 //! A forked helper for a mount step: the second side of a comparison. It
 //! talks to the step over two pipes (single bytes to say "ready" and "go",
-//! then one JSON document), and every wait on it is bounded.
+//! then one JSON document), and every wait on it is bounded. A helper in
+//! which the guard refused a change answers `{"guard": ...}` instead, and
+//! the step fails with the guard's error.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -10,9 +12,12 @@ use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use serde_json::Value;
+use serde_json::{json, Value};
 
+use crate::kind::NsType;
 use crate::probe::fork::{self, Forked};
+use crate::probe::guard::{Origin, NOT_ISOLATED};
+use crate::step::mount::{forget_refusals, refuse, refused};
 
 /// How long the step waits for its helper at each point.
 const PATIENCE: Duration = Duration::from_secs(5);
@@ -57,7 +62,13 @@ pub fn spawn(body: impl FnOnce(&Channel) -> Value) -> Result<Helper, Errno> {
                 to_parent: up_w,
                 from_parent: down_r,
             };
+            forget_refusals();
             let result = body(&channel);
+            let result = if refused() {
+                json!({"guard": "namespace not isolated"})
+            } else {
+                result
+            };
             let text = result.to_string();
             let mut bytes = text.as_bytes();
             while !bytes.is_empty() {
@@ -154,7 +165,11 @@ impl Helper {
         if ended.is_some() && text.is_empty() {
             return Err(Errno::ECHILD);
         }
-        serde_json::from_slice(&text).map_err(|_| Errno::EPROTO)
+        let answer: Value = serde_json::from_slice(&text).map_err(|_| Errno::EPROTO)?;
+        if answer.get("guard").is_some() {
+            return Err(NOT_ISOLATED);
+        }
+        Ok(answer)
     }
 }
 
@@ -169,12 +184,30 @@ impl Drop for Helper {
     }
 }
 
+/// The ids a map line of [`write_maps`] gives.
+pub struct MapLine {
+    pub inside: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub count: u32,
+}
+
 /// Write the uid and gid maps of the helper's new user namespace: one line
 /// each, `inside uid count` and `inside gid count`, the outside ids in this
 /// process's namespace; setgroups is denied first so that an unprivileged
-/// writer may write the gid map.
-pub fn write_maps(pid: Pid, inside: u32, uid: u32, gid: u32, count: u32) -> Result<(), Errno> {
+/// writer may write the gid map. Each write is refused when the helper's
+/// user namespace is the one the probe started in (its unshare did nothing).
+pub fn write_maps(origin: &Origin, pid: Pid, line: &MapLine) -> Result<(), Errno> {
+    let &MapLine {
+        inside,
+        uid,
+        gid,
+        count,
+    } = line;
     let write = |file: &str, text: String| {
+        origin
+            .check_process(NsType::User, pid.as_raw())
+            .map_err(|why| refuse(why.trim_start_matches("namespace not isolated: ")))?;
         std::fs::write(format!("/proc/{pid}/{file}"), text)
             .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
     };

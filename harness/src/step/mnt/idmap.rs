@@ -10,9 +10,11 @@ use nix::sched::CloneFlags;
 use rustix::mount::{MoveMountFlags, OpenTreeFlags};
 use serde_json::{json, Value};
 
-use super::helper::{self, outcome};
+use super::helper::{self, outcome, MapLine};
 use super::mount_tmpfs;
 use crate::plan::mnt::{mount_attr_bits, IdmapStep, SetattrStep};
+use crate::probe::guard::Origin;
+use crate::step::mount::{ensure_mnt, ensure_mount_on, make_dirs, write_file};
 use crate::step::Extra;
 
 const SOURCE: &str = "/tmp/idmap-source";
@@ -34,9 +36,10 @@ struct MountAttr {
     userns_fd: u64,
 }
 
-/// mount_setattr(2) on `dfd` + `path`.
+/// mount_setattr(2) on `dfd` + `path`, once the guard has passed.
 fn mount_setattr(dfd: i32, path: &str, flags: u32, attr: &MountAttr) -> Result<(), Errno> {
     let path = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    ensure_mnt()?;
     // SAFETY: `path` is a NUL-terminated string and `attr` a live mount_attr
     // of the size passed; the kernel only reads them during the call.
     let r = unsafe {
@@ -65,7 +68,7 @@ fn rustix_errno(e: rustix::io::Errno) -> Errno {
 
 /// A user namespace with `map` as its uid and gid map: made by a helper,
 /// kept by a descriptor once the helper has gone.
-fn idmap_userns(map: [u32; 3]) -> Result<OwnedFd, Errno> {
+fn idmap_userns(map: [u32; 3], origin: &Origin) -> Result<OwnedFd, Errno> {
     let [inside, outside, count] = map;
     let h = helper::spawn(|ch| {
         if let Err(e) = nix::sched::unshare(CloneFlags::CLONE_NEWUSER) {
@@ -76,7 +79,13 @@ fn idmap_userns(map: [u32; 3]) -> Result<OwnedFd, Errno> {
         json!({})
     })?;
     h.wait_ready()?;
-    helper::write_maps(h.pid(), inside, outside, outside, count)?;
+    let line = MapLine {
+        inside,
+        uid: outside,
+        gid: outside,
+        count,
+    };
+    helper::write_maps(origin, h.pid(), &line)?;
     let fd = std::fs::File::open(format!("/proc/{}/ns/user", h.pid())).map_err(helper::io_errno)?;
     h.go();
     h.finish()?;
@@ -92,12 +101,12 @@ fn idmap_attr(userns: &OwnedFd) -> MountAttr {
     }
 }
 
-pub fn idmap(step: &IdmapStep) -> Result<Extra, Errno> {
-    std::fs::create_dir_all(SOURCE).map_err(helper::io_errno)?;
-    std::fs::create_dir_all(TARGET).map_err(helper::io_errno)?;
+pub fn idmap(step: &IdmapStep, origin: &Origin) -> Result<Extra, Errno> {
+    make_dirs(SOURCE)?;
+    make_dirs(TARGET)?;
     mount_tmpfs(SOURCE)?;
-    std::fs::write(format!("{SOURCE}/{FILE}"), b"").map_err(helper::io_errno)?;
-    let userns = idmap_userns(step.map)?;
+    write_file(&format!("{SOURCE}/{FILE}"), b"")?;
+    let userns = idmap_userns(step.map, origin)?;
     let attr = idmap_attr(&userns);
     // SAFETY: AT_FDCWD is a valid directory descriptor for the whole call.
     let cwd = unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) };
@@ -106,8 +115,10 @@ pub fn idmap(step: &IdmapStep) -> Result<Extra, Errno> {
         .map_err(rustix_errno)?;
     let attached = mount_setattr(attached.as_raw_fd(), "", AT_EMPTY_PATH, &attr);
     let flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
+    ensure_mnt()?;
     let tree = rustix::mount::open_tree(cwd, SOURCE, flags).map_err(rustix_errno)?;
     mount_setattr(tree.as_raw_fd(), "", AT_EMPTY_PATH, &attr)?;
+    ensure_mount_on(TARGET)?;
     rustix::mount::move_mount(
         &tree,
         "",

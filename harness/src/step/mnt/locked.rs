@@ -8,8 +8,10 @@ use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
-use super::helper::{self, outcome, Channel};
+use super::helper::{self, outcome, Channel, MapLine};
 use super::mount_tmpfs;
+use crate::probe::guard::Origin;
+use crate::step::mount::{ensure_mnt, ensure_mount_on, ensure_umount, make_dirs};
 use crate::step::Extra;
 
 const PLAIN: &str = "/tmp/locked";
@@ -17,6 +19,7 @@ const READ_ONLY: &str = "/tmp/locked-ro";
 const OWN: &str = "/tmp/locked/own";
 
 fn remount(path: &str, extra: MsFlags) -> Result<(), Errno> {
+    ensure_mnt()?;
     nix::mount::mount(
         None::<&str>,
         path,
@@ -24,6 +27,11 @@ fn remount(path: &str, extra: MsFlags) -> Result<(), Errno> {
         MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra,
         None::<&str>,
     )
+}
+
+fn unmount(path: &str, flags: MntFlags) -> Result<(), Errno> {
+    ensure_umount(path)?;
+    nix::mount::umount2(path, flags)
 }
 
 /// In the helper: a new user and mount namespace, then every attempt.
@@ -35,12 +43,12 @@ fn attempts(ch: &Channel) -> Value {
     if !ch.wait_go() {
         return json!({"go": "ETIMEDOUT"});
     }
-    let umount = outcome(nix::mount::umount2(PLAIN, MntFlags::empty()));
-    let umount_detach = outcome(nix::mount::umount2(PLAIN, MntFlags::MNT_DETACH));
+    let umount = outcome(unmount(PLAIN, MntFlags::empty()));
+    let umount_detach = outcome(unmount(PLAIN, MntFlags::MNT_DETACH));
     let remount_rw = outcome(remount(READ_ONLY, MsFlags::empty()));
     let remount_ro = outcome(remount(READ_ONLY, MsFlags::MS_RDONLY));
     let own_mount = outcome(mount_tmpfs(OWN));
-    let own_umount = outcome(nix::mount::umount2(OWN, MntFlags::empty()));
+    let own_umount = outcome(unmount(OWN, MntFlags::empty()));
     json!({
         "uid": nix::unistd::getuid().as_raw(),
         "umount": umount,
@@ -53,11 +61,12 @@ fn attempts(ch: &Channel) -> Value {
     })
 }
 
-pub fn perform() -> Result<Extra, Errno> {
-    std::fs::create_dir_all(PLAIN).map_err(helper::io_errno)?;
-    std::fs::create_dir_all(READ_ONLY).map_err(helper::io_errno)?;
+pub fn perform(origin: &Origin) -> Result<Extra, Errno> {
+    make_dirs(PLAIN)?;
+    make_dirs(READ_ONLY)?;
     mount_tmpfs(PLAIN)?;
-    std::fs::create_dir_all(OWN).map_err(helper::io_errno)?;
+    make_dirs(OWN)?;
+    ensure_mount_on(READ_ONLY)?;
     nix::mount::mount(
         Some("nsconform"),
         READ_ONLY,
@@ -68,7 +77,13 @@ pub fn perform() -> Result<Extra, Errno> {
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
     let h = helper::spawn(attempts)?;
     if h.wait_ready().is_ok() {
-        helper::write_maps(h.pid(), 0, uid.as_raw(), gid.as_raw(), 1)?;
+        let line = MapLine {
+            inside: 0,
+            uid: uid.as_raw(),
+            gid: gid.as_raw(),
+            count: 1,
+        };
+        helper::write_maps(origin, h.pid(), &line)?;
         h.go();
     }
     let helper = h.finish()?;

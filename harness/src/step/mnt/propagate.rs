@@ -6,10 +6,12 @@ use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
-use super::helper::{self, Channel};
+use super::helper::{self, Channel, MapLine};
 use super::{mount_tmpfs, propagation_of, sees_mount, set_propagation};
 use crate::plan::mnt::PropagateStep;
 use crate::plan::PropagationType;
+use crate::probe::guard::{Origin, NOT_ISOLATED};
+use crate::step::mount::{ensure_mount_on, make_dirs};
 use crate::step::Extra;
 
 /// The paths one `propagate` step works in.
@@ -41,15 +43,17 @@ impl Paths {
     }
 }
 
-/// Try to bind `base` on `target`: `"ok"` or the errno name.
-fn try_bind(base: &str, target: &str) -> Value {
-    helper::outcome(nix::mount::mount(
+/// Try to bind `base` on `target`: `"ok"` or the errno name; the guard's
+/// refusal is an error.
+fn try_bind(base: &str, target: &str) -> Result<Value, Errno> {
+    ensure_mount_on(target)?;
+    Ok(helper::outcome(nix::mount::mount(
         Some(base),
         target,
         None::<&str>,
         MsFlags::MS_BIND,
         None::<&str>,
-    ))
+    )))
 }
 
 /// The second side, in the helper: unshare, take the type, wait for the
@@ -76,7 +80,10 @@ fn second(ch: &Channel, step: &PropagateStep, p: &Paths) -> Value {
     let mut side = propagation_of(&p.base);
     side.insert("sees_first".into(), sees_first.into());
     side.insert("mount".into(), mount);
-    side.insert("bind".into(), try_bind(&p.base, &p.bind_second));
+    match try_bind(&p.base, &p.bind_second) {
+        Ok(bind) => side.insert("bind".into(), bind),
+        Err(e) => return json!({"bind": format!("{e:?}")}),
+    };
     side.insert(
         "ns".into(),
         json!(crate::view::ns::id_of("self", "mnt").map(|id| id.ino)),
@@ -84,14 +91,14 @@ fn second(ch: &Channel, step: &PropagateStep, p: &Paths) -> Value {
     Value::Object(side)
 }
 
-pub fn perform(step: &PropagateStep) -> Result<Extra, Errno> {
+pub fn perform(step: &PropagateStep, origin: &Origin) -> Result<Extra, Errno> {
     let p = Paths::new(step);
     for dir in [&p.base, &p.bind_first, &p.bind_second] {
-        std::fs::create_dir_all(dir).map_err(helper::io_errno)?;
+        make_dirs(dir)?;
     }
     mount_tmpfs(&p.base)?;
     for dir in [&p.from_first, &p.from_second] {
-        std::fs::create_dir_all(dir).map_err(helper::io_errno)?;
+        make_dirs(dir)?;
     }
     let flags = match step.ty {
         PropagationType::Shared | PropagationType::Slave => MsFlags::MS_SHARED,
@@ -103,8 +110,17 @@ pub fn perform(step: &PropagateStep) -> Result<Extra, Errno> {
     let h = helper::spawn(|ch| second(ch, step, &p))?;
     if h.wait_ready().is_ok() {
         if step.less_privileged {
-            // A failure shows in the helper's answer (it cannot mount unmapped).
-            let _ = helper::write_maps(h.pid(), 0, uid.as_raw(), gid.as_raw(), 1);
+            let line = MapLine {
+                inside: 0,
+                uid: uid.as_raw(),
+                gid: gid.as_raw(),
+                count: 1,
+            };
+            // A failure shows in the helper's answer (it cannot mount
+            // unmapped); the guard's refusal ends the step (and the helper).
+            if let Err(NOT_ISOLATED) = helper::write_maps(origin, h.pid(), &line) {
+                return Err(NOT_ISOLATED);
+            }
         }
         mount_tmpfs(&p.from_first)?;
         h.go();
@@ -112,7 +128,7 @@ pub fn perform(step: &PropagateStep) -> Result<Extra, Errno> {
     let second = h.finish()?;
     let mut first = propagation_of(&p.base);
     first.insert("sees_second".into(), sees_mount(&p.from_second).into());
-    first.insert("bind".into(), try_bind(&p.base, &p.bind_first));
+    first.insert("bind".into(), try_bind(&p.base, &p.bind_first)?);
     first.insert(
         "ns".into(),
         json!(crate::view::ns::id_of("self", "mnt").map(|id| id.ino)),
