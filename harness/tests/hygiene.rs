@@ -104,6 +104,7 @@ fn run_dir(root: &Path, name: &str) -> PathBuf {
 
 #[test]
 fn a_run_killed_at_any_moment_leaves_nothing() {
+    let _serial = one_at_a_time();
     let root = temp_root();
     let marker = unique_marker("kill");
     let before = HostSnapshot::take_scoped(&scope(&marker));
@@ -141,6 +142,7 @@ fn a_run_killed_at_any_moment_leaves_nothing() {
 
 #[test]
 fn two_runs_at_once_both_pass() {
+    let _serial = one_at_a_time();
     let root = temp_root();
     let marker = unique_marker("pair");
     let before = HostSnapshot::take_scoped(&scope(&marker));
@@ -153,9 +155,17 @@ fn two_runs_at_once_both_pass() {
 }
 
 /// Whether a skip reason names a missing privilege or a missing feature.
+/// The tests of this file compare snapshots of the whole host, so they must
+/// not run beside each other: one's runs would show in another's snapshot.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn names_privilege_or_feature(reason: &str) -> bool {
     let words = regex::Regex::new(
-        r"CAP_[A-Z_]+|privilege|as uid \d+|unprivileged|lacks the feature|has no \w+ namespaces|needs Linux",
+        r"CAP_[A-Z_]+|privilege|as uid \d+|unprivileged|lacks the feature|has no \w+ namespaces|needs Linux|cannot take|cannot express",
     )
     .expect("a valid regex");
     words.is_match(reason)
@@ -163,6 +173,7 @@ fn names_privilege_or_feature(reason: &str) -> bool {
 
 #[test]
 fn the_whole_suite_as_nobody() {
+    let _serial = one_at_a_time();
     let setpriv = Path::new("/usr/bin/setpriv");
     if !is_root() || !setpriv.exists() {
         eprintln!("skipped: needs root and /usr/bin/setpriv to become nobody");
