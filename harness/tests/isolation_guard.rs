@@ -122,6 +122,14 @@ fn sysctls() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The tests of this file take turns: one compares snapshots of the whole
+/// host, where the other's run would show.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn uname() -> (String, String) {
     let u = nix::sys::utsname::uname().expect("uname");
     let s = |x: &std::ffi::OsStr| x.to_string_lossy().into_owned();
@@ -134,6 +142,7 @@ fn json(path: &Path) -> serde_json::Value {
 
 #[test]
 fn every_namespace_faked_leaves_the_host_alone() {
+    let _serial = one_at_a_time();
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: installing the seccomp filter for this test needs root");
         return;
@@ -178,6 +187,7 @@ fn every_namespace_faked_leaves_the_host_alone() {
 
 #[test]
 fn faked_unshare_and_setns_are_caught_by_the_guard() {
+    let _serial = one_at_a_time();
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: installing the seccomp filter for this test needs root");
         return;
