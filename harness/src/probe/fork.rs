@@ -32,6 +32,13 @@ pub fn child_setup(parent_only: &[RawFd]) {
     }
 }
 
+/// Arrange again to be killed with the parent: the kernel forgets this when
+/// a process changes its uids or gids, so a step does it after setresuid.
+pub fn rearm_deathsig() {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers and touches no memory.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) };
+}
+
 /// fork(2), with [`child_setup`] done in the child.
 pub fn fork(parent_only: &[RawFd]) -> Result<Forked, Errno> {
     // SAFETY: the probe is single-threaded, so the child is a complete copy

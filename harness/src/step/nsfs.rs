@@ -205,6 +205,7 @@ pub(super) fn drop_privilege(drop: &DropPrivilege) -> Result<(), (&'static str, 
         // SAFETY: setresuid takes plain ids.
         let ret = unsafe { libc::setresuid(uid, uid, uid) };
         Errno::result(ret).map_err(|e| ("setresuid", e))?;
+        crate::probe::fork::rearm_deathsig();
     }
     if drop.caps {
         use caps::CapSet;

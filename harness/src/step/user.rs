@@ -167,6 +167,7 @@ fn become_writer(w: &Writer) -> Result<(), Errno> {
         let u = nix::unistd::Uid::from_raw(u);
         nix::unistd::setresuid(u, u, u)?;
     }
+    crate::probe::fork::rearm_deathsig();
     if w.drop_caps {
         let keep: caps::CapsHashSet = w.keep.iter().filter_map(|c| c.parse().ok()).collect();
         for set in [caps::CapSet::Effective, caps::CapSet::Permitted] {
