@@ -91,6 +91,30 @@ fn run_writes_the_report() {
     for file in ["junit.xml", "report.ktap", "summary.md", "matrix.html"] {
         assert!(dir.path().join(file).exists(), "{file}");
     }
+    let xml = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("junit.xml is XML");
+    let cases = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
+    let skipped = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("skipped"))
+        .count();
+    let total = r["trials"].as_array().unwrap().len();
+    assert_eq!(cases, total, "one testcase per trial");
+    assert_eq!(skipped as u64, r["summary"]["skip"].as_u64().unwrap());
+    let ktap = std::fs::read_to_string(dir.path().join("report.ktap")).unwrap();
+    assert!(ktap.starts_with("KTAP version 1\n"));
+    let results = ktap
+        .lines()
+        .filter(|l| l.trim_start().starts_with("ok ") || l.trim_start().starts_with("not ok "))
+        .count();
+    assert_eq!(
+        results,
+        total + 1,
+        "one result per trial, and one for the type"
+    );
 }
 
 #[test]

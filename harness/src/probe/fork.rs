@@ -36,7 +36,15 @@ pub fn child_setup(parent_only: &[RawFd]) {
 /// a process changes its uids or gids, so a step does it after setresuid.
 pub fn rearm_deathsig() {
     // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers and touches no memory.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) };
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
 }
 
 /// fork(2), with [`child_setup`] done in the child.
