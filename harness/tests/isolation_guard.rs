@@ -67,7 +67,7 @@ fn filter(unshare_mask: u32, setns_mask: u32) -> Vec<SockFilter> {
 fn run_faked(args: &[&str], program: Vec<SockFilter>) -> (Option<i32>, tempfile::TempDir) {
     let out = tempfile::tempdir().expect("tempdir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nsconform"));
-    cmd.env(MARKER.0, MARKER.1);
+    cmd.env(MARKER_VAR, marker());
     cmd.arg("run")
         .args(args)
         .args(["-q", "--report-dir"])
@@ -96,7 +96,11 @@ fn run_faked(args: &[&str], program: Vec<SockFilter>) -> (Option<i32>, tempfile:
 
 /// Marks the processes of this file's runs, so that a suite running beside
 /// it does not count as a change of the host.
-const MARKER: (&str, &str) = ("NSCONFORM_REL_MARKER", "isolation-guard");
+const MARKER_VAR: &str = "NSCONFORM_REL_MARKER";
+
+fn marker() -> String {
+    format!("isolation-guard-{}", std::process::id())
+}
 
 /// Every CLONE_NEW* flag.
 const ALL_NEW: u32 = (libc::CLONE_NEWNS
@@ -153,7 +157,7 @@ fn every_namespace_faked_leaves_the_host_alone() {
         return;
     }
     let scope = nsconform::snapshot::Scope {
-        marker: Some(format!("{}={}", MARKER.0, MARKER.1)),
+        marker: Some(format!("{MARKER_VAR}={}", marker())),
         ..nsconform::snapshot::Scope::default()
     };
     let before = (
