@@ -82,3 +82,35 @@ pub fn reap(pid: Pid) -> Option<String> {
         }
     }
 }
+
+/// Wait for the child `pid` until `deadline`, sleeping in poll(2) on a pidfd
+/// rather than looking again and again. Past the deadline the child is
+/// killed and reaped, and the answer is `None`.
+pub fn reap_within(pid: Pid, deadline: std::time::Instant) -> Option<nix::sys::wait::WaitStatus> {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) } as i32;
+    if fd >= 0 {
+        super::pipe::readable_by(fd, deadline);
+        super::pipe::close(fd);
+    }
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if fd < 0 && std::time::Instant::now() < deadline => {
+                // No pidfd (before 5.3): the only way left is to look again.
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Ok(WaitStatus::StillAlive) => {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = reap(pid);
+                return None;
+            }
+            Err(Errno::EINTR) => continue,
+            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
+                return Some(status)
+            }
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+}

@@ -81,6 +81,25 @@ pub fn closed_now(fd: RawFd) -> bool {
     n == 1 && pfd.revents & libc::POLLHUP != 0
 }
 
+/// Wait until `fd` is readable or hung up, or `deadline` passes; whether it
+/// became so in time.
+pub fn readable_by(fd: RawFd, deadline: std::time::Instant) -> bool {
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd we own, with a bounded timeout.
+        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+        match n {
+            -1 if Errno::last() == Errno::EINTR => continue,
+            n => return n == 1,
+        }
+    }
+}
+
 /// Send a 32-bit number through a pipe (a gate opening, with a value).
 pub fn send_u32(fd: RawFd, value: u32) -> Result<(), Errno> {
     write_all(fd, &value.to_ne_bytes())

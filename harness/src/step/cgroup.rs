@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+
+use crate::door::clone3::CloneArgs;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 use serde_json::{json, Map, Value};
@@ -579,23 +581,6 @@ fn nested(g: &mut Guardian, base: &Path, via: Via, mount: bool) -> Result<Extra,
     extra.insert("a".into(), a.into());
     extra.insert("b".into(), b.into());
     Ok(extra)
-}
-
-/// `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2).
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
 }
 
 /// Fork-like clone3(2) with `flags`, exit signal SIGCHLD, and the target

@@ -291,21 +291,7 @@ fn legacy_clone() -> Result<Extra, Errno> {
 
 /// Whether `fd` became readable (or hung up) before `deadline`.
 pub(super) fn poll_in(fd: RawFd, deadline: Instant) -> bool {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd we own.
-        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
-        match n {
-            -1 if Errno::last() == Errno::EINTR => continue,
-            1 => return true,
-            _ => return false,
-        }
-    }
+    crate::probe::pipe::readable_by(fd, deadline)
 }
 
 /// Read `fd` until end of file or `deadline`; `None` on timeout.
