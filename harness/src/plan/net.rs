@@ -60,7 +60,9 @@ pub enum MoveBy {
 /// A veth pair whose peer end is moved to a second, new namespace made by
 /// a helper child; addresses 10.200.<subnet>.1/30 (here) and .2/30 (there)
 /// are set, both ends brought up, and one UDP datagram and one TCP
-/// connection sent across to `port`.
+/// connection sent across to `port`. With `ipv6`, the addresses are
+/// fd00:200:<subnet>::1/64 and ::2/64 instead (without duplicate address
+/// detection, so that they are usable at once).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VethCross {
@@ -69,6 +71,22 @@ pub struct VethCross {
     pub move_by: MoveBy,
     pub subnet: u8,
     pub port: u16,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ipv6: bool,
+}
+
+impl VethCross {
+    /// The address of this end (`true`) or of the peer end, and the prefix.
+    pub fn address(&self, here: bool) -> (std::net::IpAddr, u8) {
+        let host = if here { 1 } else { 2 };
+        if self.ipv6 {
+            let a = std::net::Ipv6Addr::new(0xfd00, 0x200, self.subnet.into(), 0, 0, 0, 0, host);
+            (a.into(), 64)
+        } else {
+            let a = std::net::Ipv4Addr::new(10, 200, self.subnet, host as u8);
+            (a.into(), 30)
+        }
+    }
 }
 
 /// A net sysctl (`net.ipv4.ip_forward`) to write in the caller's namespace.
@@ -237,6 +255,18 @@ mod tests {
     #[case(r#"{"link_events": {"link_up": "lo"}}"#, true)]
     fn checks(#[case] json: &str, #[case] ok: bool) {
         assert_eq!(step(json).check().is_ok(), ok, "{json}");
+    }
+
+    #[test]
+    fn veth_cross_addresses() {
+        let v: NetStep = step(
+            r#"{"veth_cross": {"name": "a", "peer": "b", "move_by": "fd", "subnet": 3, "port": 1, "ipv6": true}}"#,
+        );
+        let NetStep::VethCross(v) = v else {
+            panic!("not a veth_cross")
+        };
+        assert_eq!(v.address(true).0.to_string(), "fd00:200:3::1");
+        assert_eq!(v.address(false), ("fd00:200:3::2".parse().unwrap(), 64));
     }
 
     #[test]

@@ -57,7 +57,10 @@ pub struct DropPrivilege {
 }
 
 /// `setns(fd, nstype)` in a forked child. Without `path`, `fd` is a
-/// descriptor number that is not open. A `nstype` of `null` passes 0.
+/// descriptor number that is not open. A `nstype` of `null` passes 0;
+/// `nstype_raw` passes that number instead (such as -1). With `unshare`,
+/// the child opens `path`, then unshares those types, then calls setns:
+/// back into the namespace it left.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetnsStep {
@@ -65,6 +68,10 @@ pub struct SetnsStep {
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nstype: Option<NsType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nstype_raw: Option<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unshare: Vec<NsType>,
     #[serde(default)]
     pub drop: DropPrivilege,
 }
@@ -109,6 +116,7 @@ pub const OTHER_FLAGS: [(&str, u64); 6] = [
 /// `unshare(flags)`, `clone(flags)` or `clone3(flags)` in a forked child,
 /// after it has dropped what `drop` says. A clone that succeeds makes a
 /// process that exits at once. `raw` adds bits by number (invalid ones).
+/// `set_tid` (clone3 only) asks for these PIDs, innermost namespace first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateStep {
@@ -117,6 +125,8 @@ pub struct CreateStep {
     pub flags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_tid: Vec<i32>,
     #[serde(default)]
     pub drop: DropPrivilege,
 }
@@ -186,7 +196,12 @@ impl NsfsStep {
     pub fn check(&self) -> Result<(), String> {
         match self {
             NsfsStep::Ioctl(s) => check_path(&s.path),
-            NsfsStep::Setns(s) => s.path.as_deref().map_or(Ok(()), check_path),
+            NsfsStep::Setns(s) => {
+                if s.nstype.is_some() && s.nstype_raw.is_some() {
+                    return Err("give nstype or nstype_raw, not both".into());
+                }
+                s.path.as_deref().map_or(Ok(()), check_path)
+            }
             NsfsStep::SetnsPidfd(s) => check_pidfd(s),
             NsfsStep::Create(s) => {
                 let bits = s.bits()?;
@@ -198,7 +213,7 @@ impl NsfsStep {
                 if s.call == CreateCall::Clone && bits & crate::kind::CLONE_NEWTIME != 0 {
                     return Err("clone(2) cannot take CLONE_NEWTIME: use clone3".into());
                 }
-                Ok(())
+                check_set_tid(s)
             }
             NsfsStep::ForChildren(s) => match s.ty {
                 NsType::Pid | NsType::Time => Ok(()),
@@ -213,6 +228,16 @@ fn check_path(path: &str) -> Result<(), String> {
         return Err(format!(
             "`{path}` is not an absolute path of at most 256 bytes"
         ));
+    }
+    Ok(())
+}
+
+fn check_set_tid(s: &CreateStep) -> Result<(), String> {
+    if s.set_tid.is_empty() {
+        return Ok(());
+    }
+    if s.call != CreateCall::Clone3 || s.set_tid.len() > 32 {
+        return Err("set_tid: clone3 only, at most 32 PIDs".into());
     }
     Ok(())
 }
@@ -260,6 +285,8 @@ mod tests {
     #[case(r#"{"create": {"call": "clone", "flags": ["uts"], "raw": 256}}"#)]
     #[case(r#"{"create": {"flags": ["nonsense"]}}"#)]
     #[case(r#"{"for_children": {"type": "uts"}}"#)]
+    #[case(r#"{"create": {"call": "unshare", "flags": [], "set_tid": [5]}}"#)]
+    #[case(r#"{"setns": {"nstype": "uts", "nstype_raw": -1}}"#)]
     fn refuses(#[case] text: &str) {
         let step: NsfsStep = serde_json::from_str(text).unwrap();
         assert!(step.check().is_err());
@@ -271,6 +298,7 @@ mod tests {
             call: CreateCall::Clone,
             flags: vec!["ipc".into(), "sysvsem".into()],
             raw: None,
+            set_tid: Vec::new(),
             drop: DropPrivilege::default(),
         };
         assert_eq!(

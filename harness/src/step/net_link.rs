@@ -1,6 +1,6 @@
 //! A small rtnetlink client, written by hand over libc: create a veth pair,
 //! move a link to another network namespace, set a link up, add an IPv4
-//! address, and read link events. Each request waits for the kernel's
+//! or IPv6 address, and read link events. Each request waits for the kernel's
 //! acknowledgement with a bounded wait.
 //!
 //! A request acts on the namespace the socket was opened in, which may not
@@ -8,7 +8,7 @@
 //! requests is checked by the guard when it is opened, and the sender once
 //! more right before each request.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
@@ -35,6 +35,9 @@ const IFLA_INFO_DATA: u16 = 2;
 const VETH_INFO_PEER: u16 = 1;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
+/// ifa_flags: no duplicate address detection, so that an IPv6 address is
+/// usable at once instead of tentative.
+const IFA_F_NODAD: u8 = 0x02;
 /// The multicast group of link events.
 pub const RTMGRP_LINK: u32 = 0x1;
 /// How long to wait for one acknowledgement.
@@ -72,9 +75,8 @@ impl Msg {
     }
 
     /// struct ifaddrmsg: family, prefixlen, flags, scope, index.
-    fn ifaddr(&mut self, prefix: u8, index: u32) {
-        self.0
-            .extend_from_slice(&[libc::AF_INET as u8, prefix, 0, 0]);
+    fn ifaddr(&mut self, family: u8, prefix: u8, flags: u8, index: u32) {
+        self.0.extend_from_slice(&[family, prefix, flags, 0]);
         self.0.extend_from_slice(&index.to_ne_bytes());
     }
 
@@ -289,14 +291,29 @@ impl Rtnl {
         self.request(&m.finish())
     }
 
-    /// Add the IPv4 address `addr/prefix` to the link `index`.
-    pub fn add_addr(&self, index: u32, addr: Ipv4Addr, prefix: u8) -> Result<(), Errno> {
-        let mut m = Msg::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-        m.ifaddr(prefix, index);
-        m.attr(IFA_LOCAL, &addr.octets());
-        m.attr(IFA_ADDRESS, &addr.octets());
-        self.request(&m.finish())
+    /// Add the IPv4 or IPv6 address `addr/prefix` to the link `index`; an
+    /// IPv6 one with IFA_F_NODAD.
+    pub fn add_ip(&self, index: u32, addr: IpAddr, prefix: u8) -> Result<(), Errno> {
+        self.request(&addr_msg(index, addr, prefix))
     }
+}
+
+/// The RTM_NEWADDR message for `addr/prefix` on the link `index`.
+fn addr_msg(index: u32, addr: IpAddr, prefix: u8) -> Vec<u8> {
+    let mut m = Msg::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+    match addr {
+        IpAddr::V4(a) => {
+            m.ifaddr(libc::AF_INET as u8, prefix, 0, index);
+            m.attr(IFA_LOCAL, &a.octets());
+            m.attr(IFA_ADDRESS, &a.octets());
+        }
+        IpAddr::V6(a) => {
+            m.ifaddr(libc::AF_INET6 as u8, prefix, IFA_F_NODAD, index);
+            m.attr(IFA_LOCAL, &a.octets());
+            m.attr(IFA_ADDRESS, &a.octets());
+        }
+    }
+    m.finish()
 }
 
 /// Whether `to` names the caller's own network namespace.
@@ -392,6 +409,15 @@ mod tests {
         assert_eq!(ev.name.as_deref(), Some("nsc0"));
         assert!(m.windows(5).any(|w| w == b"veth\0"));
         assert!(m.windows(5).any(|w| w == b"nsc1\0"));
+    }
+
+    #[test]
+    fn an_ipv6_address_skips_dad() {
+        let m = addr_msg(3, "fd00:200:1::1".parse().unwrap(), 64);
+        let body = messages(&m)[0].1;
+        assert_eq!(body[0], libc::AF_INET6 as u8);
+        assert_eq!((body[1], body[2]), (64, IFA_F_NODAD));
+        assert_eq!(u32::from_ne_bytes([body[4], body[5], body[6], body[7]]), 3);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! subscriber.
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -72,12 +72,12 @@ fn peer_side(nl: &Rtnl, peer: u32, v: &VethCross, report: &Report) -> Value {
     if let Err(e) = nl.move_link(peer, target) {
         return json!({ "move": format!("{e:?}") });
     }
-    let there = Ipv4Addr::new(10, 200, v.subnet, 2);
-    let at = SocketAddr::new(IpAddr::V4(there), v.port);
+    let (there, prefix) = v.address(false);
+    let at = SocketAddr::new(there, v.port);
     let setup = (|| {
         let own = Rtnl::open()?;
         let index = index_of(&v.peer)?;
-        own.add_addr(index, there, 30)?;
+        own.add_ip(index, there, prefix)?;
         own.set_up(index)?;
         wait_running(&v.peer)?;
         let udp = net_sock::bind_udp(at)?;
@@ -102,8 +102,8 @@ fn peer_side(nl: &Rtnl, peer: u32, v: &VethCross, report: &Report) -> Value {
 /// Send one datagram and one connection to the peer end, once it is ready.
 fn send_across(v: &VethCross) -> Result<Value, Errno> {
     wait_running(&v.name)?;
-    let here = IpAddr::V4(Ipv4Addr::new(10, 200, v.subnet, 1));
-    let to = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 200, v.subnet, 2)), v.port);
+    let here = v.address(true).0;
+    let to = SocketAddr::new(v.address(false).0, v.port);
     Ok(json!({
         "udp": outcome(net_sock::send_udp(here, to)),
         "tcp": outcome(net_sock::send_tcp(to)),
@@ -116,7 +116,8 @@ pub fn veth_cross(v: &VethCross) -> Result<Extra, Errno> {
     let nl = Rtnl::open()?;
     nl.create_veth(&v.name, &v.peer)?;
     let (a, b) = (index_of(&v.name)?, index_of(&v.peer)?);
-    nl.add_addr(a, Ipv4Addr::new(10, 200, v.subnet, 1), 30)?;
+    let (here, prefix) = v.address(true);
+    nl.add_ip(a, here, prefix)?;
     nl.set_up(a)?;
     let helper = net_child::spawn(true, |report| peer_side(&nl, b, v, report))?;
     let mut e = Extra::new();
@@ -126,10 +127,10 @@ pub fn veth_cross(v: &VethCross) -> Result<Extra, Errno> {
             e.insert("here".into(), links_and_addresses());
             e.insert("peer_by_name".into(), outcome(super::link_up(&v.peer)));
             e.insert("peer_by_index".into(), outcome(nl.set_up(b)));
-            let addr = Ipv4Addr::new(10, 200, v.subnet, 2);
+            let (addr, prefix) = v.address(false);
             e.insert(
                 "peer_addr_by_index".into(),
-                outcome(nl.add_addr(b, addr, 30)),
+                outcome(nl.add_ip(b, addr, prefix)),
             );
             send_across(v).unwrap_or_else(|e| format!("{e:?}").into())
         }

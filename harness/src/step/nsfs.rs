@@ -377,7 +377,11 @@ fn closed_fd() -> Result<RawFd, Errno> {
 
 fn setns(s: &SetnsStep, env: &StepEnv) -> Result<Extra, Errno> {
     let path = s.path.as_deref().map(|p| resolve(p, env));
-    let flags = s.nstype.map_or(0, |t| t.kind().flag);
+    let flags = match s.nstype_raw {
+        Some(raw) => raw as u32 as u64,
+        None => s.nstype.map_or(0, |t| t.kind().flag),
+    };
+    let leave = flags_of(&s.unshare);
     in_child(|| {
         let fd = path.as_deref().map(open).transpose()?;
         let raw = match &fd {
@@ -387,14 +391,36 @@ fn setns(s: &SetnsStep, env: &StepEnv) -> Result<Extra, Errno> {
         if let Err((what, e)) = drop_privilege(&s.drop) {
             return Ok(setup_failed(what, e));
         }
-        setns_fd(raw, flags)?;
         let mut extra = Extra::new();
-        if let (Some(fd), Some(t)) = (&fd, s.nstype) {
+        let kind = joined_kind(fd.as_ref(), s.nstype);
+        if leave != 0 {
+            unshare(leave)?;
+            if let (Some(fd), Some(t)) = (&fd, kind) {
+                let now = ns_at(&format!("/proc/self/ns/{}", t.name()))?;
+                extra.insert("left".into(), (ns_of_fd(fd)? != now).into());
+            }
+        }
+        setns_fd(raw, flags)?;
+        if let (Some(fd), Some(t)) = (&fd, kind) {
             let now = ns_at(&format!("/proc/self/ns/{}", t.name()))?;
             extra.insert("joined".into(), (ns_of_fd(fd)? == now).into());
         }
         Ok(extra)
     })
+}
+
+/// The type whose link `joined` compares: `nstype`, or with none, the type
+/// NS_GET_NSTYPE names for the descriptor (none for a file that is not a
+/// namespace).
+fn joined_kind(fd: Option<&OwnedFd>, nstype: Option<NsType>) -> Option<NsType> {
+    if nstype.is_some() {
+        return nstype;
+    }
+    let flag = raw_ioctl(fd?, NS_GET_NSTYPE, std::ptr::null_mut()).ok()?;
+    KINDS
+        .iter()
+        .find(|k| k.flag as i64 == i64::from(flag))
+        .and_then(|k| NsType::from_name(k.name))
 }
 
 // ---- setns through a pidfd ----------------------------------------------
@@ -510,8 +536,9 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-/// A fork-like clone or clone3 with `flags`; the new process exits at once.
-fn clone_and_reap(call: CreateCall, flags: u64) -> Result<(), Errno> {
+/// A fork-like clone or clone3 with `flags` (and for clone3 the PIDs
+/// `set_tid`); the new process exits at once.
+fn clone_and_reap(call: CreateCall, flags: u64, set_tid: &[i32]) -> Result<(), Errno> {
     let ret = match call {
         // SAFETY: with no stack the child runs on a copy of ours, as after
         // fork(2); it only calls _exit.
@@ -522,11 +549,19 @@ fn clone_and_reap(call: CreateCall, flags: u64) -> Result<(), Errno> {
             let args = CloneArgs {
                 flags,
                 exit_signal: libc::SIGCHLD as u64,
+                // A pointer with a size of 0 is refused (EINVAL): none then.
+                set_tid: if set_tid.is_empty() {
+                    0
+                } else {
+                    set_tid.as_ptr() as u64
+                },
+                set_tid_size: set_tid.len() as u64,
                 ..Default::default()
             };
             let size = std::mem::size_of::<CloneArgs>();
             // SAFETY: `args` is a valid clone_args of `size` bytes that
-            // outlives the call; the child only calls _exit.
+            // outlives the call, as does the `set_tid` array it points to
+            // (read only, `set_tid_size` entries); the child only calls _exit.
             unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, size) }
         }
     };
@@ -547,7 +582,7 @@ fn create(s: &CreateStep) -> Result<Extra, Errno> {
         }
         match s.call {
             CreateCall::Unshare => unshare(flags)?,
-            call => clone_and_reap(call, flags)?,
+            call => clone_and_reap(call, flags, &s.set_tid)?,
         }
         Ok(Extra::new())
     })
