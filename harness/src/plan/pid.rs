@@ -131,6 +131,53 @@ fn yes() -> bool {
     true
 }
 
+/// Who writes to the pipe of a `sigio` step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SigioWriter {
+    /// The init of a second new pid namespace, a sibling of the reader's.
+    #[default]
+    Sibling,
+    /// The step's own helper, outside the reader's namespace.
+    Outside,
+}
+
+/// The init of a new pid namespace owns the read end of a pipe
+/// (F_SETOWN to itself, F_SETSIG SIGUSR1, O_ASYNC), and `writer` writes to
+/// it: `delivered`, `si_signo`, `si_code`, `si_fd_matches` (si_fd is the
+/// read end), `band_pollin` (POLLIN set in si_band).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sigio {
+    #[serde(default)]
+    pub writer: SigioWriter,
+}
+
+/// A party of an `mq_notify` step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MqParty {
+    /// The step's helper, outside the new pid namespace.
+    Outside,
+    /// The init of the new pid namespace the step makes.
+    Init,
+    /// A child of that init (a sender only).
+    InitChild,
+}
+
+/// A helper creates the POSIX queue `name` in the caller's (new) IPC
+/// namespace and makes a new pid namespace; `receiver` registers with
+/// mq_notify(3) for SIGUSR1, `sender` sends one message to the empty queue:
+/// `si_pid`, `si_code` as the receiver saw them, and `sender_seen`, the
+/// sender's pid in the receiver's namespace (null when it has none there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MqNotify {
+    pub name: String,
+    pub receiver: MqParty,
+    pub sender: MqParty,
+}
+
 /// A step about the pid namespace, written `{"pid": {"<name>": {...}}}` in a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -158,6 +205,13 @@ pub enum PidStep {
     Unshare(Plain),
     /// clone3 with set_tid: the child's `nspid` and `pid`.
     SetTid(SetTid),
+    /// The init of a new pid namespace sends itself SIGUSR1, caught by an
+    /// SA_SIGINFO handler: `handled`, `si_pid`, `si_code`, `pid`.
+    SignalSelf(Plain),
+    /// SIGIO from an O_ASYNC pipe owned by the init of a new pid namespace.
+    Sigio(Sigio),
+    /// mq_notify(3) across a pid namespace boundary.
+    MqNotify(MqNotify),
 }
 
 impl PidStep {
@@ -172,6 +226,9 @@ impl PidStep {
             PidStep::Orphan(_) => "orphan",
             PidStep::Unshare(_) => "unshare",
             PidStep::SetTid(_) => "set_tid",
+            PidStep::SignalSelf(_) => "signal_self",
+            PidStep::Sigio(_) => "sigio",
+            PidStep::MqNotify(_) => "mq_notify",
         }
     }
 
@@ -182,6 +239,9 @@ impl PidStep {
             // Signals, orphans and chosen pids stay within the caller's pid
             // namespace only when that namespace is the trial's own.
             PidStep::Kill(_) | PidStep::Orphan(_) | PidStep::SetTid(_) => Some(NsType::Pid),
+            // The queue is created in the caller's IPC namespace.
+            PidStep::MqNotify(_) => Some(NsType::Ipc),
+            PidStep::SignalSelf(_) | PidStep::Sigio(_) => None,
             PidStep::Nest(_)
             | PidStep::KillInitTree(_)
             | PidStep::ForkAfterInitExit(_)
@@ -206,6 +266,7 @@ impl PidStep {
                 t.children, t.depth
             )),
             PidStep::SetTid(s) => check_set_tid(s),
+            PidStep::MqNotify(m) => check_mq_notify(m),
             _ => Ok(()),
         }
     }
@@ -226,6 +287,20 @@ fn check_kill(k: &Kill) -> Result<(), String> {
         )),
         Target::Relative(Relative::Supervisor) if sig != 0 => {
             Err("the supervisor may be sent signal 0 only".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_mq_notify(m: &MqNotify) -> Result<(), String> {
+    if !m.name.starts_with('/') || m.name.len() > 255 || m.name[1..].contains('/') {
+        return Err(format!("`{}` is not a queue name like /name", m.name));
+    }
+    match (m.receiver, m.sender) {
+        (MqParty::InitChild, _) => Err("the receiver is `outside` or `init`".into()),
+        (r, s) if r == s => Err("the sender and the receiver must differ".into()),
+        (MqParty::Outside, MqParty::InitChild) => {
+            Err("with receiver `outside`, the sender is `init`".into())
         }
         _ => Ok(()),
     }
@@ -288,6 +363,29 @@ mod tests {
     #[case(r#"{"set_tid": {"tids": [7], "newpid": false}}"#, "set_tid", true)]
     #[case(r#"{"set_tid": {"tids": [1, 0]}}"#, "set_tid", false)]
     #[case(r#"{"orphan": {}}"#, "orphan", true)]
+    #[case(r#"{"signal_self": {}}"#, "signal_self", true)]
+    #[case(r#"{"sigio": {}}"#, "sigio", true)]
+    #[case(r#"{"sigio": {"writer": "outside"}}"#, "sigio", true)]
+    #[case(
+        r#"{"mq_notify": {"name": "/q", "receiver": "init", "sender": "outside"}}"#,
+        "mq_notify",
+        true
+    )]
+    #[case(
+        r#"{"mq_notify": {"name": "/q", "receiver": "outside", "sender": "init"}}"#,
+        "mq_notify",
+        true
+    )]
+    #[case(
+        r#"{"mq_notify": {"name": "/q", "receiver": "init", "sender": "init"}}"#,
+        "mq_notify",
+        false
+    )]
+    #[case(
+        r#"{"mq_notify": {"name": "q", "receiver": "init", "sender": "outside"}}"#,
+        "mq_notify",
+        false
+    )]
     fn parses_and_checks(#[case] text: &str, #[case] name: &str, #[case] ok: bool) {
         let step = parse(text);
         assert_eq!(step.name(), name);

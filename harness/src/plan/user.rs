@@ -86,12 +86,14 @@ pub struct UnshareFlags {
 }
 
 /// Where `setns_to` points: the user namespace the step runs in (an
-/// ancestor of the child's new one), or the child's own.
+/// ancestor of the child's new one), the child's own, or that of a sibling
+/// (a second child of the step, in a new user namespace of its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SetnsTarget {
     Parent,
     Own,
+    Sibling,
 }
 
 /// The `nest` step: a forked child creates user namespaces one inside the
@@ -235,6 +237,7 @@ mod tests {
     #[case(r#"{"unshare_threaded": {}}"#, "unshare_threaded")]
     #[case(r#"{"unshare_flags": {"flags": ["user", "fs"]}}"#, "unshare_flags")]
     #[case(r#"{"setns_to": "parent"}"#, "setns_to")]
+    #[case(r#"{"setns_to": "sibling"}"#, "setns_to")]
     fn reads_steps(#[case] json: &str, #[case] name: &str) {
         let s = step(json);
         assert_eq!(s.name(), name);

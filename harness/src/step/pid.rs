@@ -18,6 +18,8 @@ use crate::probe::fork;
 use crate::probe::guard;
 use crate::probe::pipe::{self, Pipe};
 
+mod signal;
+
 /// How long a step waits for its helpers, all told.
 const PATIENCE: Duration = Duration::from_secs(5);
 
@@ -31,6 +33,9 @@ pub fn perform(step: &PidStep, env: &StepEnv) -> Result<Extra, Errno> {
         PidStep::Orphan(_) => orphan(),
         PidStep::Unshare(_) => unshare(),
         PidStep::SetTid(s) => set_tid(s),
+        PidStep::SignalSelf(_) => signal::signal_self(),
+        PidStep::Sigio(s) => signal::sigio(s),
+        PidStep::MqNotify(m) => signal::mq_notify(m),
     }
 }
 

@@ -38,6 +38,7 @@ pub fn perform(step: &UserStep, env: &StepEnv) -> Result<Extra, Errno> {
             let bits = user::flag_bits(&u.flags).ok_or(Errno::EINVAL)?;
             in_child(|| unshare_flags(bits, u.call))
         }
+        UserStep::SetnsTo(SetnsTarget::Sibling) => in_child(setns_to_sibling),
         UserStep::SetnsTo(target) => {
             let parent = File::open("/proc/self/ns/user").map_err(io_errno)?;
             in_child(|| setns_to(&parent, *target))
@@ -437,13 +438,48 @@ fn setns_to(parent: &File, target: SetnsTarget) -> Result<Extra, Errno> {
     let own;
     let fd: &File = match target {
         SetnsTarget::Parent => parent,
-        SetnsTarget::Own => {
+        SetnsTarget::Own | SetnsTarget::Sibling => {
             own = File::open("/proc/self/ns/user").map_err(io_errno)?;
             &own
         }
     };
     nix::sched::setns(fd, CloneFlags::CLONE_NEWUSER)?;
     Ok(Extra::new())
+}
+
+/// A sibling unshares a user namespace and holds it; the caller opens it,
+/// unshares a user namespace of its own, and calls setns(2) to the
+/// sibling's. Neither namespace is an ancestor of the other.
+fn setns_to_sibling() -> Result<Extra, Errno> {
+    let (ready, hold) = (Pipe::new()?, Pipe::new()?);
+    let sibling = match fork::fork(&[ready.read, hold.write])? {
+        Forked::Child => {
+            let made = unshare_user().is_ok();
+            rearm();
+            let _ = pipe::send_u32(ready.write, u32::from(made));
+            pipe::wait_closed(hold.read);
+            fork::exit(0)
+        }
+        Forked::Parent(pid) => pid,
+    };
+    pipe::close(ready.write);
+    pipe::close(hold.read);
+    let made = pipe::recv_u32(ready.read) == Some(1);
+    pipe::close(ready.read);
+    let result = if made {
+        File::open(format!("/proc/{sibling}/ns/user"))
+            .map_err(io_errno)
+            .and_then(|theirs| {
+                unshare_user()?;
+                nix::sched::setns(&theirs, CloneFlags::CLONE_NEWUSER)?;
+                Ok(Extra::new())
+            })
+    } else {
+        Err(Errno::ECHILD)
+    };
+    pipe::close(hold.write);
+    wait_bounded(sibling, Duration::from_secs(1));
+    result
 }
 
 #[cfg(test)]
