@@ -7,8 +7,6 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use serde_json::Value;
 
@@ -148,21 +146,7 @@ pub fn refused(value: &Value) -> bool {
 /// Reap `pid`, a child of the caller, killing it if it has not exited by
 /// `deadline` (only after waitpid said it is still a live child).
 pub fn reap_bounded(pid: Pid, deadline: Instant) {
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Ok(WaitStatus::StillAlive) => {
-                let _ = kill(pid, Signal::SIGKILL);
-                let _ = fork::reap(pid);
-                return;
-            }
-            Err(Errno::EINTR) => continue,
-            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(_) => return,
-            Ok(_) => continue,
-        }
-    }
+    fork::reap_within(pid, deadline);
 }
 
 /// Run `body` in a helper child (in a new network namespace when `new_net`)

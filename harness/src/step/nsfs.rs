@@ -8,6 +8,8 @@ use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+
+use crate::door::clone3::CloneArgs;
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
@@ -83,21 +85,7 @@ fn read_by(fd: RawFd, deadline: Instant) -> Option<Vec<u8>> {
 
 /// Reap `pid`, killing it if it has not ended by the deadline.
 pub(super) fn reap_by(pid: Pid, deadline: Instant) {
-    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Ok(WaitStatus::StillAlive) => {
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGKILL);
-                let _ = waitpid(pid, None);
-                return;
-            }
-            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(_) => return,
-            Ok(_) => continue,
-        }
-    }
+    fork::reap_within(pid, deadline);
 }
 
 /// Run `body` in a forked child and return what it gave back. The child
@@ -518,23 +506,6 @@ fn join_target(
 }
 
 // ---- unshare, clone, clone3 ---------------------------------------------
-
-/// `struct clone_args`, as of Linux 5.7.
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
-}
 
 /// A fork-like clone or clone3 with `flags` (and for clone3 the PIDs
 /// `set_tid`); the new process exits at once.

@@ -7,6 +7,8 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+
+use crate::door::clone3::CloneArgs;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpid, getppid, Pid};
 use serde_json::{json, Map, Value};
@@ -683,22 +685,6 @@ fn unshare() -> Result<Extra, Errno> {
         0
     })?;
     reported(map)
-}
-
-/// struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1, Linux 5.5).
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
 }
 
 /// clone3 with set_tid, fork-like; the child runs `body`.

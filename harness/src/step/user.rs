@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
@@ -57,20 +57,7 @@ fn errno_name(e: Errno) -> String {
 /// Wait for `pid` until `limit` has passed, then kill and reap it. `None`
 /// when it had to be killed.
 fn wait_bounded(pid: Pid, limit: Duration) -> Option<WaitStatus> {
-    let end = Instant::now() + limit;
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {}
-            Ok(status) => return Some(status),
-            Err(_) => return None,
-        }
-        if Instant::now() >= end {
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            fork::reap(pid);
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    fork::reap_within(pid, Instant::now() + limit)
 }
 
 /// Read `fd` until end of file or until `limit` has passed.
