@@ -25,21 +25,33 @@ pub fn sysv(step: &SysvStep) -> Result<Extra, Errno> {
 /// Create a POSIX message queue with `O_CREAT | O_EXCL` and mode 0600.
 pub fn mqueue(name: &str) -> Result<Extra, Errno> {
     let cname = CString::new(name).map_err(|_| Errno::EINVAL)?;
-    let oflag = libc::O_CREAT | libc::O_EXCL | libc::O_RDWR;
-    guard::ensure(NsType::Ipc)?;
-    // SAFETY: `cname` is a valid C string; a null attr asks for the defaults.
-    let mqd = unsafe {
-        libc::mq_open(
-            cname.as_ptr(),
-            oflag,
-            0o600,
-            std::ptr::null::<libc::mq_attr>(),
-        )
-    };
-    let mqd = Errno::result(mqd)?;
+    let mqd = create_queue(&cname, libc::O_RDWR)?;
     // SAFETY: closing the queue descriptor just opened; the queue stays.
     unsafe { libc::mq_close(mqd) };
     Ok(Extra::new())
+}
+
+/// Create a small queue (one message of at most 256 bytes) with
+/// `O_CREAT | O_EXCL | oflag`, mode 0600, once the guard agrees. Small,
+/// because every queue counts against its user's RLIMIT_MSGQUEUE, shared by
+/// all the trials running at once: the default size would exhaust it.
+pub(super) fn create_queue(name: &std::ffi::CStr, oflag: i32) -> Result<libc::mqd_t, Errno> {
+    // SAFETY: mq_attr is plain old data; all zeroes is a valid value.
+    let mut attr: libc::mq_attr = unsafe { std::mem::zeroed() };
+    attr.mq_maxmsg = 1;
+    attr.mq_msgsize = 256;
+    guard::ensure(NsType::Ipc)?;
+    // SAFETY: `name` is a valid C string and `attr` a valid mq_attr that
+    // outlives the call.
+    let mqd = unsafe {
+        libc::mq_open(
+            name.as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | oflag,
+            0o600,
+            &attr,
+        )
+    };
+    Errno::result(mqd)
 }
 
 /// The object of `kind` under `key`: created (`IPC_CREAT | IPC_EXCL`, 0600)

@@ -309,18 +309,7 @@ fn mq_exchange(m: &MqNotify, mqd: libc::mqd_t) -> Result<Value, Errno> {
 /// The helper of `mq_notify`: create the queue, exchange, remove it.
 fn mq_run(m: &MqNotify) -> Result<Value, Errno> {
     let name = CString::new(m.name.as_str()).map_err(|_| Errno::EINVAL)?;
-    let oflag = libc::O_CREAT | libc::O_EXCL | libc::O_RDWR;
-    guard::ensure(NsType::Ipc)?;
-    // SAFETY: `name` is a valid C string; a null attr asks for the defaults.
-    let mqd = unsafe {
-        libc::mq_open(
-            name.as_ptr(),
-            oflag,
-            0o600,
-            std::ptr::null::<libc::mq_attr>(),
-        )
-    };
-    let mqd = Errno::result(mqd)?;
+    let mqd = crate::step::ipc::create_queue(&name, libc::O_RDWR)?;
     let result = mq_exchange(m, mqd);
     // SAFETY: closing the descriptor just opened.
     unsafe { libc::mq_close(mqd) };
