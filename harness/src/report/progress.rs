@@ -105,11 +105,27 @@ impl<W: Write> Progress<W> {
         line
     }
 
+    /// A bar of `width` cells, filled in proportion to the trials done.
+    fn bar(&self, width: usize) -> String {
+        let filled = (self.done * width)
+            .checked_div(self.total)
+            .unwrap_or(width)
+            .min(width);
+        format!("{}{}", "#".repeat(filled), "-".repeat(width - filled))
+    }
+
     fn status_line(&self, t: &TrialRecord) -> String {
         let c = self.counts;
         let line = format!(
-            "[{}/{}] {} pass, {} fail, {} skip, {} error  {}",
-            self.done, self.total, c.pass, c.fail, c.skip, c.error, t.id
+            "[{}] {}/{} {} pass, {} fail, {} skip, {} error  {}",
+            self.bar(24),
+            self.done,
+            self.total,
+            c.pass,
+            c.fail,
+            c.skip,
+            c.error,
+            t.id
         );
         line.chars().take(self.width.saturating_sub(1)).collect()
     }
@@ -172,6 +188,17 @@ mod tests {
     }
 
     #[test]
+    fn the_bar_fills_with_the_trials_done() {
+        let mut p = Progress::new(Vec::new(), Mode::Redraw, 4);
+        p.record(&trial(Verdict::Pass, None));
+        p.record(&trial(Verdict::Pass, None));
+        assert_eq!(p.bar(8), "####----");
+        p.record(&trial(Verdict::Pass, None));
+        p.record(&trial(Verdict::Pass, None));
+        assert_eq!(p.bar(8), "########");
+    }
+
+    #[test]
     fn redraw_keeps_failures() {
         let out = run(
             Mode::Redraw,
@@ -183,7 +210,7 @@ mod tests {
         );
         assert!(
             out.ends_with(
-                "[2/340] 1 pass, 1 fail, 0 skip, 0 error  uts::hostname-isolated::clone\n"
+                "[------------------------] 2/340 1 pass, 1 fail, 0 skip, 0 error  uts::hostname-isolated::clone\n"
             ),
             "{out:?}"
         );
