@@ -100,6 +100,25 @@ pub fn readable_by(fd: RawFd, deadline: std::time::Instant) -> bool {
     }
 }
 
+/// Read until end of file, waiting at most until `deadline`: `Ok` with
+/// everything once every writer is gone, `Err` with what came in time.
+pub fn read_to_end_by(fd: RawFd, deadline: std::time::Instant) -> Result<Vec<u8>, Vec<u8>> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if !readable_by(fd, deadline) {
+            return Err(out);
+        }
+        // SAFETY: the pointer and length describe the live buffer `chunk`.
+        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        match n {
+            -1 if Errno::last() == Errno::EINTR => continue,
+            n if n <= 0 => return Ok(out),
+            n => out.extend_from_slice(&chunk[..n as usize]),
+        }
+    }
+}
+
 /// Send a 32-bit number through a pipe (a gate opening, with a value).
 pub fn send_u32(fd: RawFd, value: u32) -> Result<(), Errno> {
     write_all(fd, &value.to_ne_bytes())

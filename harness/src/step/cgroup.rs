@@ -21,7 +21,8 @@ use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 use serde_json::{json, Map, Value};
 
-use super::time::{in_child, poll_in, reap_within};
+use super::child::in_child;
+use super::time::reap_within;
 use super::{Extra, StepEnv};
 use crate::kind::NsType;
 use crate::plan::cgroup::{CgroupStep, Via};
@@ -184,7 +185,7 @@ impl Guardian {
         pipe::close(feed.read);
         pipe::close(ready.write);
         let confirmed = pid > 0
-            && poll_in(ready.read, Instant::now() + LIMIT)
+            && crate::probe::pipe::readable_by(ready.read, Instant::now() + LIMIT)
             && pipe::recv_u32(ready.read).is_some();
         pipe::close(ready.read);
         if pid == -1 {
@@ -283,7 +284,7 @@ fn read_line(fd: RawFd, deadline: Instant) -> Result<Value, Errno> {
     let mut out = Vec::new();
     let mut byte = [0u8; 1];
     while !out.ends_with(b"\n") {
-        if !poll_in(fd, deadline) {
+        if !crate::probe::pipe::readable_by(fd, deadline) {
             return Err(Errno::ETIMEDOUT);
         }
         // SAFETY: reading one byte into the buffer we own.

@@ -7,7 +7,8 @@ use std::os::fd::AsRawFd;
 use nix::errno::Errno;
 use serde_json::Value;
 
-use super::nsfs::{in_child, open, setns_fd, unshare};
+use super::child::in_child;
+use super::nsfs::{open, setns_fd, unshare, DEADLINE};
 use super::{Extra, StepEnv};
 use crate::kind::NsType;
 use crate::plan::ipc::{IpcStep, MqueueOtherNsStep, RejoinStep, SameKeyStep};
@@ -208,7 +209,7 @@ fn other_side(s: &SameKeyStep) -> Result<Extra, Errno> {
 fn same_key(s: &SameKeyStep) -> Result<Extra, Errno> {
     let id = sysv_get(s.kind, s.key, true)?;
     sysv_write(s.kind, id, 1)?;
-    let other = in_child(|| other_side(s))?;
+    let other = in_child(DEADLINE, || other_side(s))?;
     let mut extra = Extra::new();
     extra.insert("id".into(), id.into());
     extra.insert("other".into(), Value::Object(other));
@@ -217,7 +218,7 @@ fn same_key(s: &SameKeyStep) -> Result<Extra, Errno> {
 }
 
 fn rejoin(s: &RejoinStep) -> Result<Extra, Errno> {
-    in_child(|| {
+    in_child(DEADLINE, || {
         let original = open("/proc/self/ns/ipc")?;
         let flag = libc::CLONE_NEWIPC as u64;
         unshare(flag)?;
@@ -242,7 +243,7 @@ fn queues(dir: &str) -> Result<Value, Errno> {
 
 fn mqueue_other_ns(s: &MqueueOtherNsStep) -> Result<Extra, Errno> {
     use nix::mount::{mount, MsFlags};
-    in_child(|| {
+    in_child(DEADLINE, || {
         unshare((libc::CLONE_NEWIPC | libc::CLONE_NEWNS) as u64)?;
         let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
         guard::ensure(NsType::Mnt)?;

@@ -3,6 +3,7 @@
 //! checked by the isolation guard first, and refused when it is not.
 
 mod cgroup;
+mod child;
 mod file;
 mod ipc;
 mod mnt;

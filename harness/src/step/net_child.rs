@@ -18,24 +18,10 @@ pub const CHILD_WAIT: Duration = Duration::from_secs(4);
 
 /// Wait until `fd` is readable or `deadline` passes (ETIMEDOUT).
 pub fn wait_readable(fd: RawFd, deadline: Instant) -> Result<(), Errno> {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Errno::ETIMEDOUT);
-        }
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = left.as_millis().clamp(1, 10_000) as libc::c_int;
-        // SAFETY: poll reads and writes the one pollfd we own.
-        match Errno::result(unsafe { libc::poll(&mut pfd, 1, ms) }) {
-            Ok(0) => continue,
-            Ok(_) => return Ok(()),
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e),
-        }
+    if crate::probe::pipe::readable_by(fd, deadline) {
+        Ok(())
+    } else {
+        Err(Errno::ETIMEDOUT)
     }
 }
 

@@ -25,7 +25,7 @@ use crate::probe::pipe::{self, Pipe};
 use crate::view::ns::NsId;
 
 /// How long a step waits for a child it forked.
-const DEADLINE: Duration = Duration::from_secs(5);
+pub(super) const DEADLINE: Duration = Duration::from_secs(5);
 
 const NS_GET_USERNS: u64 = 0xb701;
 const NS_GET_PARENT: u64 = 0xb702;
@@ -46,80 +46,9 @@ pub fn perform(step: &NsfsStep, env: &StepEnv) -> Result<Extra, Errno> {
 
 // ---- helpers shared with the ipc and uts steps -------------------------
 
-/// Wait until `fd` is readable or hung up, or the deadline passes.
-fn readable_by(fd: RawFd, deadline: Instant) -> bool {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd we own, with a bounded timeout.
-        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
-        match n {
-            -1 if Errno::last() == Errno::EINTR => continue,
-            1 => return true,
-            _ => return false,
-        }
-    }
-}
-
-/// Read until end of file, or until the deadline passes (then `None`).
-fn read_by(fd: RawFd, deadline: Instant) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if !readable_by(fd, deadline) {
-            return None;
-        }
-        // SAFETY: the pointer and length describe the live buffer `chunk`.
-        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
-        match n {
-            -1 if Errno::last() == Errno::EINTR => continue,
-            n if n <= 0 => return Some(out),
-            n => out.extend_from_slice(&chunk[..n as usize]),
-        }
-    }
-}
-
 /// Reap `pid`, killing it if it has not ended by the deadline.
 pub(super) fn reap_by(pid: Pid, deadline: Instant) {
     fork::reap_within(pid, deadline);
-}
-
-/// Run `body` in a forked child and return what it gave back. The child
-/// ends with the body; whatever namespaces it made or joined die with it.
-pub(super) fn in_child(body: impl FnOnce() -> Result<Extra, Errno>) -> Result<Extra, Errno> {
-    let gate = Pipe::new()?;
-    match fork::fork(&[])? {
-        Forked::Child => {
-            pipe::close(gate.read);
-            let answer = match body() {
-                Ok(extra) => json!({ "ok": extra }),
-                Err(e) => json!({ "errno": e as i32 }),
-            };
-            let _ = pipe::write_all(gate.write, answer.to_string().as_bytes());
-            fork::exit(0)
-        }
-        Forked::Parent(pid) => {
-            pipe::close(gate.write);
-            let deadline = Instant::now() + DEADLINE;
-            let text = read_by(gate.read, deadline);
-            pipe::close(gate.read);
-            reap_by(pid, deadline);
-            let answer: Value =
-                serde_json::from_slice(&text.ok_or(Errno::ETIMEDOUT)?).map_err(|_| Errno::EIO)?;
-            match (
-                answer.get("ok"),
-                answer.get("errno").and_then(Value::as_i64),
-            ) {
-                (Some(Value::Object(extra)), _) => Ok(extra.clone()),
-                (_, Some(e)) => Err(Errno::from_raw(e as i32)),
-                _ => Err(Errno::EIO),
-            }
-        }
-    }
 }
 
 /// The `CLONE_NEW*` flags of `types`.
@@ -244,7 +173,7 @@ fn fd_from_child(path: &str, flags: u64) -> Result<OwnedFd, Errno> {
             if let Ok(Some(holder)) = sent {
                 // The new PID namespace must live until the caller has
                 // used the descriptor: wait for the socket to close.
-                let _ = readable_by(theirs.as_raw_fd(), Instant::now() + DEADLINE);
+                let _ = pipe::readable_by(theirs.as_raw_fd(), Instant::now() + DEADLINE);
                 reap_by(holder, Instant::now());
             }
             fork::exit(0)
@@ -253,7 +182,7 @@ fn fd_from_child(path: &str, flags: u64) -> Result<OwnedFd, Errno> {
     };
     drop(theirs);
     let deadline = Instant::now() + DEADLINE;
-    let got = if readable_by(ours.as_raw_fd(), deadline) {
+    let got = if pipe::readable_by(ours.as_raw_fd(), deadline) {
         recv_fd(&ours)
     } else {
         Err(Errno::ETIMEDOUT)
@@ -370,7 +299,7 @@ fn setns(s: &SetnsStep, env: &StepEnv) -> Result<Extra, Errno> {
         None => s.nstype.map_or(0, |t| t.kind().flag),
     };
     let leave = flags_of(&s.unshare);
-    in_child(|| {
+    super::child::in_child(DEADLINE, || {
         let fd = path.as_deref().map(open).transpose()?;
         let raw = match &fd {
             Some(fd) => fd.as_raw_fd(),
@@ -455,7 +384,7 @@ fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
     pipe::close(ready.write);
     pipe::close(release.read);
     let deadline = Instant::now() + DEADLINE;
-    let code = readable_by(ready.read, deadline)
+    let code = pipe::readable_by(ready.read, deadline)
         .then(|| pipe::recv_u32(ready.read))
         .flatten();
     let inos: Vec<Option<u32>> = s.types.iter().map(|_| pipe::recv_u32(ready.read)).collect();
@@ -487,7 +416,7 @@ fn join_target(
         reap_by(target, deadline);
     }
     let flags = if s.no_flags { 0 } else { flags_of(&s.types) };
-    in_child(|| {
+    super::child::in_child(DEADLINE, || {
         setns_fd(pidfd.as_raw_fd(), flags)?;
         let mut joined = Extra::new();
         for (t, ino) in s.types.iter().zip(inos) {
@@ -547,7 +476,7 @@ fn clone_and_reap(call: CreateCall, flags: u64, set_tid: &[i32]) -> Result<(), E
 
 fn create(s: &CreateStep) -> Result<Extra, Errno> {
     let flags = s.bits().map_err(|_| Errno::EINVAL)?;
-    in_child(|| {
+    super::child::in_child(DEADLINE, || {
         if let Err((what, e)) = drop_privilege(&s.drop) {
             return Ok(setup_failed(what, e));
         }
@@ -592,7 +521,7 @@ fn grandchild(name: &str, link: &str, gate: &Pipe, release: &Pipe) -> ! {
 fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
     let kind = s.ty.kind();
     let (name, link) = (kind.name, kind.for_children.ok_or(Errno::EINVAL)?);
-    in_child(|| {
+    super::child::in_child(DEADLINE, || {
         let own = format!("/proc/self/ns/{name}");
         let original = ns_at(&own)?;
         let placeholder = NsId { ino: 0, dev: 0 };
@@ -610,7 +539,7 @@ fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
         pipe::close(release.read);
         let deadline = Instant::now() + DEADLINE;
         let recv = || {
-            readable_by(gate.read, deadline)
+            pipe::readable_by(gate.read, deadline)
                 .then(|| pipe::recv_u32(gate.read))
                 .flatten()
         };

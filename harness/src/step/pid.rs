@@ -77,74 +77,21 @@ fn spawn(how: How, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
     }
 }
 
-fn pidfd_open(pid: Pid) -> Option<RawFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    (fd >= 0).then_some(fd as RawFd)
-}
-
 /// Wait until `fd` is readable or `left` has passed.
 fn poll_in(fd: RawFd, left: Duration) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ms = left.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: one pollfd we own, and its count.
-    unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
+    pipe::readable_by(fd, Instant::now() + left)
 }
 
 /// Reap `pid`, a child of the caller, killing it once `deadline` has
 /// passed. It is killed only after waitpid(2) said it is a live child of
 /// the caller: an unreaped child's pid cannot have been reused.
 fn await_exit(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
-    let pidfd = pidfd_open(pid);
-    let mut ours = false;
-    let status = loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => ours = true,
-            Err(Errno::EINTR) => {}
-            Ok(s) => break Some(s),
-            Err(_) => break None,
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            if ours {
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            }
-            break waitpid(pid, None).ok();
-        }
-        match pidfd {
-            Some(fd) => {
-                poll_in(fd, left);
-            }
-            None => std::thread::sleep(Duration::from_millis(1)),
-        }
-    };
-    if let Some(fd) = pidfd {
-        pipe::close(fd);
-    }
-    status
+    fork::reap_within(pid, deadline)
 }
 
 /// Read until every writer has closed `fd`, or `deadline` passed.
 fn read_until_eof(fd: RawFd, deadline: Instant) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || !poll_in(fd, left) {
-            return out;
-        }
-        // SAFETY: the pointer and length describe the live buffer `chunk`.
-        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
-        match n {
-            -1 if Errno::last() == Errno::EINTR => continue,
-            n if n <= 0 => return out,
-            n => out.extend_from_slice(&chunk[..n as usize]),
-        }
-    }
+    pipe::read_to_end_by(fd, deadline).unwrap_or_else(|partial| partial)
 }
 
 /// Send one JSON value as a line.

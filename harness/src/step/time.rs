@@ -18,7 +18,7 @@ use crate::door::offsets;
 use crate::kind::NsType;
 use crate::plan::time::{Clock, TimeStep, MAX_TIMER_MS};
 use crate::plan::{Offset, TimeSettings};
-use crate::probe::fork::{self, Forked};
+use crate::probe::fork;
 use crate::probe::guard::{self, Origin};
 use crate::probe::pipe::{self, Pipe};
 use crate::view::{ns, time as tview};
@@ -32,13 +32,15 @@ pub fn perform(step: &TimeStep, env: &StepEnv) -> Result<Extra, Errno> {
     let origin = env.origin;
     match step {
         TimeStep::WriteOffsets { text } => write_offsets(origin, text).map(|_| Extra::new()),
-        TimeStep::FreshOffsets { text } => in_child(CHILD_LIMIT, || fresh_offsets(origin, text)),
+        TimeStep::FreshOffsets { text } => {
+            super::child::in_child(CHILD_LIMIT, || fresh_offsets(origin, text))
+        }
         TimeStep::SetnsBack {
             monotonic,
             boottime,
-        } => in_child(CHILD_LIMIT, || setns_back(origin, *monotonic, *boottime)),
+        } => super::child::in_child(CHILD_LIMIT, || setns_back(origin, *monotonic, *boottime)),
         TimeStep::ClockNanosleepAbs { clock, ms } => {
-            in_child(CHILD_LIMIT, || nanosleep_abs(*clock, *ms))
+            super::child::in_child(CHILD_LIMIT, || nanosleep_abs(*clock, *ms))
         }
         TimeStep::TimerfdAbs { clock, ms } => timerfd_abs(*clock, *ms),
         TimeStep::Sysinfo {} => sysinfo(),
@@ -217,7 +219,7 @@ fn arm_and_wait(fd: RawFd, clock: Clock, ms: u32) -> Result<Extra, Errno> {
     Errno::result(unsafe {
         libc::timerfd_settime(fd, libc::TFD_TIMER_ABSTIME, &spec, std::ptr::null_mut())
     })?;
-    let ready = poll_in(
+    let ready = crate::probe::pipe::readable_by(
         fd,
         Instant::now() + Duration::from_millis(MAX_TIMER_MS as u64),
     );
@@ -289,29 +291,6 @@ fn legacy_clone() -> Result<Extra, Errno> {
     Ok(extra)
 }
 
-/// Whether `fd` became readable (or hung up) before `deadline`.
-pub(super) fn poll_in(fd: RawFd, deadline: Instant) -> bool {
-    crate::probe::pipe::readable_by(fd, deadline)
-}
-
-/// Read `fd` until end of file or `deadline`; `None` on timeout.
-pub(super) fn read_until(fd: RawFd, deadline: Instant) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if !poll_in(fd, deadline) {
-            return None;
-        }
-        // SAFETY: the pointer and length describe the live buffer `chunk`.
-        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
-        match n {
-            -1 if Errno::last() == Errno::EINTR => continue,
-            n if n <= 0 => return Some(out),
-            n => out.extend_from_slice(&chunk[..n as usize]),
-        }
-    }
-}
-
 /// Reap `pid` (a child of the caller), killing it at `deadline`.
 pub(super) fn reap_within(pid: Pid, deadline: Instant, extra_flags: i32) {
     let mut status = 0;
@@ -328,44 +307,6 @@ pub(super) fn reap_within(pid: Pid, deadline: Instant, extra_flags: i32) {
             }
             -1 if Errno::last() == Errno::EINTR => continue,
             _ => return,
-        }
-    }
-}
-
-/// Run `body` in a forked child and bring back what it returned, waiting at
-/// most `limit`; a child that takes longer is killed (ETIMEDOUT).
-pub(super) fn in_child(
-    limit: Duration,
-    body: impl FnOnce() -> Result<Extra, Errno>,
-) -> Result<Extra, Errno> {
-    let deadline = Instant::now() + limit;
-    let channel = Pipe::new()?;
-    match fork::fork(&[channel.read])? {
-        Forked::Child => {
-            let answer = match body() {
-                Ok(extra) => json!({ "ok": extra }),
-                Err(e) => json!({ "errno": e as i32 }),
-            };
-            let _ = pipe::write_all(channel.write, answer.to_string().as_bytes());
-            fork::exit(0)
-        }
-        Forked::Parent(pid) => {
-            pipe::close(channel.write);
-            let text = read_until(channel.read, deadline);
-            pipe::close(channel.read);
-            reap_within(pid, deadline, 0);
-            let text = text.ok_or(Errno::ETIMEDOUT)?;
-            let answer: Value = serde_json::from_slice(&text).map_err(|_| Errno::EIO)?;
-            match answer {
-                Value::Object(mut m) => match (m.remove("ok"), m.remove("errno")) {
-                    (Some(Value::Object(extra)), _) => Ok(extra),
-                    (_, Some(Value::Number(n))) => {
-                        Err(Errno::from_raw(n.as_i64().unwrap_or(0) as i32))
-                    }
-                    _ => Err(Errno::EIO),
-                },
-                _ => Err(Errno::EIO),
-            }
         }
     }
 }

@@ -31,17 +31,19 @@ const CHILD_TIME: Duration = Duration::from_secs(4);
 
 pub fn perform(step: &UserStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
-        UserStep::WriteMaps(w) => in_child(|| write_maps(w, env.origin)),
-        UserStep::Nest(n) => in_child(|| nest(n.max)),
-        UserStep::UnshareThreaded(_) => in_child(unshare_threaded),
+        UserStep::WriteMaps(w) => super::child::in_child(HELPER_TIME, || write_maps(w, env.origin)),
+        UserStep::Nest(n) => super::child::in_child(HELPER_TIME, || nest(n.max)),
+        UserStep::UnshareThreaded(_) => super::child::in_child(HELPER_TIME, unshare_threaded),
         UserStep::UnshareFlags(u) => {
             let bits = user::flag_bits(&u.flags).ok_or(Errno::EINVAL)?;
-            in_child(|| unshare_flags(bits, u.call))
+            super::child::in_child(HELPER_TIME, || unshare_flags(bits, u.call))
         }
-        UserStep::SetnsTo(SetnsTarget::Sibling) => in_child(setns_to_sibling),
+        UserStep::SetnsTo(SetnsTarget::Sibling) => {
+            super::child::in_child(HELPER_TIME, setns_to_sibling)
+        }
         UserStep::SetnsTo(target) => {
             let parent = File::open("/proc/self/ns/user").map_err(io_errno)?;
-            in_child(|| setns_to(&parent, *target))
+            super::child::in_child(HELPER_TIME, || setns_to(&parent, *target))
         }
     }
 }
@@ -62,67 +64,7 @@ fn wait_bounded(pid: Pid, limit: Duration) -> Option<WaitStatus> {
 
 /// Read `fd` until end of file or until `limit` has passed.
 fn read_bounded(fd: RawFd, limit: Duration) -> Vec<u8> {
-    let end = Instant::now() + limit;
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return out;
-        }
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd we own; the timeout is a plain integer.
-        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().max(1) as i32) };
-        if n == -1 && Errno::last() == Errno::EINTR {
-            continue;
-        }
-        if n <= 0 {
-            return out;
-        }
-        // SAFETY: the pointer and length describe the live buffer `chunk`.
-        let got = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
-        match got {
-            -1 if Errno::last() == Errno::EINTR => continue,
-            n if n <= 0 => return out,
-            n => out.extend_from_slice(&chunk[..n as usize]),
-        }
-    }
-}
-
-/// Run `body` in a forked child and bring its result back. A helper that
-/// dies without answering gives ECHILD; one that overruns, ETIMEDOUT.
-fn in_child(body: impl FnOnce() -> Result<Extra, Errno>) -> Result<Extra, Errno> {
-    let out = Pipe::new()?;
-    match fork::fork(&[out.read])? {
-        Forked::Child => {
-            let answer = match body() {
-                Ok(extra) => json!({ "ok": extra }),
-                Err(e) => json!({ "errno": e as i32 }),
-            };
-            let _ = pipe::write_all(out.write, answer.to_string().as_bytes());
-            fork::exit(0)
-        }
-        Forked::Parent(pid) => {
-            pipe::close(out.write);
-            let text = read_bounded(out.read, HELPER_TIME);
-            pipe::close(out.read);
-            let ended = wait_bounded(pid, Duration::from_millis(500));
-            let answer: Value = match serde_json::from_slice(&text) {
-                Ok(v) => v,
-                Err(_) if ended.is_none() => return Err(Errno::ETIMEDOUT),
-                Err(_) => return Err(Errno::ECHILD),
-            };
-            if let Some(Value::Object(extra)) = answer.get("ok") {
-                return Ok(extra.clone());
-            }
-            let raw = answer.get("errno").and_then(Value::as_i64).unwrap_or(0);
-            Err(Errno::from_raw(raw as i32))
-        }
-    }
+    crate::probe::pipe::read_to_end_by(fd, Instant::now() + limit).unwrap_or_else(|partial| partial)
 }
 
 fn unshare_user() -> Result<(), Errno> {

@@ -5,7 +5,8 @@ use std::os::fd::AsRawFd;
 
 use nix::errno::Errno;
 
-use super::nsfs::{in_child, ns_at, ns_of_fd, open, setns_fd, unshare};
+use super::child::in_child;
+use super::nsfs::{ns_at, ns_of_fd, open, setns_fd, unshare, DEADLINE};
 use super::{Extra, StepEnv};
 use crate::kind::NsType;
 use crate::plan::uts::{SetnsBackStep, UtsStep};
@@ -38,7 +39,7 @@ fn names() -> Result<Extra, Errno> {
 }
 
 fn setns_back(s: &SetnsBackStep) -> Result<Extra, Errno> {
-    in_child(|| {
+    in_child(DEADLINE, || {
         let original = open("/proc/self/ns/uts")?;
         let ty = NsType::Uts;
         unshare(ty.kind().flag)?;

@@ -4,12 +4,11 @@
 //! which the guard refused a change answers `{"guard": ...}` instead, and
 //! the step fails with the guard's error.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
@@ -101,16 +100,10 @@ fn read_byte(fd: &OwnedFd, deadline: Instant) -> Result<u8, Errno> {
 
 /// Wait until `fd` is readable (or closed), or fail with ETIMEDOUT.
 fn wait_readable(fd: &OwnedFd, deadline: Instant) -> Result<(), Errno> {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
-        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-        match nix::poll::poll(&mut fds, timeout) {
-            Ok(0) => return Err(Errno::ETIMEDOUT),
-            Ok(_) => return Ok(()),
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e),
-        }
+    if crate::probe::pipe::readable_by(fd.as_raw_fd(), deadline) {
+        Ok(())
+    } else {
+        Err(Errno::ETIMEDOUT)
     }
 }
 
