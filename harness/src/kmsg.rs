@@ -18,7 +18,7 @@ pub fn is_alarm(message: &str) -> bool {
     static PATTERN: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     let re = PATTERN.get_or_init(|| {
         Regex::new(
-            r"^(WARNING:|BUG:|Oops|kernel BUG at|general protection fault|UBSAN:|KASAN:|Kernel panic|.*\bKASAN\b)",
+            r"^(WARNING:|BUG:|Oops|kernel BUG at|general protection fault|UBSAN:|KASAN:|Kernel panic|refcount_t:|.*\bKASAN\b)",
         )
         .expect("a valid pattern")
     });
@@ -91,6 +91,7 @@ mod tests {
         "6,1,1,-;IPv6: ADDRCONF(NETDEV_CHANGE): veth0: link becomes ready",
         false
     )]
+    #[case("4,1,1,-;refcount_t: underflow; use-after-free.", true)]
     #[case("6,1,1,-;random: crng init done", false)]
     fn recognises_alarms(#[case] record: &str, #[case] alarm: bool) {
         assert_eq!(is_alarm(message_of(record)), alarm);

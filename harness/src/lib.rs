@@ -8,22 +8,27 @@
 pub mod case;
 pub mod cli;
 pub mod compare;
+pub mod cpio;
 pub mod door;
 pub mod env;
 pub mod fixture;
 pub mod format_error;
 #[cfg(test)]
 mod format_fuzz;
+pub mod guest;
 pub mod judge;
 pub mod kind;
 pub mod kmsg;
 pub mod kver;
 pub mod limits;
 pub mod matcher;
+pub mod matrix;
+pub mod merge;
 pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod shard;
 pub mod snapshot;
 pub mod step;
 pub mod suite;

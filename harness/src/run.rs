@@ -191,6 +191,18 @@ pub fn run_all(
     config: &Config,
     progress: &(dyn Fn(&TrialRecord) + Sync),
 ) -> Vec<TrialRecord> {
+    run_all_marked(trials, config, &|_| {}, progress)
+}
+
+/// [`run_all`], where `start` also sees each trial as it begins (a guest
+/// marks its kernel log with it, so that what the kernel logs is tied to
+/// the trials running then).
+pub fn run_all_marked(
+    trials: &[Trial],
+    config: &Config,
+    start: &(dyn Fn(&Trial) + Sync),
+    progress: &(dyn Fn(&TrialRecord) + Sync),
+) -> Vec<TrialRecord> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<TrialRecord>>> = Mutex::new(vec![None; trials.len()]);
     std::thread::scope(|s| {
@@ -198,6 +210,7 @@ pub fn run_all(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(trial) = trials.get(i) else { break };
+                start(trial);
                 let record = execute(trial, config);
                 progress(&record);
                 if let Ok(mut r) = results.lock() {

@@ -3,9 +3,11 @@
 
 mod compare;
 mod list;
+mod merge;
 mod probe;
 mod record;
 mod run;
+mod targets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +44,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Print the views a case observes as a fixture draft, to review and trim.
     Record(record::RecordArgs),
+    /// Join the report.json files of shards or targets into one report and matrix.
+    Merge(merge::MergeArgs),
 }
 
 /// Which trials: shared by `run`, `list` and `record`.
@@ -104,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Probe => probe::main(),
         Command::Compare(args) => compare::main(&args),
         Command::Record(args) => record::main(&args),
+        Command::Merge(args) => merge::main(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

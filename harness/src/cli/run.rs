@@ -30,6 +30,8 @@ pub struct RunArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    targets: super::targets::TargetArgs,
 }
 
 /// The directory to write into: the one given, or a new timestamped one
@@ -47,10 +49,21 @@ fn report_dir(given: Option<&Path>) -> anyhow::Result<(PathBuf, bool)> {
 pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
     let formats = Format::parse_list(&args.format)?;
     let (suite, filter) = args.sel.load()?;
-    let trials = run::trials(&suite, &filter);
+    let trials = args.targets.shard_of(run::trials(&suite, &filter));
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    if !args.targets.host_only() {
+        let (dir, _) = report_dir(args.report_dir.as_deref())?;
+        let common = super::targets::Common {
+            sel: &args.sel,
+            jobs,
+            timeout: Duration::from_secs(args.timeout),
+            formats: &formats,
+            dir,
+        };
+        return super::targets::main(&args.targets, &trials, &common);
+    }
     let config = Config {
         probe: super::probe_path(),
         timeout: Duration::from_secs(args.timeout),

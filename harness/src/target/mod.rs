@@ -1,6 +1,8 @@
-//! Targets: the kernels probes run on. `host` is the kernel of this machine.
+//! Targets: the kernels probes run on. `host` is the kernel of this machine;
+//! `vm` boots another under qemu.
 
 pub mod host;
+pub mod vm;
 
 use std::time::Duration;
 

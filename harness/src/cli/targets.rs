@@ -1,0 +1,265 @@
+//! `nsconform run --target ...`: the suite on several targets at once (the
+//! host and kernels booted under qemu), a report per target and one matrix;
+//! and `--shard K/N`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use crate::report::{self, Format};
+use crate::run::{self, Config, Trial};
+use crate::shard::Shard;
+use crate::target::vm::{self, initramfs::Contents, VmOptions};
+use crate::verdict::Report;
+
+use super::{Selection, EXIT_FAILED, EXIT_OK};
+
+/// Where and how to run: flags of `nsconform run`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    /// Where to run: `host`, or `vm:KERNEL` to boot a bzImage/vmlinuz under
+    /// qemu (repeatable; several run in parallel) [default: host].
+    #[arg(long = "target", value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// The qemu-system-x86_64 to use [default: $NSCONFORM_QEMU, then PATH,
+    /// then .cache/vm/bin/ of the source tree].
+    #[arg(long, value_name = "PATH")]
+    pub qemu: Option<PathBuf>,
+    /// Memory of each guest, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub memory: u32,
+    /// CPUs of each guest (and trials at once inside it).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub cpus: u32,
+    /// Seconds a guest may take to boot to its /init.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub boot_timeout: u64,
+    /// A guest kernel's .config (repeatable, in the order of the vm:
+    /// targets) [default: config-<release> beside vmlinuz-<release>, or the
+    /// tree's .config for arch/x86/boot/bzImage].
+    #[arg(long, value_name = "FILE")]
+    pub kconfig: Vec<PathBuf>,
+    /// qemu's accelerator: tcg, or kvm where a guest really runs with it.
+    #[arg(long, value_name = "ACCEL", default_value = "tcg")]
+    pub accel: String,
+    /// Only the trials of shard K of N (by a hash of the trial id).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+}
+
+/// One target to run on.
+#[derive(Debug, Clone)]
+enum Target {
+    Host,
+    Vm {
+        kernel: PathBuf,
+        kconfig: Option<PathBuf>,
+    },
+}
+
+/// What `nsconform run` settled before the targets run.
+pub struct Common<'a> {
+    pub sel: &'a Selection,
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub formats: &'a [Format],
+    pub dir: PathBuf,
+}
+
+impl TargetArgs {
+    /// `trials` without those of other shards.
+    pub fn shard_of(&self, trials: Vec<Trial>) -> Vec<Trial> {
+        match self.shard {
+            Some(s) => trials.into_iter().filter(|t| s.keeps(&t.id())).collect(),
+            None => trials,
+        }
+    }
+
+    /// Whether only the host is asked for (the plain `nsconform run`).
+    pub fn host_only(&self) -> bool {
+        self.targets.iter().all(|t| t == "host")
+    }
+
+    fn parse(&self) -> anyhow::Result<Vec<Target>> {
+        let mut configs = self.kconfig.iter();
+        let mut out = Vec::new();
+        for t in &self.targets {
+            if t == "host" {
+                out.push(Target::Host);
+            } else if let Some(path) = t.strip_prefix("vm:") {
+                let kernel = PathBuf::from(path);
+                let kconfig = configs
+                    .next()
+                    .cloned()
+                    .or_else(|| vm::kconfig::beside(&kernel));
+                out.push(Target::Vm { kernel, kconfig });
+            } else {
+                anyhow::bail!("unknown target {t:?}: give host or vm:KERNEL-IMAGE");
+            }
+        }
+        Ok(out)
+    }
+
+    /// The qemu to use.
+    fn qemu(&self) -> PathBuf {
+        if let Some(q) = &self.qemu {
+            return q.clone();
+        }
+        if let Some(q) = std::env::var_os("NSCONFORM_QEMU") {
+            return PathBuf::from(q);
+        }
+        let name = "qemu-system-x86_64";
+        let on_path = std::env::var_os("PATH").and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|c| c.is_file())
+        });
+        on_path.unwrap_or_else(|| {
+            crate::suite::data_dir(None, ".cache")
+                .join("vm/bin")
+                .join(name)
+        })
+    }
+
+    fn vm_options(&self, c: &Common) -> VmOptions {
+        VmOptions {
+            qemu: self.qemu(),
+            memory_mib: self.memory,
+            cpus: self.cpus.max(1),
+            accel: self.accel.clone(),
+            boot_timeout: Duration::from_secs(self.boot_timeout),
+            trial_timeout: c.timeout,
+            contents: Contents {
+                nsconform: std::env::current_exe().unwrap_or_default(),
+                probe: super::probe_path(),
+                cases: crate::suite::data_dir(c.sel.cases.as_deref(), "cases"),
+                fixtures: crate::suite::data_dir(c.sel.fixtures.as_deref(), "fixtures"),
+            },
+        }
+    }
+}
+
+/// The host's report, as a plain run makes it.
+fn host_report(trials: &[Trial], c: &Common) -> Report {
+    let config = Config {
+        probe: super::probe_path(),
+        timeout: c.timeout,
+        jobs: c.jobs,
+        environment: crate::env::probe("host"),
+    };
+    let mut kernel_log = crate::kmsg::KernelLog::open();
+    let records = run::run_all(trials, &config, &|_| {});
+    let mut report = Report::new(config.environment, records);
+    report.kernel_log = kernel_log.as_mut().map(|k| k.alarms()).unwrap_or_default();
+    report
+}
+
+/// A directory name for a target: `host`, `vm-6.1.0-57-cloud-amd64`.
+fn slug(target: &str) -> String {
+    let name = target
+        .strip_prefix("vm:")
+        .map_or(target.to_string(), |rest| {
+            let base = Path::new(rest)
+                .file_name()
+                .map_or(rest.into(), |b| b.to_string_lossy().into_owned());
+            format!("vm-{}", base.trim_start_matches("vmlinuz-"))
+        });
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Runs one target and writes its report under `c.dir`.
+fn run_one(
+    target: &Target,
+    trials: &[Trial],
+    args: &TargetArgs,
+    c: &Common,
+) -> anyhow::Result<Report> {
+    let start = Instant::now();
+    let (report, console) = match target {
+        Target::Host => (host_report(trials, c), None),
+        Target::Vm { kernel, kconfig } => {
+            let run = vm::run(kernel, kconfig.as_deref(), trials, &args.vm_options(c));
+            (run.report, Some(run.console))
+        }
+    };
+    let dir = c.dir.join(slug(&report.environment.target));
+    report::write_all(&report, &dir, c.formats)?;
+    if let Some(lines) = console {
+        std::fs::write(dir.join("console.log"), lines.join("\n") + "\n")?;
+    }
+    let s = report.summary;
+    eprintln!(
+        "{}: {} passed, {} failed, {} skipped, {} errored in {:.1}s; reports in {}",
+        report.environment.target,
+        s.pass,
+        s.fail,
+        s.skip,
+        s.error,
+        start.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(report)
+}
+
+/// Runs `trials` on every target, in parallel up to the core count, writes a
+/// report per target and the matrix of all.
+pub fn main(args: &TargetArgs, trials: &[Trial], c: &Common) -> anyhow::Result<u8> {
+    let targets = args.parse()?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let at_once = (cores / args.cpus.max(1) as usize).max(1);
+    let reports: Mutex<Vec<(usize, Report)>> = Mutex::new(Vec::new());
+    let failures: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
+    for wave in targets
+        .iter()
+        .enumerate()
+        .collect::<Vec<_>>()
+        .chunks(at_once)
+    {
+        std::thread::scope(|s| {
+            for (i, target) in wave {
+                let (reports, failures) = (&reports, &failures);
+                s.spawn(move || match run_one(target, trials, args, c) {
+                    Ok(r) => reports.lock().map(|mut v| v.push((*i, r))).unwrap_or(()),
+                    Err(e) => failures.lock().map(|mut v| v.push(e)).unwrap_or(()),
+                });
+            }
+        });
+    }
+    if let Some(e) = failures.into_inner().unwrap_or_default().into_iter().next() {
+        return Err(e);
+    }
+    let mut reports = reports.into_inner().unwrap_or_default();
+    reports.sort_by_key(|(i, _)| *i);
+    let reports: Vec<Report> = reports.into_iter().map(|(_, r)| r).collect();
+    let good = reports
+        .iter()
+        .all(|r| r.summary.ok() && r.kernel_log.is_empty());
+    let merged = crate::merge::merge(reports)?;
+    write_matrix(&merged, &c.dir)?;
+    Ok(if good { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// `matrix.md` and `matrix.html` of a merged report, into `dir`.
+pub fn write_matrix(merged: &Report, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("matrix.md"), crate::matrix::markdown(merged))?;
+    let mut html = Vec::new();
+    Format::Html.write(merged, &mut html)?;
+    std::fs::write(dir.join("matrix.html"), html)?;
+    eprintln!(
+        "matrix of {} targets in {}",
+        crate::matrix::targets(merged).len(),
+        dir.join("matrix.md").display()
+    );
+    Ok(())
+}

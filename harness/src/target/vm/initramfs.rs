@@ -1,0 +1,88 @@
+//! The initramfs of a guest: the static `nsconform` binary as `/init`, the
+//! probe, the cases, the fixtures and the plan, as a newc cpio archive.
+
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use super::protocol::{self, GuestPlan};
+use crate::cpio::Archive;
+
+/// What goes into the initramfs.
+#[derive(Debug, Clone)]
+pub struct Contents {
+    /// The static `nsconform` binary (it becomes `/init`).
+    pub nsconform: PathBuf,
+    /// The static probe.
+    pub probe: PathBuf,
+    pub cases: PathBuf,
+    pub fixtures: PathBuf,
+}
+
+/// Why the initramfs could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildInitramfsError {
+    /// A file to pack could not be read, or the archive could not be written.
+    #[error("failed to build the initramfs from {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BuildInitramfsError + '_ {
+    move |source| BuildInitramfsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Packs the tree at `dir` as `name/...`, directories first.
+fn pack_tree<W: std::io::Write>(
+    a: &mut Archive<W>,
+    dir: &Path,
+    name: &str,
+) -> Result<(), BuildInitramfsError> {
+    a.dir(name, 0o755).map_err(io_err(dir))?;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io_err(dir))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+        let inner = format!("{name}/{file_name}");
+        if path.is_dir() {
+            pack_tree(a, &path, &inner)?;
+        } else {
+            let data = std::fs::read(&path).map_err(io_err(&path))?;
+            a.file(&inner, 0o644, &data).map_err(io_err(&path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the initramfs for `plan` into `out`.
+pub fn build(contents: &Contents, plan: &GuestPlan, out: &Path) -> Result<(), BuildInitramfsError> {
+    let file = std::fs::File::create(out).map_err(io_err(out))?;
+    let mut a = Archive::new(BufWriter::new(file));
+    let read = |p: &Path| std::fs::read(p).map_err(io_err(p));
+    a.dir("dev", 0o755).map_err(io_err(out))?;
+    // The kernel opens /dev/console for /init's standard streams.
+    a.char_device("dev/console", 0o600, 5, 1)
+        .map_err(io_err(out))?;
+    a.file("init", 0o755, &read(&contents.nsconform)?)
+        .map_err(io_err(&contents.nsconform))?;
+    a.file(protocol::PROBE_PATH, 0o755, &read(&contents.probe)?)
+        .map_err(io_err(&contents.probe))?;
+    let plan_text = serde_json::to_vec(plan).map_err(|e| BuildInitramfsError::Io {
+        path: out.to_path_buf(),
+        source: e.into(),
+    })?;
+    a.file(protocol::PLAN_PATH, 0o644, &plan_text)
+        .map_err(io_err(out))?;
+    pack_tree(&mut a, &contents.cases, protocol::CASES_DIR)?;
+    pack_tree(&mut a, &contents.fixtures, protocol::FIXTURES_DIR)?;
+    a.finish().map_err(io_err(out))?;
+    Ok(())
+}
