@@ -1,0 +1,238 @@
+//! The `vm:` target as a user runs it: the suite on Debian's 6.1 and 6.12
+//! cloud kernels under qemu (fetched by `.ci/fetch-vm` into `.cache/vm`, or
+//! named by NSCONFORM_QEMU and NSCONFORM_VM_KERNELS), and the machinery's
+//! failures as `error` verdicts: not a kernel, qemu missing, a boot timeout.
+//! Without qemu or the kernels a test says so and skips; with `CI=true` it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn nsconform(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nsconform"))
+        .args(args)
+        .output()
+        .expect("run nsconform")
+}
+
+fn cache() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/vm")
+}
+
+/// A tool this test needs is missing: skip, or fail under CI.
+fn missing(what: &str) {
+    let msg = format!(
+        "skipped: {what} (run .ci/fetch-vm, or set NSCONFORM_QEMU and NSCONFORM_VM_KERNELS)"
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true, and {msg}"
+    );
+    eprintln!("{msg}");
+}
+
+fn qemu() -> Option<PathBuf> {
+    let q = std::env::var_os("NSCONFORM_QEMU")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache().join("bin/qemu-system-x86_64"));
+    q.is_file().then_some(q)
+}
+
+/// The kernel whose file name starts with `vmlinuz-<prefix>`.
+fn kernel(prefix: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("NSCONFORM_VM_KERNELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache().join("kernels"));
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy()
+                    .starts_with(&format!("vmlinuz-{prefix}"))
+            })
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// The single subdirectory of a multi-target run whose name starts with `prefix`.
+fn target_dir(dir: &Path, prefix: &str) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir() && p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix}* under {}", dir.display()))
+}
+
+fn trials(r: &serde_json::Value) -> &Vec<serde_json::Value> {
+    r["trials"].as_array().expect("trials")
+}
+
+/// Every trial of the report is an error whose reason contains `needle`.
+fn all_errors_saying(dir: &Path, needle: &str) {
+    let r = report(dir);
+    assert!(!trials(&r).is_empty());
+    for t in trials(&r) {
+        assert_eq!(t["verdict"], "error", "{t}");
+        let reason = t["reason"].as_str().unwrap_or("");
+        assert!(reason.contains(needle), "{reason}");
+    }
+}
+
+/// A fake image: a boot header and nothing bootable.
+fn fake_kernel(dir: &Path) -> PathBuf {
+    let mut bytes = vec![0u8; 0x400];
+    bytes[0x202..0x206].copy_from_slice(b"HdrS");
+    let path = dir.join("vmlinuz-fake");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_file_that_is_not_a_kernel_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_kernel = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let target = format!("vm:{}", not_kernel.display());
+    let out_dir = dir.path().join("r");
+    let out = nsconform(&[
+        "run",
+        "--type",
+        "uts",
+        "--target",
+        &target,
+        "--report-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    all_errors_saying(&target_dir(&out_dir, "vm-"), "is not a Linux kernel image");
+}
+
+#[test]
+fn missing_qemu_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = format!("vm:{}", fake_kernel(dir.path()).display());
+    let out_dir = dir.path().join("r");
+    let out = nsconform(&[
+        "run",
+        "--type",
+        "uts",
+        "--target",
+        &target,
+        "--qemu",
+        "/nonexistent/qemu-system-x86_64",
+        "--report-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    all_errors_saying(&target_dir(&out_dir, "vm-"), "qemu is missing");
+}
+
+/// The pids of processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(needle) {
+            found.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn a_boot_timeout_is_an_error_and_leaves_no_qemu() {
+    let (Some(q), Some(k)) = (qemu(), kernel("6.1")) else {
+        return missing("qemu or the 6.1 cloud kernel is not there");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A copy under a name of its own, to find any qemu left behind.
+    let own = dir.path().join("vmlinuz-timeout-probe");
+    std::fs::copy(&k, &own).unwrap();
+    let out_dir = dir.path().join("r");
+    let out = nsconform(&[
+        "run",
+        "--type",
+        "uts",
+        "--target",
+        &format!("vm:{}", own.display()),
+        "--qemu",
+        q.to_str().unwrap(),
+        "--boot-timeout",
+        "1",
+        "--report-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    all_errors_saying(&target_dir(&out_dir, "vm-"), "did not boot within 1s");
+    let left = processes_mentioning(own.to_str().unwrap());
+    assert!(left.is_empty(), "qemu left behind: {left:?}");
+}
+
+#[test]
+fn the_suite_runs_on_both_guest_kernels() {
+    let (Some(q), Some(k61), Some(k612)) = (qemu(), kernel("6.1."), kernel("6.12.")) else {
+        return missing("qemu or the 6.1 and 6.12 cloud kernels are not there");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("r");
+    let out = nsconform(&[
+        "run",
+        "--type",
+        "uts",
+        "--type",
+        "time",
+        "--door",
+        "clone3",
+        "--target",
+        &format!("vm:{}", k61.display()),
+        "--target",
+        &format!("vm:{}", k612.display()),
+        "--qemu",
+        q.to_str().unwrap(),
+        "--report-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let list = nsconform(&[
+        "list", "--type", "uts", "--type", "time", "--door", "clone3",
+    ]);
+    let listed = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    for (prefix, release) in [("vm-6.1.", "vm:6.1."), ("vm-6.12.", "vm:6.12.")] {
+        let r = report(&target_dir(&out_dir, prefix));
+        let target = r["environment"]["target"].as_str().unwrap();
+        assert!(target.starts_with(release), "{target}");
+        assert_eq!(trials(&r).len(), listed, "{stderr}");
+        for t in trials(&r) {
+            assert_ne!(t["verdict"], "error", "{t}\n{stderr}");
+            assert!(t["target"].as_str().unwrap().starts_with(release));
+        }
+        assert!(
+            !r["environment"]["kconfig"]
+                .as_object()
+                .is_none_or(|m| m.is_empty()),
+            "no kconfig"
+        );
+    }
+    let matrix = std::fs::read_to_string(out_dir.join("matrix.md")).unwrap();
+    assert!(
+        matrix.contains("vm:6.1.") && matrix.contains("vm:6.12."),
+        "{matrix}"
+    );
+    assert!(out_dir.join("matrix.html").is_file());
+}
