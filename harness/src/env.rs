@@ -75,6 +75,28 @@ fn has_ns_get_id() -> bool {
     ret == 0
 }
 
+/// veth pairs (CONFIG_VETH), found without making one: built in or loaded,
+/// the kernel's symbols name `veth_newlink`; a module on disk can be loaded
+/// when a pair is made. A kernel that hides its symbols is taken to have it.
+fn has_veth() -> bool {
+    use std::io::BufRead;
+    let release = uname().0;
+    let dir = Path::new("/lib/modules")
+        .join(release)
+        .join("kernel/drivers/net");
+    let module = ["veth.ko", "veth.ko.xz", "veth.ko.zst", "veth.ko.gz"]
+        .iter()
+        .any(|m| dir.join(m).exists());
+    let Ok(symbols) = std::fs::File::open("/proc/kallsyms") else {
+        return true;
+    };
+    module
+        || std::io::BufReader::new(symbols)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.ends_with(" veth_newlink"))
+}
+
 fn filesystems() -> String {
     std::fs::read_to_string("/proc/filesystems").unwrap_or_default()
 }
@@ -97,6 +119,7 @@ pub fn features() -> BTreeMap<String, bool> {
     f.insert("mqueue".into(), filesystems().contains("mqueue"));
     f.insert("unprivileged_userns".into(), unprivileged_userns());
     f.insert("ns_get_id".into(), has_ns_get_id());
+    f.insert("veth".into(), has_veth());
     f
 }
 

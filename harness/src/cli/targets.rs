@@ -185,11 +185,11 @@ fn run_one(
     c: &Common,
 ) -> anyhow::Result<Report> {
     let start = Instant::now();
-    let (report, console) = match target {
-        Target::Host => (host_report(trials, c), None),
+    let (report, console, booted) = match target {
+        Target::Host => (host_report(trials, c), None, None),
         Target::Vm { kernel, kconfig } => {
             let run = vm::run(kernel, kconfig.as_deref(), trials, &args.vm_options(c));
-            (run.report, Some(run.console))
+            (run.report, Some(run.console), run.booted_after)
         }
     };
     let dir = c.dir.join(slug(&report.environment.target));
@@ -198,8 +198,11 @@ fn run_one(
         std::fs::write(dir.join("console.log"), lines.join("\n") + "\n")?;
     }
     let s = report.summary;
+    let boot = booted.map_or(String::new(), |b| {
+        format!(" (booted to /init in {:.1}s)", b.as_secs_f64())
+    });
     eprintln!(
-        "{}: {} passed, {} failed, {} skipped, {} errored in {:.1}s; reports in {}",
+        "{}: {} passed, {} failed, {} skipped, {} errored in {:.1}s{boot}; reports in {}",
         report.environment.target,
         s.pass,
         s.fail,

@@ -32,7 +32,9 @@ pub struct VmOptions {
 pub struct VmRun {
     pub report: Report,
     pub console: Vec<String>,
-    /// From the start of qemu to the guest's report being read.
+    /// From the start of qemu to the guest's /init running, where it got there.
+    pub booted_after: Option<Duration>,
+    /// From the start of qemu to its end.
     pub duration: Duration,
 }
 
@@ -148,6 +150,7 @@ pub fn run(
     let fail = |reason: String| VmRun {
         report: all_errors(&label, trials, &reason),
         console: Vec::new(),
+        booted_after: None,
         duration: Duration::ZERO,
     };
     if let Err(e) = image::check(kernel) {
@@ -201,6 +204,7 @@ pub fn run(
     VmRun {
         report,
         console: boot.console.lines,
+        booted_after: boot.booted_after,
         duration: boot.duration,
     }
 }

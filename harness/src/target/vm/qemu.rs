@@ -52,6 +52,8 @@ pub enum Ending {
 #[derive(Debug)]
 pub struct Boot {
     pub console: Console,
+    /// From the start of qemu until the guest's /init said it runs.
+    pub booted_after: Option<Duration>,
     pub ending: Ending,
     pub stderr: String,
     pub duration: Duration,
@@ -132,7 +134,12 @@ fn spawn(m: &Machine, stderr: &std::fs::File) -> Result<std::process::Child, Sta
 }
 
 /// Reads the console until qemu ends or a timeout passes.
-fn follow(rx: &mpsc::Receiver<String>, watch: Watch, start: Instant) -> (Console, Option<Ending>) {
+fn follow(
+    rx: &mpsc::Receiver<String>,
+    watch: Watch,
+    start: Instant,
+    booted_after: &mut Option<Duration>,
+) -> (Console, Option<Ending>) {
     let mut console = Console::default();
     let boot_deadline = start + watch.boot;
     loop {
@@ -142,7 +149,12 @@ fn follow(rx: &mpsc::Receiver<String>, watch: Watch, start: Instant) -> (Console
             boot_deadline.saturating_duration_since(Instant::now())
         };
         match rx.recv_timeout(wait) {
-            Ok(line) => console.feed(&line),
+            Ok(line) => {
+                console.feed(&line);
+                if console.ready && booted_after.is_none() {
+                    *booted_after = Some(start.elapsed());
+                }
+            }
             Err(mpsc::RecvTimeoutError::Disconnected) => return (console, None),
             Err(mpsc::RecvTimeoutError::Timeout) if console.ready => {
                 return (console, Some(Ending::Silent(watch.silence)))
@@ -172,7 +184,8 @@ pub fn boot(machine: &Machine, watch: Watch) -> Result<Boot, StartQemuError> {
             }
         }
     });
-    let (mut console, timed_out) = follow(&rx, watch, start);
+    let mut booted_after = None;
+    let (mut console, timed_out) = follow(&rx, watch, start, &mut booted_after);
     // Whatever happened, nothing of qemu outlives this call.
     let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
     let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
@@ -191,6 +204,7 @@ pub fn boot(machine: &Machine, watch: Watch) -> Result<Boot, StartQemuError> {
     };
     Ok(Boot {
         console,
+        booted_after,
         ending,
         stderr,
         duration: start.elapsed(),
