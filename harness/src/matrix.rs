@@ -93,6 +93,7 @@ mod tests {
             target: target.into(),
             verdict,
             reason: None,
+            skip: None,
             diff: vec![],
             duration_ms: 0.0,
             views: None,

@@ -33,6 +33,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeReportsError> {
     let mut reports = reports.into_iter();
     let first = reports.next().ok_or(MergeReportsError::Empty)?;
     let environment = first.environment.clone();
+    let suite = first.suite.clone();
     let mut trials = Vec::new();
     let mut kernel_log = Vec::new();
     let mut seen = BTreeSet::new();
@@ -62,6 +63,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeReportsError> {
     trials.sort_by_cached_key(|t| (target_rank(t), rank(t)));
     Ok(Report {
         summary: Summary::of(&trials),
+        suite,
         kernel_log,
         trials,
         ..Report::new(environment, Vec::new())
@@ -83,6 +85,7 @@ mod tests {
             target: target.into(),
             verdict,
             reason: None,
+            skip: None,
             diff: vec![],
             duration_ms: 0.0,
             views: None,

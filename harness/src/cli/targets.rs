@@ -3,13 +3,14 @@
 //! and `--shard K/N`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use nix::sys::signal::SigSet;
 
 use crate::report::{self, Format};
-use crate::run::{self, Config, Trial};
+use crate::run::Run;
 use crate::shard::Shard;
 use crate::target::vm::{self, initramfs::Contents, VmOptions};
 use crate::verdict::Report;
@@ -62,18 +63,31 @@ enum Target {
 /// What `nsconform run` settled before the targets run.
 pub struct Common<'a> {
     pub sel: &'a Selection,
-    pub jobs: usize,
     pub timeout: Duration,
     pub formats: &'a [Format],
     pub dir: PathBuf,
 }
 
+/// The settings of `run` that every target shares.
+pub fn common<'a>(
+    sel: &'a Selection,
+    run: &Run,
+    formats: &'a [Format],
+    dir: PathBuf,
+) -> Common<'a> {
+    Common {
+        sel,
+        timeout: run.config.timeout,
+        formats,
+        dir,
+    }
+}
+
 impl TargetArgs {
-    /// `trials` without those of other shards.
-    pub fn shard_of(&self, trials: Vec<Trial>) -> Vec<Trial> {
-        match self.shard {
-            Some(s) => trials.into_iter().filter(|t| s.keeps(&t.id())).collect(),
-            None => trials,
+    /// Leaves in `run` only the trials of this shard.
+    pub fn shard_of(&self, run: &mut Run) {
+        if let Some(s) = self.shard {
+            run.retain(|t| s.keeps(&t.id()));
         }
     }
 
@@ -116,11 +130,15 @@ impl TargetArgs {
                 .map(|d| d.join(name))
                 .find(|c| c.is_file())
         });
-        on_path.unwrap_or_else(|| {
-            crate::suite::data_dir(None, ".cache")
-                .join("vm/bin")
-                .join(name)
-        })
+        // .cache/vm of the current directory, else of the source tree.
+        let cached = [
+            Path::new("."),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("..").as_path(),
+        ]
+        .map(|top| top.join(".cache/vm/bin").join(name));
+        on_path
+            .or_else(|| cached.iter().find(|c| c.is_file()).cloned())
+            .unwrap_or_else(|| cached[1].clone())
     }
 
     fn vm_options(&self, c: &Common) -> VmOptions {
@@ -134,26 +152,17 @@ impl TargetArgs {
             contents: Contents {
                 nsconform: std::env::current_exe().unwrap_or_default(),
                 probe: super::probe_path(),
-                cases: crate::suite::data_dir(c.sel.cases.as_deref(), "cases"),
-                fixtures: crate::suite::data_dir(c.sel.fixtures.as_deref(), "fixtures"),
+                cases: c.sel.cases.clone(),
+                fixtures: c.sel.fixtures.clone(),
             },
         }
     }
 }
 
 /// The host's report, as a plain run makes it.
-fn host_report(trials: &[Trial], c: &Common) -> Report {
-    let config = Config {
-        probe: super::probe_path(),
-        timeout: c.timeout,
-        jobs: c.jobs,
-        environment: crate::env::probe("host"),
-    };
-    let mut kernel_log = crate::kmsg::KernelLog::open();
-    let records = run::run_all(trials, &config, &|_| {});
-    let mut report = Report::new(config.environment, records);
-    report.kernel_log = kernel_log.as_mut().map(|k| k.alarms()).unwrap_or_default();
-    report
+fn host_report(run: &Run) -> Report {
+    run.run_all(&|_| {});
+    run.report()
 }
 
 /// A directory name for a target: `host`, `vm-6.1.0-57-cloud-amd64`.
@@ -178,17 +187,12 @@ fn slug(target: &str) -> String {
 }
 
 /// Runs one target and writes its report under `c.dir`.
-fn run_one(
-    target: &Target,
-    trials: &[Trial],
-    args: &TargetArgs,
-    c: &Common,
-) -> anyhow::Result<Report> {
+fn run_one(target: &Target, run: &Run, args: &TargetArgs, c: &Common) -> anyhow::Result<Report> {
     let start = Instant::now();
     let (report, console, booted) = match target {
-        Target::Host => (host_report(trials, c), None, None),
+        Target::Host => (host_report(run), None, None),
         Target::Vm { kernel, kconfig } => {
-            let run = vm::run(kernel, kconfig.as_deref(), trials, &args.vm_options(c));
+            let run = vm::run(kernel, kconfig.as_deref(), &run.trials, &args.vm_options(c));
             (run.report, Some(run.console), run.booted_after)
         }
     };
@@ -216,8 +220,9 @@ fn run_one(
 
 /// Runs `trials` on every target, in parallel up to the core count, writes a
 /// report per target and the matrix of all.
-pub fn main(args: &TargetArgs, trials: &[Trial], c: &Common) -> anyhow::Result<u8> {
+pub fn main(args: &TargetArgs, run: Arc<Run>, signals: SigSet, c: &Common) -> anyhow::Result<u8> {
     let targets = args.parse()?;
+    stop_on(signals, &run);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let at_once = (cores / args.cpus.max(1) as usize).max(1);
     let reports: Mutex<Vec<(usize, Report)>> = Mutex::new(Vec::new());
@@ -231,7 +236,8 @@ pub fn main(args: &TargetArgs, trials: &[Trial], c: &Common) -> anyhow::Result<u
         std::thread::scope(|s| {
             for (i, target) in wave {
                 let (reports, failures) = (&reports, &failures);
-                s.spawn(move || match run_one(target, trials, args, c) {
+                let run = &run;
+                s.spawn(move || match run_one(target, run, args, c) {
                     Ok(r) => reports.lock().map(|mut v| v.push((*i, r))).unwrap_or(()),
                     Err(e) => failures.lock().map(|mut v| v.push(e)).unwrap_or(()),
                 });
@@ -250,6 +256,19 @@ pub fn main(args: &TargetArgs, trials: &[Trial], c: &Common) -> anyhow::Result<u
     let merged = crate::merge::merge(reports)?;
     write_matrix(&merged, &c.dir)?;
     Ok(if good { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// A thread of its own waits for SIGINT or SIGTERM, stops the host's
+/// trials and ends the process: every qemu dies with it (PDEATHSIG).
+fn stop_on(set: SigSet, run: &Arc<Run>) {
+    let run = Arc::clone(run);
+    std::thread::spawn(move || {
+        if let Ok(signal) = set.wait() {
+            eprintln!("\nnsconform: {signal}: stopping every target");
+            run.stop(signal as i32);
+            std::process::exit(128 + signal as i32);
+        }
+    });
 }
 
 /// `matrix.md` and `matrix.html` of a merged report, into `dir`.

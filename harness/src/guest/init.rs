@@ -7,9 +7,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::{channel, root};
-use crate::run::{self, Config, Trial};
+use std::collections::HashSet;
+
+use crate::run::{Config, Filter, Run};
 use crate::target::vm::protocol::{self, GuestPlan};
-use crate::verdict::{Report, TrialRecord, Verdict};
+use crate::verdict::{TrialRecord, Verdict};
 
 /// Whether this process is a kernel's first process, so `nsconform` is a
 /// guest's `/init`.
@@ -37,19 +39,11 @@ fn read_plan() -> anyhow::Result<GuestPlan> {
     serde_json::from_str(&text).with_context(|| format!("/{} is not a plan", protocol::PLAN_PATH))
 }
 
-/// The trials of the plan, in the suite's order.
-fn planned(plan: &GuestPlan) -> anyhow::Result<Vec<Trial>> {
-    let suite = crate::suite::load(
-        Path::new(protocol::CASES_DIR),
-        Path::new(protocol::FIXTURES_DIR),
-    )
-    .map_err(anyhow::Error::msg)?;
-    let wanted: std::collections::HashSet<&str> = plan.trials.iter().map(String::as_str).collect();
-    let all = run::trials(&suite, &run::Filter::default());
-    Ok(all
-        .into_iter()
-        .filter(|t| wanted.contains(t.id().as_str()))
-        .collect())
+/// The suite packed into the initramfs.
+fn suite() -> anyhow::Result<crate::suite::Suite> {
+    let cases = Path::new(protocol::CASES_DIR);
+    let fixtures = Path::new(protocol::FIXTURES_DIR);
+    Ok(crate::suite::load(cases, fixtures)?)
 }
 
 /// The views of a trial that passed or was skipped stay in the guest: the
@@ -65,7 +59,6 @@ fn run_guest() -> anyhow::Result<u8> {
     root::prepare()?;
     channel::mark(protocol::READY);
     let plan = read_plan()?;
-    let trials = planned(&plan)?;
     let release = nix::sys::utsname::uname()
         .map(|u| u.release().to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -75,13 +68,20 @@ fn run_guest() -> anyhow::Result<u8> {
         jobs: plan.jobs,
         environment: crate::env::probe(&format!("vm:{release}")),
     };
-    let records = run::run_all_marked(
-        &trials,
-        &config,
+    let mut run = Run::new(&suite()?, &Filter::default(), config);
+    let wanted: HashSet<&str> = plan.trials.iter().map(String::as_str).collect();
+    run.retain(|t| wanted.contains(t.id().as_str()));
+    run.run_all_marked(
         &|t| channel::mark(&format!("{}{}", protocol::START, t.id())),
         &|r| channel::mark(&format!("{}{}", protocol::DONE, r.id)),
     );
-    let report = Report::new(config.environment, records.into_iter().map(slim).collect());
+    let mut report = run.report();
+    // The host reads the kernel log from the console, trial by trial.
+    report.kernel_log.clear();
+    report.trials = std::mem::take(&mut report.trials)
+        .into_iter()
+        .map(slim)
+        .collect();
     channel::send(&report)?;
     Ok(if report.summary.ok() {
         protocol::GUEST_OK

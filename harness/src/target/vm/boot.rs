@@ -53,6 +53,7 @@ pub fn all_errors(target: &str, trials: &[Trial], reason: &str) -> Report {
                 target: target.to_string(),
                 verdict: Verdict::Error,
                 reason: Some(reason.to_string()),
+                skip: None,
                 diff: Vec::new(),
                 duration_ms: 0.0,
                 views: None,

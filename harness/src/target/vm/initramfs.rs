@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::protocol::{self, GuestPlan};
 use crate::cpio::Archive;
+use crate::suite::SuiteFile;
 
 /// What goes into the initramfs.
 #[derive(Debug, Clone)]
@@ -14,8 +15,10 @@ pub struct Contents {
     pub nsconform: PathBuf,
     /// The static probe.
     pub probe: PathBuf,
-    pub cases: PathBuf,
-    pub fixtures: PathBuf,
+    /// The cases and fixtures directories given; `None`: the suite built
+    /// into this binary.
+    pub cases: Option<PathBuf>,
+    pub fixtures: Option<PathBuf>,
 }
 
 /// Why the initramfs could not be built.
@@ -81,8 +84,39 @@ pub fn build(contents: &Contents, plan: &GuestPlan, out: &Path) -> Result<(), Bu
     })?;
     a.file(protocol::PLAN_PATH, 0o644, &plan_text)
         .map_err(io_err(out))?;
-    pack_tree(&mut a, &contents.cases, protocol::CASES_DIR)?;
-    pack_tree(&mut a, &contents.fixtures, protocol::FIXTURES_DIR)?;
+    let (cases, fixtures) = crate::embedded::files();
+    for (given, built_in, name) in [
+        (&contents.cases, cases, protocol::CASES_DIR),
+        (&contents.fixtures, fixtures, protocol::FIXTURES_DIR),
+    ] {
+        match given {
+            Some(dir) => pack_tree(&mut a, dir, name)?,
+            None => pack_built_in(&mut a, &built_in, name).map_err(io_err(out))?,
+        }
+    }
     a.finish().map_err(io_err(out))?;
+    Ok(())
+}
+
+/// Packs the files of the suite built into this binary as `name/<type>/<name>.json`.
+fn pack_built_in<W: std::io::Write>(
+    a: &mut Archive<W>,
+    files: &[SuiteFile],
+    name: &str,
+) -> std::io::Result<()> {
+    a.dir(name, 0o755)?;
+    let mut types: Vec<&str> = files.iter().map(|f| f.ty.as_str()).collect();
+    types.dedup();
+    for ty in types {
+        a.dir(&format!("{name}/{ty}"), 0o755)?;
+        for f in files.iter().filter(|f| f.ty == ty) {
+            let text = f.text.as_deref().unwrap_or_default();
+            a.file(
+                &format!("{name}/{ty}/{}.json", f.name),
+                0o644,
+                text.as_bytes(),
+            )?;
+        }
+    }
     Ok(())
 }
