@@ -14,6 +14,7 @@ pub mod fixture;
 pub mod format_error;
 #[cfg(test)]
 mod format_fuzz;
+pub mod guard;
 pub mod judge;
 pub mod kind;
 pub mod kmsg;
@@ -27,6 +28,7 @@ pub mod run;
 pub mod snapshot;
 pub mod step;
 pub mod suite;
+pub mod sys;
 pub mod target;
 pub mod verdict;
 pub mod view;

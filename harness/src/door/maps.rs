@@ -6,8 +6,8 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+use crate::guard;
 use crate::plan::{CallerTag, MapLine, Outside, Setgroups, UserSettings};
-use crate::probe::guard;
 use crate::view::ns::{self, NsId};
 
 /// A failed write: which file, and the errno.
@@ -20,7 +20,7 @@ pub struct MapError {
 fn write(path: &Path, data: &str) -> Result<(), MapError> {
     std::fs::write(path, data).map_err(|e| MapError {
         file: path.display().to_string(),
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        errno: crate::sys::errno::io_errno(e),
     })
 }
 

@@ -15,12 +15,12 @@ use std::os::fd::RawFd;
 
 use nix::unistd::Pid;
 
+use crate::guard::Origin;
 use crate::kind::NsType;
 use crate::plan::{Door, Plan};
-use crate::probe::fork;
-use crate::probe::guard::Origin;
-use crate::probe::message::{self, Message};
-use crate::probe::pipe::{self, Pipe};
+use crate::sys::message::{self, Message};
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process;
 
 /// What every door needs: the plan, where the probe started, and the pipes
 /// to the supervisor.
@@ -59,29 +59,29 @@ impl Ctx<'_> {
 
     /// Run the body in this process and leave with its status.
     pub fn become_inside(&self) -> ! {
-        fork::exit((self.body)(self))
+        process::exit((self.body)(self))
     }
 
     /// Fork `inside` from this process (for pid and time namespaces, which
     /// apply to children), then wait for it, reporting how it ended if badly,
     /// and leave.
     pub fn fork_inside(&self, who: &str) -> ! {
-        match fork::fork(&[]) {
+        match process::fork(&[]) {
             Err(e) => {
                 self.door_failed(who, "fork", e);
-                fork::exit(1)
+                process::exit(1)
             }
-            Ok(fork::Forked::Child) => self.become_inside(),
-            Ok(fork::Forked::Parent(pid)) => {
+            Ok(process::Forked::Child) => self.become_inside(),
+            Ok(process::Forked::Parent(pid)) => {
                 // Once released, the init of a pid namespace may exit first
                 // and take `inside` with it: that death is expected.
-                if let Some(how) = fork::reap(pid) {
+                if let Some(how) = process::reap(pid) {
                     if !pipe::closed_now(self.release) {
                         self.send(&Message::error(who, format!("inside {how}")));
                     }
                 }
                 pipe::close(self.views);
-                fork::exit(0)
+                process::exit(0)
             }
         }
     }
@@ -137,7 +137,7 @@ pub fn write_maps(ctx: &Ctx, pid: Pid) -> bool {
 pub fn spawn(
     ctx: &Ctx,
     syscall: &str,
-    call: fn(u64) -> Result<fork::Forked, nix::errno::Errno>,
+    call: fn(u64) -> Result<process::Forked, nix::errno::Errno>,
 ) -> Vec<Pid> {
     let hs = match Handshake::new() {
         Ok(hs) => hs,
@@ -151,8 +151,8 @@ pub fn spawn(
             ctx.door_failed("supervisor", syscall, e);
             Vec::new()
         }
-        Ok(fork::Forked::Child) => clone::child(ctx, &hs),
-        Ok(fork::Forked::Parent(pid)) => {
+        Ok(process::Forked::Child) => clone::child(ctx, &hs),
+        Ok(process::Forked::Parent(pid)) => {
             clone::parent(ctx, pid, &hs);
             vec![pid]
         }

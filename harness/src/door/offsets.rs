@@ -2,8 +2,8 @@
 
 use nix::errno::Errno;
 
+use crate::guard;
 use crate::plan::TimeSettings;
-use crate::probe::guard;
 use crate::view::ns;
 
 /// The text written to `timens_offsets` for these settings.
@@ -50,7 +50,7 @@ pub fn write(settings: &TimeSettings) -> Result<(), Errno> {
     for line in text.lines() {
         ensure_new_for_children()?;
         std::fs::write("/proc/self/timens_offsets", format!("{line}\n"))
-            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+            .map_err(crate::sys::errno::io_errno)?;
     }
     Ok(())
 }

@@ -3,11 +3,7 @@
 //! collects the views of the processes it created, observes the host while
 //! they are still alive, then releases and reaps them all.
 
-pub mod fork;
-pub mod guard;
 pub mod inside;
-pub mod message;
-pub mod pipe;
 
 use std::collections::BTreeSet;
 
@@ -15,10 +11,11 @@ use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 use crate::door::{self, Ctx};
+use crate::guard::{self, Origin};
 use crate::plan::{GuardFailure, Outcome, Plan, Process};
-use guard::Origin;
-use message::Message;
-use pipe::Pipe;
+use crate::sys::message::{self, Message};
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process;
 
 /// Carry out `plan` and say what happened.
 pub fn run(plan: &Plan) -> Outcome {
@@ -82,7 +79,7 @@ pub fn run(plan: &Plan) -> Outcome {
 fn reap_all(children: &[Pid]) -> Vec<String> {
     children
         .iter()
-        .filter_map(|pid| fork::reap(*pid).map(|how| format!("process {pid} {how}")))
+        .filter_map(|pid| process::reap(*pid).map(|how| format!("process {pid} {how}")))
         .collect()
 }
 

@@ -7,8 +7,8 @@ use nix::errno::Errno;
 use serde_json::{json, Value};
 
 use super::Extra;
-use crate::probe::fork::{self, Forked};
-use crate::probe::pipe::{self, Pipe};
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process::{self, Forked};
 
 /// Run `body` in a forked child and return what it gave back. A child that
 /// takes longer than `limit` is killed: ETIMEDOUT. One that dies without
@@ -18,21 +18,21 @@ pub fn in_child(
     body: impl FnOnce() -> Result<Extra, Errno>,
 ) -> Result<Extra, Errno> {
     let answer = Pipe::new()?;
-    match fork::fork(&[answer.read])? {
+    match process::fork(&[answer.read])? {
         Forked::Child => {
             let reply = match body() {
                 Ok(extra) => json!({ "ok": extra }),
                 Err(e) => json!({ "errno": e as i32 }),
             };
             let _ = pipe::write_all(answer.write, reply.to_string().as_bytes());
-            fork::exit(0)
+            process::exit(0)
         }
         Forked::Parent(pid) => {
             pipe::close(answer.write);
             let deadline = Instant::now() + limit;
             let text = pipe::read_to_end_by(answer.read, deadline);
             pipe::close(answer.read);
-            fork::reap_within(pid, deadline);
+            process::reap_within(pid, deadline);
             let text = text.map_err(|_| Errno::ETIMEDOUT)?;
             let reply: Value = serde_json::from_slice(&text).map_err(|_| Errno::ECHILD)?;
             match (reply.get("ok"), reply.get("errno").and_then(Value::as_i64)) {

@@ -19,8 +19,8 @@ mod uts;
 use nix::errno::Errno;
 use serde_json::{json, Map, Value};
 
+use crate::guard::Origin;
 use crate::plan::{GuardFailure, Step};
-use crate::probe::guard::Origin;
 
 /// What a step gives back besides success: named values for the view.
 pub type Extra = Map<String, Value>;
@@ -82,7 +82,7 @@ impl<'a> Runner<'a> {
                 entry.extend(extra);
                 Value::Object(entry)
             }
-            Err(crate::probe::guard::NOT_ISOLATED) => {
+            Err(crate::guard::NOT_ISOLATED) => {
                 let message = format!("namespace not isolated: {name} refused a change");
                 self.refused.push(GuardFailure {
                     process: self.env.process.to_string(),

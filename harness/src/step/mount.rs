@@ -15,9 +15,10 @@ use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 
 use super::Extra;
+use crate::guard::{self, NOT_ISOLATED};
 use crate::kind::NsType;
 use crate::plan::{MountStep, PropagationStep, PropagationType};
-use crate::probe::guard::{self, NOT_ISOLATED};
+use crate::sys::errno::io_errno;
 use crate::view::mnt::{read_mountinfo, Mount};
 
 /// Where the sandbox is mounted inside the new mount namespace.
@@ -174,10 +175,6 @@ pub fn write_file(path: &str, bytes: &[u8]) -> Result<(), Errno> {
 #[derive(Default)]
 pub struct Sandbox {
     mounted: bool,
-}
-
-fn io_errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 impl Sandbox {

@@ -16,9 +16,9 @@ use nix::errno::Errno;
 use serde_json::json;
 
 use super::Extra;
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::net::{check_sysctl, NetStep, Sysctl};
-use crate::probe::guard;
 
 /// A socket for the interface ioctls, and an ifreq naming `name`.
 fn ifreq(name: &str) -> Result<(OwnedFd, libc::ifreq), Errno> {

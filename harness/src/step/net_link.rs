@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 
+use crate::guard;
 use crate::kind::NsType;
-use crate::probe::guard;
 
 const NLMSG_HDRLEN: usize = 16;
 const NLM_F_REQUEST: u16 = 0x1;

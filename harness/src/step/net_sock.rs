@@ -16,19 +16,16 @@ use serde_json::{json, Value};
 
 use super::net_child::{self, outcome};
 use super::Extra;
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::net::{AbstractUnix, Proto, SamePort, Traffic};
-use crate::probe::guard;
 
 /// The payload every traffic step sends.
 pub const PAYLOAD: &str = "nsconform";
 /// How long one receive may wait.
 const RECV_WAIT: Duration = Duration::from_secs(2);
 
-/// The errno of an I/O error.
-pub fn errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
+pub use crate::sys::errno::io_errno as errno;
 
 /// Receive one datagram on `server`, bounded; (payload, source address).
 pub fn recv_udp(server: &UdpSocket) -> Result<(String, IpAddr), Errno> {

@@ -9,19 +9,20 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use crate::door::clone3::CloneArgs;
+use crate::sys::clone::{self, CloneArgs};
+use crate::sys::errno::io_errno;
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
+use crate::guard;
 use crate::kind::{NsType, KINDS};
 use crate::plan::nsfs::{
     CreateCall, CreateStep, DropPrivilege, ForChildrenStep, IoctlStep, NsRequest, NsfsStep,
     SetnsPidfdStep, SetnsStep,
 };
-use crate::probe::fork::{self, Forked};
-use crate::probe::guard;
-use crate::probe::pipe::{self, Pipe};
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process::{self, Forked};
 use crate::view::ns::NsId;
 
 /// How long a step waits for a child it forked.
@@ -48,7 +49,7 @@ pub fn perform(step: &NsfsStep, env: &StepEnv) -> Result<Extra, Errno> {
 
 /// Reap `pid`, killing it if it has not ended by the deadline.
 pub(super) fn reap_by(pid: Pid, deadline: Instant) {
-    fork::reap_within(pid, deadline);
+    process::reap_within(pid, deadline);
 }
 
 /// The `CLONE_NEW*` flags of `types`.
@@ -69,10 +70,6 @@ pub(super) fn setns_fd(fd: RawFd, flags: u64) -> Result<(), Errno> {
 pub(super) fn open(path: &str) -> Result<OwnedFd, Errno> {
     let file = std::fs::File::open(path).map_err(io_errno)?;
     Ok(OwnedFd::from(file))
-}
-
-fn io_errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// The namespace a `/proc/<pid>/ns/<link>` path names, or why it cannot be read.
@@ -122,7 +119,7 @@ pub(super) fn drop_privilege(drop: &DropPrivilege) -> Result<(), (&'static str, 
         // SAFETY: setresuid takes plain ids.
         let ret = unsafe { libc::setresuid(uid, uid, uid) };
         Errno::result(ret).map_err(|e| ("setresuid", e))?;
-        crate::probe::fork::rearm_deathsig();
+        crate::sys::process::rearm_deathsig();
     }
     if drop.caps {
         use caps::CapSet;
@@ -166,7 +163,7 @@ fn fd_from_child(path: &str, flags: u64) -> Result<OwnedFd, Errno> {
         None,
         SockFlag::SOCK_CLOEXEC,
     )?;
-    let child = match fork::fork(&[ours.as_raw_fd()])? {
+    let child = match process::fork(&[ours.as_raw_fd()])? {
         Forked::Child => {
             let sent = open_after_unshare(path, flags)
                 .and_then(|(fd, holder)| send_fd(&theirs, &fd).map(|_| holder));
@@ -176,7 +173,7 @@ fn fd_from_child(path: &str, flags: u64) -> Result<OwnedFd, Errno> {
                 let _ = pipe::readable_by(theirs.as_raw_fd(), Instant::now() + DEADLINE);
                 reap_by(holder, Instant::now());
             }
-            fork::exit(0)
+            process::exit(0)
         }
         Forked::Parent(pid) => pid,
     };
@@ -197,11 +194,11 @@ fn open_after_unshare(path: &str, flags: u64) -> Result<(OwnedFd, Option<Pid>), 
     unshare(flags)?;
     let holder = if flags & libc::CLONE_NEWPID as u64 != 0 {
         let gate = Pipe::new()?;
-        match fork::fork(&[])? {
+        match process::fork(&[])? {
             Forked::Child => {
                 pipe::close(gate.write);
                 pipe::wait_closed(gate.read);
-                fork::exit(0)
+                process::exit(0)
             }
             Forked::Parent(pid) => {
                 pipe::close(gate.read);
@@ -363,7 +360,7 @@ fn pidfd_target(s: &SetnsPidfdStep, ready: &Pipe, release: &Pipe) -> ! {
     }
     pipe::close(ready.write);
     pipe::wait_closed(release.read);
-    fork::exit(0)
+    process::exit(0)
 }
 
 fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
@@ -377,7 +374,7 @@ fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
 fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
     let ready = Pipe::new()?;
     let release = Pipe::new()?;
-    let target = match fork::fork(&[])? {
+    let target = match process::fork(&[])? {
         Forked::Child => pidfd_target(s, &ready, &release),
         Forked::Parent(pid) => pid,
     };
@@ -439,36 +436,14 @@ fn join_target(
 /// A fork-like clone or clone3 with `flags` (and for clone3 the PIDs
 /// `set_tid`); the new process exits at once.
 fn clone_and_reap(call: CreateCall, flags: u64, set_tid: &[i32]) -> Result<(), Errno> {
-    let ret = match call {
-        // SAFETY: with no stack the child runs on a copy of ours, as after
-        // fork(2); it only calls _exit.
-        CreateCall::Clone => unsafe {
-            libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as u64, 0, 0, 0, 0)
-        },
-        _ => {
-            let args = CloneArgs {
-                flags,
-                exit_signal: libc::SIGCHLD as u64,
-                // A pointer with a size of 0 is refused (EINVAL): none then.
-                set_tid: if set_tid.is_empty() {
-                    0
-                } else {
-                    set_tid.as_ptr() as u64
-                },
-                set_tid_size: set_tid.len() as u64,
-                ..Default::default()
-            };
-            let size = std::mem::size_of::<CloneArgs>();
-            // SAFETY: `args` is a valid clone_args of `size` bytes that
-            // outlives the call, as does the `set_tid` array it points to
-            // (read only, `set_tid_size` entries); the child only calls _exit.
-            unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, size) }
-        }
+    let forked = match call {
+        CreateCall::Clone => clone::clone(flags | libc::SIGCHLD as u64)?,
+        _ => clone::clone3(&CloneArgs::new(flags).with_set_tid(set_tid))?,
     };
-    match Errno::result(ret)? {
-        0 => fork::exit(0),
-        pid => {
-            reap_by(Pid::from_raw(pid as i32), Instant::now() + DEADLINE);
+    match forked {
+        Forked::Child => process::exit(0),
+        Forked::Parent(pid) => {
+            reap_by(pid, Instant::now() + DEADLINE);
             Ok(())
         }
     }
@@ -515,7 +490,7 @@ fn grandchild(name: &str, link: &str, gate: &Pipe, release: &Pipe) -> ! {
     let _ = pipe::send_u32(gate.write, ino(format!("/proc/self/ns/{link}")));
     pipe::close(gate.write);
     pipe::wait_closed(release.read);
-    fork::exit(0)
+    process::exit(0)
 }
 
 fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
@@ -531,7 +506,7 @@ fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
         let after_unshare = relations(name, link, original, placeholder);
         let gate = Pipe::new()?;
         let release = Pipe::new()?;
-        let pid = match fork::fork(&[])? {
+        let pid = match process::fork(&[])? {
             Forked::Child => grandchild(name, link, &gate, &release),
             Forked::Parent(pid) => pid,
         };

@@ -8,17 +8,17 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use crate::door::clone3::CloneArgs;
+use crate::sys::clone::{self, CloneArgs};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpid, getppid, Pid};
 use serde_json::{json, Map, Value};
 
 use super::{Extra, StepEnv};
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::pid::{Kill, Killer, Nest, PidStep, Relative, SetTid, Target, Tree, MAX_NEST};
-use crate::probe::fork;
-use crate::probe::guard;
-use crate::probe::pipe::{self, Pipe};
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process::{self, Forked};
 
 mod signal;
 
@@ -59,21 +59,17 @@ enum How {
 /// Start a helper running `body`, which returns its exit status.
 fn spawn(how: How, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
     let flags = match how {
-        How::Fork | How::Loose => libc::SIGCHLD as libc::c_ulong,
-        How::NewPid | How::LooseNewPid => (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
+        How::Fork | How::Loose => libc::SIGCHLD as u64,
+        How::NewPid | How::LooseNewPid => (libc::CLONE_NEWPID | libc::SIGCHLD) as u64,
     };
-    // SAFETY: with a null stack clone(2) behaves like fork(2), which is
-    // sound in the single-threaded probe; the other arguments are unused.
-    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
-    match ret {
-        -1 => Err(Errno::last()),
-        0 => {
+    match clone::clone(flags)? {
+        Forked::Child => {
             if matches!(how, How::Fork | How::NewPid) {
-                fork::child_setup(&[]);
+                process::child_setup(&[]);
             }
-            fork::exit(body())
+            process::exit(body())
         }
-        pid => Ok(Pid::from_raw(pid as i32)),
+        Forked::Parent(pid) => Ok(pid),
     }
 }
 
@@ -86,7 +82,7 @@ fn poll_in(fd: RawFd, left: Duration) -> bool {
 /// passed. It is killed only after waitpid(2) said it is a live child of
 /// the caller: an unreaped child's pid cannot have been reused.
 fn await_exit(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
-    fork::reap_within(pid, deadline)
+    process::reap_within(pid, deadline)
 }
 
 /// Read until every writer has closed `fd`, or `deadline` passed.
@@ -137,10 +133,6 @@ fn reported(map: Extra) -> Result<Extra, Errno> {
         Some(e) => Err(Errno::from_raw(e as i32)),
         None => Ok(map),
     }
-}
-
-fn errno_name(e: Errno) -> String {
-    format!("{e:?}")
 }
 
 /// The caller's `NSpid` chain, as the mounted `/proc` shows it.
@@ -198,7 +190,7 @@ fn nest_level(level: u32, depth: Option<u32>, fd: RawFd, deadline: Instant) -> i
                 "nspid": nspid,
                 "pid": getpid().as_raw(),
                 "ppid": getppid().as_raw(),
-                "next_errno": next.map(errno_name),
+                "next_errno": next.map(crate::sys::errno::name),
             }),
         );
         0
@@ -222,7 +214,7 @@ fn nest(n: &Nest) -> Result<Extra, Errno> {
         Err(e) if n.depth.is_none() && e != Errno::EIO => {
             let mut extra = Extra::new();
             extra.insert("levels".into(), 0.into());
-            extra.insert("next_errno".into(), errno_name(e).into());
+            extra.insert("next_errno".into(), crate::sys::errno::name(e).into());
             return Ok(extra);
         }
         Err(e) => return Err(e),
@@ -234,20 +226,13 @@ fn nest(n: &Nest) -> Result<Extra, Errno> {
         .map(String::from);
     if let (Some(depth), Some(name)) = (n.depth, failed) {
         if made < depth {
-            return Err(errno_from_name(&name));
+            return Err(crate::sys::errno::by_name(&name));
         }
     }
     if n.depth.is_some() {
         extra.remove("next_errno");
     }
     Ok(extra)
-}
-
-fn errno_from_name(name: &str) -> Errno {
-    (1..134)
-        .map(Errno::from_raw)
-        .find(|e| errno_name(*e) == name)
-        .unwrap_or(Errno::EIO)
 }
 
 /// Block until `fd` has no writer left (or a byte comes).
@@ -471,7 +456,7 @@ fn fork_after_init_exit() -> Result<Extra, Errno> {
                 await_exit(pid, deadline);
                 Value::Null
             }
-            Err(e) => errno_name(e).into(),
+            Err(e) => crate::sys::errno::name(e).into(),
         };
         send(
             fd,
@@ -636,25 +621,13 @@ fn unshare() -> Result<Extra, Errno> {
 
 /// clone3 with set_tid, fork-like; the child runs `body`.
 fn clone3_set_tid(tids: &[i32], newpid: bool, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
-    let args = CloneArgs {
-        flags: if newpid { libc::CLONE_NEWPID as u64 } else { 0 },
-        exit_signal: libc::SIGCHLD as u64,
-        set_tid: tids.as_ptr() as u64,
-        set_tid_size: tids.len() as u64,
-        ..Default::default()
-    };
-    let size = std::mem::size_of::<CloneArgs>();
-    // SAFETY: `args` is a valid clone_args of `size` bytes, and `tids`
-    // outlives the call; with no stack the child runs on a copy of ours,
-    // as after fork(2), which is sound in the single-threaded probe.
-    let ret = unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, size) };
-    match ret {
-        -1 => Err(Errno::last()),
-        0 => {
-            fork::child_setup(&[]);
-            fork::exit(body())
+    let flags = if newpid { libc::CLONE_NEWPID as u64 } else { 0 };
+    match clone::clone3(&CloneArgs::new(flags).with_set_tid(tids))? {
+        Forked::Child => {
+            process::child_setup(&[]);
+            process::exit(body())
         }
-        pid => Ok(Pid::from_raw(pid as i32)),
+        Forked::Parent(pid) => Ok(pid),
     }
 }
 

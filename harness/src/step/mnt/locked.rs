@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::helper::{self, outcome, Channel, MapLine};
 use super::mount_tmpfs;
-use crate::probe::guard::Origin;
+use crate::guard::Origin;
 use crate::step::mount::{ensure_mnt, ensure_mount_on, ensure_umount, make_dirs};
 use crate::step::Extra;
 

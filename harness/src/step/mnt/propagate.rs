@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 
 use super::helper::{self, Channel, MapLine};
 use super::{mount_tmpfs, propagation_of, sees_mount, set_propagation};
+use crate::guard::{Origin, NOT_ISOLATED};
 use crate::plan::mnt::PropagateStep;
 use crate::plan::PropagationType;
-use crate::probe::guard::{Origin, NOT_ISOLATED};
 use crate::step::mount::{ensure_mount_on, make_dirs};
 use crate::step::Extra;
 

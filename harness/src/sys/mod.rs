@@ -1,0 +1,9 @@
+//! The bottom of the actor side: the only place that forks, clones, makes
+//! pipes and reaps, with the errno helpers and the typed messages a probe's
+//! processes send to its supervisor.
+
+pub mod clone;
+pub mod errno;
+pub mod message;
+pub mod pipe;
+pub mod process;
