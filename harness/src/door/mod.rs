@@ -15,7 +15,7 @@ use std::os::fd::RawFd;
 
 use nix::unistd::Pid;
 
-use crate::guard::Origin;
+use crate::guard::{self, Origin};
 use crate::kind::NsType;
 use crate::plan::{Door, Plan};
 use crate::sys::message::{self, Message};
@@ -39,6 +39,9 @@ pub struct Ctx<'a> {
     pub supervisor: i32,
     /// What the `inside` process runs; returns its exit status.
     pub body: &'a dyn Fn(&Ctx) -> i32,
+    /// The view of the calling process, for a door process the plan
+    /// observes (the unsharer).
+    pub observe: &'a dyn Fn() -> serde_json::Value,
 }
 
 impl Ctx<'_> {
@@ -121,7 +124,7 @@ pub fn write_maps(ctx: &Ctx, pid: Pid) -> bool {
         return true;
     };
     if let Err(message) = ctx.origin.check_process(NsType::User, pid.as_raw()) {
-        return refused(ctx, "supervisor", NsType::User, message);
+        return refused("supervisor", NsType::User, message);
     }
     match maps::write_for(pid, user, ctx.caller) {
         Ok(()) => true,
@@ -171,14 +174,9 @@ pub fn enter(ctx: &Ctx) -> Vec<Pid> {
 }
 
 /// Report a change refused by the isolation guard, before any step ran.
-fn refused(ctx: &Ctx, who: &str, ty: NsType, message: String) -> bool {
-    let process = who.to_string();
-    ctx.send(&Message::Guard {
-        process,
-        step: usize::MAX,
-        ty,
-        message,
-    });
+fn refused(who: &str, ty: NsType, message: String) -> bool {
+    guard::at(who, None);
+    guard::refuse(ty, message);
     false
 }
 
@@ -189,7 +187,7 @@ pub fn settle(ctx: &Ctx, who: &str) -> bool {
     if let Some(time) = &ctx.plan.namespaces.time {
         if time.has_offsets() {
             if let Err(msg) = ctx.origin.check_link(NsType::Time, "time_for_children") {
-                return refused(ctx, who, NsType::Time, msg);
+                return refused(who, NsType::Time, msg);
             }
             if let Err(e) = offsets::write(time) {
                 ctx.door_failed(who, "write timens_offsets", e);
@@ -199,7 +197,7 @@ pub fn settle(ctx: &Ctx, who: &str) -> bool {
     }
     if ctx.plan.namespaces.mnt.is_some() {
         if let Err(msg) = ctx.origin.check(NsType::Mnt) {
-            return refused(ctx, who, NsType::Mnt, msg);
+            return refused(who, NsType::Mnt, msg);
         }
     }
     if let Err(msg) = prepare::mount_namespace(ctx.plan) {

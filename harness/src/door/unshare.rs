@@ -48,7 +48,7 @@ fn unsharer(ctx: &Ctx, hs: &Handshake) -> ! {
         process::exit(1);
     }
     if ctx.plan.observe.contains(&Process::Unsharer) {
-        let view = crate::probe::inside::observe(Vec::new());
+        let view = (ctx.observe)();
         ctx.send(&Message::View {
             process: who.into(),
             view,

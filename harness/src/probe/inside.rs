@@ -19,8 +19,7 @@ pub fn observe(steps: Vec<Value>) -> Value {
     view
 }
 
-/// Run `steps` as `who`, sending refused steps as guard messages; returns
-/// the step results.
+/// Run `steps` as `who`; returns the step results.
 fn run_steps(ctx: &Ctx, who: &str, steps: &[Step]) -> Vec<Value> {
     let env = StepEnv {
         origin: ctx.origin,
@@ -28,16 +27,7 @@ fn run_steps(ctx: &Ctx, who: &str, steps: &[Step]) -> Vec<Value> {
         process: who,
     };
     let mut runner = Runner::new(env);
-    let results = runner.run_all(steps);
-    for g in runner.refused {
-        ctx.send(&Message::Guard {
-            process: g.process,
-            step: g.step,
-            ty: g.ty,
-            message: g.message,
-        });
-    }
-    results
+    runner.run_all(steps)
 }
 
 /// The child of `inside`: its own steps, its view, then a byte on `done`.

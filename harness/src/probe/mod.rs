@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::door::{self, Ctx};
 use crate::guard::{self, Origin};
-use crate::plan::{GuardFailure, Outcome, Plan, Process};
+use crate::plan::{Outcome, Plan, Process};
 use crate::sys::message::{self, Message};
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process;
@@ -46,11 +46,13 @@ pub fn run(plan: &Plan) -> Outcome {
             return out;
         }
     };
+    guard::report_to(views.write);
     let caller = (
         nix::unistd::geteuid().as_raw(),
         nix::unistd::getegid().as_raw(),
     );
     let body = |ctx: &Ctx| inside::run(ctx);
+    let observe = || inside::observe(Vec::new());
     let ctx = Ctx {
         plan,
         origin: &origin,
@@ -60,6 +62,7 @@ pub fn run(plan: &Plan) -> Outcome {
         caller,
         supervisor: nix::unistd::getpid().as_raw(),
         body: &body,
+        observe: &observe,
     };
     let children = door::enter(&ctx);
     pipe::close(views.write);
@@ -170,17 +173,7 @@ impl Collector {
                         out.door = result;
                     }
                 }
-                Message::Guard {
-                    process,
-                    step,
-                    ty,
-                    message,
-                } => out.guard.push(GuardFailure {
-                    process,
-                    step,
-                    ty,
-                    message,
-                }),
+                Message::Guard(refusal) => out.guard.push(refusal),
                 Message::Error { process, message } => {
                     out.errors.push(format!("{process}: {message}"))
                 }

@@ -519,9 +519,6 @@ fn run_nested(
     if let Some(Value::String(e)) = extra.get("errno") {
         return Err(crate::sys::errno::by_name(e));
     }
-    if extra.get("mount_errno") == Some(&format!("{:?}", guard::NOT_ISOLATED).into()) {
-        return Err(guard::NOT_ISOLATED);
-    }
     let nested = extra.get("pid").and_then(Value::as_i64).unwrap_or(0);
     extra.insert("outside".into(), v2_path(&nested.to_string()).into());
     if mount {

@@ -19,8 +19,8 @@ mod uts;
 use nix::errno::Errno;
 use serde_json::{json, Map, Value};
 
-use crate::guard::Origin;
-use crate::plan::{GuardFailure, Step};
+use crate::guard::{self, Origin};
+use crate::plan::Step;
 
 /// What a step gives back besides success: named values for the view.
 pub type Extra = Map<String, Value>;
@@ -36,11 +36,10 @@ pub struct StepEnv<'a> {
     pub process: &'a str,
 }
 
-/// Runs steps for one process and keeps what the guard refused.
+/// Runs steps for one process.
 pub struct Runner<'a> {
     env: StepEnv<'a>,
     sandbox: mount::Sandbox,
-    pub refused: Vec<GuardFailure>,
 }
 
 impl<'a> Runner<'a> {
@@ -48,7 +47,6 @@ impl<'a> Runner<'a> {
         Runner {
             env,
             sandbox: mount::Sandbox::default(),
-            refused: Vec::new(),
         }
     }
 
@@ -63,34 +61,26 @@ impl<'a> Runner<'a> {
 
     fn run_one(&mut self, index: usize, step: &Step) -> Value {
         let name = step.label();
+        guard::at(self.env.process, Some(index));
         if let Some(ty) = step.guarded_by() {
             if let Err(message) = self.env.origin.check(ty) {
-                self.refused.push(GuardFailure {
-                    process: self.env.process.to_string(),
-                    step: index,
-                    ty,
-                    message: message.clone(),
-                });
+                guard::refuse(ty, message.clone());
                 return json!({ "step": name, "guard": message });
             }
         }
-        match self.perform(step) {
+        let refusals = guard::sent();
+        let result = self.perform(step);
+        if guard::sent() > refusals {
+            let message = format!("namespace not isolated: {name} refused a change");
+            return json!({ "step": name, "guard": message });
+        }
+        match result {
             Ok(extra) => {
                 let mut entry = Extra::new();
                 entry.insert("step".into(), name.into());
                 entry.insert("ok".into(), true.into());
                 entry.extend(extra);
                 Value::Object(entry)
-            }
-            Err(crate::guard::NOT_ISOLATED) => {
-                let message = format!("namespace not isolated: {name} refused a change");
-                self.refused.push(GuardFailure {
-                    process: self.env.process.to_string(),
-                    step: index,
-                    ty: step.guarded_by().unwrap_or(crate::kind::NsType::User),
-                    message: message.clone(),
-                });
-                json!({ "step": name, "guard": message })
             }
             Err(e) => json!({ "step": name, "errno": format!("{e:?}") }),
         }

@@ -347,6 +347,7 @@ fn pidfd_target(s: &SetnsPidfdStep, ready: &Pipe, release: &Pipe) -> ! {
         Err(e) => e as u32,
         Ok(()) => match (&s.hostname, s.types.contains(&NsType::Uts)) {
             (Some(name), true) => guard::ensure(NsType::Uts)
+                .map_err(Errno::from)
                 .and_then(|()| nix::unistd::sethostname(name))
                 .err()
                 .map_or(0, |e| e as u32),
@@ -385,11 +386,8 @@ fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
         .then(|| pipe::recv_u32(ready.read))
         .flatten();
     let inos: Vec<Option<u32>> = s.types.iter().map(|_| pipe::recv_u32(ready.read)).collect();
-    let refused = guard::NOT_ISOLATED as u32;
     let result = match code {
         Some(0) => join_target(s, target, &inos, release.write, deadline),
-        // The target refused to set the hostname: its namespace was not new.
-        Some(e) if e == refused => Err(guard::NOT_ISOLATED),
         Some(e) => Ok(setup_failed("unshare", Errno::from_raw(e as i32))),
         None => Err(Errno::ETIMEDOUT),
     };

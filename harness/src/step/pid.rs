@@ -292,8 +292,7 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
     if pipe::recv_u32(p.go.read).is_none() {
         return 1;
     }
-    if let Err(refusal) = init_may_kill_all() {
-        let _ = pipe::send_u32(p.done.write, refusal);
+    if init_may_kill_all().is_err() {
         return 1;
     }
     // SAFETY: kill(2) with -1 from the init (pid 1) of a pid namespace that
@@ -314,26 +313,23 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
 }
 
 /// What the tree's init says on the `done` pipe: it killed and reaped.
+/// When it refuses to kill, it says nothing there: the refusal went to
+/// the supervisor as the guard's event.
 const TREE_DONE: u32 = 1;
-/// The tree's init refused to kill: its namespace was the probe's own.
-const TREE_NOT_ISOLATED: u32 = 2;
-/// The tree's init refused to kill: it was not pid 1 of its namespace.
-const TREE_NOT_INIT: u32 = 3;
 
 /// Whether the caller may kill(-1): only as the init (pid 1) of a pid
 /// namespace that is not the one the probe started in. As pid 1 of a new
 /// namespace, kill(-1) reaches that namespace and those below it only;
 /// anywhere else (the clone faked, the namespace the host's) it could
 /// reach every process of the machine.
-fn init_may_kill_all() -> Result<(), u32> {
-    guard::ensure(NsType::Pid).map_err(|_| TREE_NOT_ISOLATED)?;
+fn init_may_kill_all() -> Result<(), guard::Refused> {
+    guard::ensure(NsType::Pid)?;
     if getpid().as_raw() != 1 {
-        eprintln!(
-            "nsconform-probe: namespace not isolated: the tree's init is pid {}, not 1 (pid {})",
-            getpid(),
-            std::process::id()
+        let message = format!(
+            "namespace not isolated: the tree's init is pid {}, not 1",
+            getpid()
         );
-        return Err(TREE_NOT_INIT);
+        return Err(guard::refuse(NsType::Pid, message));
     }
     Ok(())
 }
@@ -412,10 +408,7 @@ fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
                     .flatten();
                 if said != Some(TREE_DONE) {
                     end_init(init, false, deadline);
-                    return Err(match said {
-                        Some(TREE_NOT_ISOLATED) | Some(TREE_NOT_INIT) => guard::NOT_ISOLATED,
-                        _ => Errno::EIO,
-                    });
+                    return Err(Errno::EIO);
                 }
                 false
             }
@@ -635,10 +628,10 @@ fn clone3_set_tid(tids: &[i32], newpid: bool, body: impl FnOnce() -> i32) -> Res
 fn set_tid_level(s: &SetTid, nest: u32, fd: RawFd, deadline: Instant) -> i32 {
     let child = if nest > 0 {
         spawn(How::NewPid, || set_tid_level(s, nest - 1, fd, deadline))
-    } else if let Err(e) = guard::ensure(NsType::Pid) {
+    } else if let Err(refused) = guard::ensure(NsType::Pid) {
         // The tids choose pids in the caller's namespace (and the one it
         // makes): never in the one the probe started in.
-        Err(e)
+        Err(refused.into())
     } else {
         clone3_set_tid(&s.tids, s.newpid, || {
             let nspid = own_nspid();

@@ -14,7 +14,6 @@ use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
-use crate::door::offsets;
 use crate::guard::{self, Origin};
 use crate::kind::NsType;
 use crate::plan::time::{Clock, TimeStep, MAX_TIMER_MS};
@@ -51,14 +50,12 @@ pub fn perform(step: &TimeStep, env: &StepEnv) -> Result<Extra, Errno> {
 
 /// Check, right before writing `timens_offsets`, that the namespace it
 /// sets (the caller's `time_for_children`) is not the one the probe
-/// started in; say so on standard error, as the guard does, when it is.
+/// started in; the guard refuses (and sends its event) when it is.
 fn ensure_children_ns(origin: &Origin) -> Result<(), Errno> {
-    origin
-        .check_link(NsType::Time, "time_for_children")
-        .map_err(|message| {
-            eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
-            guard::NOT_ISOLATED
-        })
+    Ok(guard::require(
+        NsType::Time,
+        origin.check_link(NsType::Time, "time_for_children"),
+    )?)
 }
 
 /// One write(2) of `text` to the caller's `timens_offsets`, as a user would.
@@ -151,10 +148,14 @@ fn setns_back(
     let before = read_clocks();
     unshare_time()?;
     ensure_children_ns(origin)?;
-    offsets::write(&TimeSettings {
+    let offsets = TimeSettings {
         monotonic,
         boottime,
-    })?;
+    };
+    // One write per clock: some releases take only one clock per call.
+    for line in offsets.render().lines() {
+        write_offsets(origin, &format!("{line}\n"))?;
+    }
     let new = File::open("/proc/self/ns/time_for_children").map_err(io_errno)?;
     setns_time(&new)?;
     let entered = json!({

@@ -103,7 +103,7 @@ fn become_writer(w: &Writer) -> Result<(), Errno> {
 
 /// Map lines as the kernel reads them, `caller` resolved to `caller`.
 fn render(lines: &[MapLine], caller: u32) -> String {
-    crate::door::maps::render(lines, caller)
+    crate::plan::render_map(lines, caller)
 }
 
 /// `n` lines `i i 1`.
@@ -125,12 +125,10 @@ fn write_text(write: &MapWrite, caller: (u32, u32)) -> String {
 /// Refuse unless process `pid` is out of the user namespace the probe
 /// started in: its maps and setgroups would be the host's otherwise.
 fn ensure_user_of(origin: &Origin, pid: Pid) -> Result<(), Errno> {
-    origin
-        .check_process(NsType::User, pid.as_raw())
-        .map_err(|message| {
-            eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
-            guard::NOT_ISOLATED
-        })
+    Ok(guard::require(
+        NsType::User,
+        origin.check_process(NsType::User, pid.as_raw()),
+    )?)
 }
 
 /// Carry out the writes to `/proc/<pid>/`, each with its result; each
@@ -408,7 +406,13 @@ mod tests {
     fn refuses_maps_of_a_process_in_the_starting_user_namespace() {
         let origin = Origin::here();
         let me = nix::unistd::getpid();
-        assert_eq!(ensure_user_of(&origin, me), Err(guard::NOT_ISOLATED));
+        let refusals = guard::sent();
+        assert!(ensure_user_of(&origin, me).is_err());
+        assert_eq!(
+            guard::sent(),
+            refusals + 1,
+            "the refusal is sent as an event"
+        );
     }
 
     #[test]
