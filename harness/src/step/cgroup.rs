@@ -22,11 +22,11 @@ use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 use serde_json::{json, Map, Value};
 
-use super::child::in_child;
 use super::{Extra, StepEnv};
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::cgroup::{CgroupStep, Via};
+use crate::sys::helper::in_child;
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process::{self, Forked};
 use crate::view::{cgroup as cview, mnt};

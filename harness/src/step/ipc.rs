@@ -7,13 +7,13 @@ use std::os::fd::AsRawFd;
 use nix::errno::Errno;
 use serde_json::Value;
 
-use super::child::in_child;
-use super::nsfs::{open, setns_fd, unshare, DEADLINE};
 use super::{Extra, StepEnv};
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::ipc::{IpcStep, MqueueOtherNsStep, RejoinStep, SameKeyStep};
 use crate::plan::{SysvKind, SysvStep};
+use crate::sys::helper::in_child;
+use crate::sys::ns::{open, setns_fd, unshare, DEADLINE};
 
 /// Create a SysV object with `IPC_CREAT | IPC_EXCL` and mode 0600.
 pub fn sysv(step: &SysvStep) -> Result<Extra, Errno> {

@@ -3,11 +3,9 @@
 //! checked by the isolation guard first, and refused when it is not.
 
 mod cgroup;
-mod child;
 mod file;
 mod ipc;
 mod mnt;
-mod mount;
 mod net;
 mod nsfs;
 mod pid;
@@ -39,14 +37,14 @@ pub struct StepEnv<'a> {
 /// Runs steps for one process.
 pub struct Runner<'a> {
     env: StepEnv<'a>,
-    sandbox: mount::Sandbox,
+    sandbox: mnt::Sandbox,
 }
 
 impl<'a> Runner<'a> {
     pub fn new(env: StepEnv<'a>) -> Runner<'a> {
         Runner {
             env,
-            sandbox: mount::Sandbox::default(),
+            sandbox: mnt::Sandbox::default(),
         }
     }
 
@@ -92,8 +90,8 @@ impl<'a> Runner<'a> {
             Step::Setdomainname(name) => uts::setdomainname(name),
             Step::Mkdir(path) => self.sandbox.mkdir(path),
             Step::Mount(m) => self.sandbox.mount(m),
-            Step::Umount(path) => mount::umount(path),
-            Step::Propagation(p) => mount::propagation(p),
+            Step::Umount(path) => mnt::umount(path),
+            Step::Propagation(p) => mnt::propagation(p),
             Step::Sysv(s) => ipc::sysv(s),
             Step::Mqueue(name) => ipc::mqueue(name),
             Step::LinkUp(name) => net::link_up(name),

@@ -4,13 +4,11 @@
 //! forked child with a bounded wait, and naming namespaces by identity.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::MetadataExt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::errno::Errno;
 
 use crate::sys::clone::{self, CloneArgs};
-use crate::sys::errno::io_errno;
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
@@ -21,12 +19,12 @@ use crate::plan::nsfs::{
     CreateCall, CreateStep, DropPrivilege, ForChildrenStep, IoctlStep, NsRequest, NsfsStep,
     SetnsPidfdStep, SetnsStep,
 };
+use crate::sys::ns::{flags_of, ns_at, ns_of_fd, open, reap_by, setns_fd, unshare};
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process::{self, Forked};
 use crate::view::ns::NsId;
 
-/// How long a step waits for a child it forked.
-pub(super) const DEADLINE: Duration = Duration::from_secs(5);
+pub(super) use crate::sys::ns::DEADLINE;
 
 const NS_GET_USERNS: u64 = 0xb701;
 const NS_GET_PARENT: u64 = 0xb702;
@@ -43,51 +41,6 @@ pub fn perform(step: &NsfsStep, env: &StepEnv) -> Result<Extra, Errno> {
         NsfsStep::Create(s) => create(s),
         NsfsStep::ForChildren(s) => for_children(s),
     }
-}
-
-// ---- helpers shared with the ipc and uts steps -------------------------
-
-/// Reap `pid`, killing it if it has not ended by the deadline.
-pub(super) fn reap_by(pid: Pid, deadline: Instant) {
-    process::reap_within(pid, deadline);
-}
-
-/// The `CLONE_NEW*` flags of `types`.
-pub(super) fn flags_of(types: &[NsType]) -> u64 {
-    types.iter().fold(0, |a, t| a | t.kind().flag)
-}
-
-pub(super) fn unshare(flags: u64) -> Result<(), Errno> {
-    // SAFETY: unshare takes plain flags; the caller is a single-threaded child.
-    Errno::result(unsafe { libc::unshare(flags as libc::c_int) }).map(drop)
-}
-
-pub(super) fn setns_fd(fd: RawFd, flags: u64) -> Result<(), Errno> {
-    // SAFETY: setns takes a descriptor number and flags and touches no memory.
-    Errno::result(unsafe { libc::setns(fd, flags as libc::c_int) }).map(drop)
-}
-
-pub(super) fn open(path: &str) -> Result<OwnedFd, Errno> {
-    let file = std::fs::File::open(path).map_err(io_errno)?;
-    Ok(OwnedFd::from(file))
-}
-
-/// The namespace a `/proc/<pid>/ns/<link>` path names, or why it cannot be read.
-pub(super) fn ns_at(path: &str) -> Result<NsId, Errno> {
-    let meta = std::fs::metadata(path).map_err(io_errno)?;
-    Ok(NsId {
-        ino: meta.ino(),
-        dev: meta.dev(),
-    })
-}
-
-/// The namespace an open nsfs descriptor refers to.
-pub(super) fn ns_of_fd(fd: &OwnedFd) -> Result<NsId, Errno> {
-    let st = nix::sys::stat::fstat(fd)?;
-    Ok(NsId {
-        ino: st.st_ino,
-        dev: st.st_dev,
-    })
 }
 
 fn id_json(id: NsId) -> Value {
@@ -296,7 +249,7 @@ fn setns(s: &SetnsStep, env: &StepEnv) -> Result<Extra, Errno> {
         None => s.nstype.map_or(0, |t| t.kind().flag),
     };
     let leave = flags_of(&s.unshare);
-    super::child::in_child(DEADLINE, || {
+    crate::sys::helper::in_child(DEADLINE, || {
         let fd = path.as_deref().map(open).transpose()?;
         let raw = match &fd {
             Some(fd) => fd.as_raw_fd(),
@@ -411,7 +364,7 @@ fn join_target(
         reap_by(target, deadline);
     }
     let flags = if s.no_flags { 0 } else { flags_of(&s.types) };
-    super::child::in_child(DEADLINE, || {
+    crate::sys::helper::in_child(DEADLINE, || {
         setns_fd(pidfd.as_raw_fd(), flags)?;
         let mut joined = Extra::new();
         for (t, ino) in s.types.iter().zip(inos) {
@@ -449,7 +402,7 @@ fn clone_and_reap(call: CreateCall, flags: u64, set_tid: &[i32]) -> Result<(), E
 
 fn create(s: &CreateStep) -> Result<Extra, Errno> {
     let flags = s.bits().map_err(|_| Errno::EINVAL)?;
-    super::child::in_child(DEADLINE, || {
+    crate::sys::helper::in_child(DEADLINE, || {
         if let Err((what, e)) = drop_privilege(&s.drop) {
             return Ok(setup_failed(what, e));
         }
@@ -494,7 +447,7 @@ fn grandchild(name: &str, link: &str, gate: &Pipe, release: &Pipe) -> ! {
 fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
     let kind = s.ty.kind();
     let (name, link) = (kind.name, kind.for_children.ok_or(Errno::EINVAL)?);
-    super::child::in_child(DEADLINE, || {
+    crate::sys::helper::in_child(DEADLINE, || {
         let own = format!("/proc/self/ns/{name}");
         let original = ns_at(&own)?;
         let placeholder = NsId { ino: 0, dev: 0 };

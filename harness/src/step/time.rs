@@ -33,14 +33,16 @@ pub fn perform(step: &TimeStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
         TimeStep::WriteOffsets { text } => write_offsets(origin, text).map(|_| Extra::new()),
         TimeStep::FreshOffsets { text } => {
-            super::child::in_child(CHILD_LIMIT, || fresh_offsets(origin, text))
+            crate::sys::helper::in_child(CHILD_LIMIT, || fresh_offsets(origin, text))
         }
         TimeStep::SetnsBack {
             monotonic,
             boottime,
-        } => super::child::in_child(CHILD_LIMIT, || setns_back(origin, *monotonic, *boottime)),
+        } => {
+            crate::sys::helper::in_child(CHILD_LIMIT, || setns_back(origin, *monotonic, *boottime))
+        }
         TimeStep::ClockNanosleepAbs { clock, ms } => {
-            super::child::in_child(CHILD_LIMIT, || nanosleep_abs(*clock, *ms))
+            crate::sys::helper::in_child(CHILD_LIMIT, || nanosleep_abs(*clock, *ms))
         }
         TimeStep::TimerfdAbs { clock, ms } => timerfd_abs(*clock, *ms),
         TimeStep::Sysinfo {} => sysinfo(),

@@ -32,19 +32,21 @@ const CHILD_TIME: Duration = Duration::from_secs(4);
 
 pub fn perform(step: &UserStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
-        UserStep::WriteMaps(w) => super::child::in_child(HELPER_TIME, || write_maps(w, env.origin)),
-        UserStep::Nest(n) => super::child::in_child(HELPER_TIME, || nest(n.max)),
-        UserStep::UnshareThreaded(_) => super::child::in_child(HELPER_TIME, unshare_threaded),
+        UserStep::WriteMaps(w) => {
+            crate::sys::helper::in_child(HELPER_TIME, || write_maps(w, env.origin))
+        }
+        UserStep::Nest(n) => crate::sys::helper::in_child(HELPER_TIME, || nest(n.max)),
+        UserStep::UnshareThreaded(_) => crate::sys::helper::in_child(HELPER_TIME, unshare_threaded),
         UserStep::UnshareFlags(u) => {
             let bits = user::flag_bits(&u.flags).ok_or(Errno::EINVAL)?;
-            super::child::in_child(HELPER_TIME, || unshare_flags(bits, u.call))
+            crate::sys::helper::in_child(HELPER_TIME, || unshare_flags(bits, u.call))
         }
         UserStep::SetnsTo(SetnsTarget::Sibling) => {
-            super::child::in_child(HELPER_TIME, setns_to_sibling)
+            crate::sys::helper::in_child(HELPER_TIME, setns_to_sibling)
         }
         UserStep::SetnsTo(target) => {
             let parent = File::open("/proc/self/ns/user").map_err(io_errno)?;
-            super::child::in_child(HELPER_TIME, || setns_to(&parent, *target))
+            crate::sys::helper::in_child(HELPER_TIME, || setns_to(&parent, *target))
         }
     }
 }

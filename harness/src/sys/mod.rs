@@ -4,6 +4,8 @@
 
 pub mod clone;
 pub mod errno;
+pub mod helper;
 pub mod message;
+pub mod ns;
 pub mod pipe;
 pub mod process;

@@ -13,9 +13,9 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
+use super::sandbox::refuse;
 use crate::guard::Origin;
 use crate::kind::NsType;
-use crate::step::mount::refuse;
 use crate::sys::pipe;
 use crate::sys::process::{self, Forked};
 

@@ -11,10 +11,10 @@ use rustix::mount::{MoveMountFlags, OpenTreeFlags};
 use serde_json::{json, Value};
 
 use super::helper::{self, outcome, MapLine};
-use super::mount_tmpfs;
+use super::sandbox::{ensure_mnt, ensure_mount_on, make_dirs, write_file};
+use super::tree::mount_tmpfs;
 use crate::guard::Origin;
 use crate::plan::mnt::{mount_attr_bits, IdmapStep, SetattrStep};
-use crate::step::mount::{ensure_mnt, ensure_mount_on, make_dirs, write_file};
 use crate::step::Extra;
 
 const SOURCE: &str = "/tmp/idmap-source";

@@ -7,11 +7,11 @@ use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
 use super::helper::{self, Channel, MapLine};
-use super::{mount_tmpfs, propagation_of, sees_mount, set_propagation};
+use super::sandbox::{ensure_mount_on, make_dirs};
+use super::tree::{mount_tmpfs, propagation_of, sees_mount, set_propagation};
 use crate::guard::{self, Origin};
 use crate::plan::mnt::PropagateStep;
 use crate::plan::PropagationType;
-use crate::step::mount::{ensure_mount_on, make_dirs};
 use crate::step::Extra;
 
 /// The paths one `propagate` step works in.

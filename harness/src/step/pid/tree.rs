@@ -13,17 +13,16 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpid, getppid, Pid};
 use serde_json::{json, Map, Value};
 
-use super::{Extra, StepEnv};
+use super::signal;
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::pid::{Kill, Killer, Nest, PidStep, Relative, SetTid, Target, Tree, MAX_NEST};
+use crate::step::{Extra, StepEnv};
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process::{self, Forked};
 
-mod signal;
-
 /// How long a step waits for its helpers, all told.
-const PATIENCE: Duration = Duration::from_secs(5);
+pub(super) const PATIENCE: Duration = Duration::from_secs(5);
 
 pub fn perform(step: &PidStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
@@ -43,7 +42,7 @@ pub fn perform(step: &PidStep, env: &StepEnv) -> Result<Extra, Errno> {
 
 /// How a helper is made.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum How {
+pub(super) enum How {
     /// fork(2); the child dies with its parent.
     Fork,
     /// fork(2), and the child outlives its parent (for what must see the
@@ -57,7 +56,7 @@ enum How {
 }
 
 /// Start a helper running `body`, which returns its exit status.
-fn spawn(how: How, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
+pub(super) fn spawn(how: How, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
     let flags = match how {
         How::Fork | How::Loose => libc::SIGCHLD as u64,
         How::NewPid | How::LooseNewPid => (libc::CLONE_NEWPID | libc::SIGCHLD) as u64,
@@ -74,24 +73,24 @@ fn spawn(how: How, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
 }
 
 /// Wait until `fd` is readable or `left` has passed.
-fn poll_in(fd: RawFd, left: Duration) -> bool {
+pub(super) fn poll_in(fd: RawFd, left: Duration) -> bool {
     pipe::readable_by(fd, Instant::now() + left)
 }
 
 /// Reap `pid`, a child of the caller, killing it once `deadline` has
 /// passed. It is killed only after waitpid(2) said it is a live child of
 /// the caller: an unreaped child's pid cannot have been reused.
-fn await_exit(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
+pub(super) fn await_exit(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
     process::reap_within(pid, deadline)
 }
 
 /// Read until every writer has closed `fd`, or `deadline` passed.
-fn read_until_eof(fd: RawFd, deadline: Instant) -> Vec<u8> {
+pub(super) fn read_until_eof(fd: RawFd, deadline: Instant) -> Vec<u8> {
     pipe::read_to_end_by(fd, deadline).unwrap_or_else(|partial| partial)
 }
 
 /// Send one JSON value as a line.
-fn send(fd: RawFd, value: &Value) {
+pub(super) fn send(fd: RawFd, value: &Value) {
     let mut line = value.to_string().into_bytes();
     line.push(b'\n');
     let _ = pipe::write_all(fd, &line);
@@ -101,7 +100,7 @@ fn send(fd: RawFd, value: &Value) {
 /// so does everything it forks), then read what was sent until every
 /// holder of the pipe is gone, and reap the helper. Returns the first line
 /// sent, as an object.
-fn with_report(how: How, body: impl FnOnce(RawFd) -> i32) -> Result<Extra, Errno> {
+pub(super) fn with_report(how: How, body: impl FnOnce(RawFd) -> i32) -> Result<Extra, Errno> {
     let deadline = Instant::now() + PATIENCE;
     let report = Pipe::new()?;
     let pid = spawn(how, || {
@@ -128,7 +127,7 @@ fn with_report(how: How, body: impl FnOnce(RawFd) -> i32) -> Result<Extra, Errno
 }
 
 /// The errno a helper reported as `errno`, as an error of the step.
-fn reported(map: Extra) -> Result<Extra, Errno> {
+pub(super) fn reported(map: Extra) -> Result<Extra, Errno> {
     match map.get("errno").and_then(Value::as_i64) {
         Some(e) => Err(Errno::from_raw(e as i32)),
         None => Ok(map),
@@ -345,7 +344,7 @@ fn tree_pipes() -> Result<TreePipes, Errno> {
     })
 }
 
-fn close_all(fds: &[RawFd]) {
+pub(super) fn close_all(fds: &[RawFd]) {
     fds.iter().for_each(|fd| pipe::close(*fd));
 }
 

@@ -13,10 +13,10 @@ use std::path::{Component, Path};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 
-use super::Extra;
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::{MountStep, PropagationStep, PropagationType};
+use crate::step::Extra;
 use crate::sys::errno::io_errno;
 use crate::view::mnt::{read_mountinfo, Mount};
 
