@@ -16,6 +16,7 @@ pub mod fixture;
 pub mod format_error;
 #[cfg(test)]
 mod format_fuzz;
+pub mod guard;
 pub mod guest;
 pub mod judge;
 pub mod kind;
@@ -33,6 +34,7 @@ pub mod shard;
 pub mod skip;
 pub mod step;
 pub mod suite;
+pub mod sys;
 pub mod target;
 pub mod verdict;
 pub mod view;
