@@ -2,7 +2,7 @@
 """Check nextest partitions: every test listed (and not ignored) ran in exactly
 one partition's JUnit, and the merged JUnit holds each test once.
 
-Usage: check-partitions.py LIST.json JUNIT-1.xml JUNIT-2.xml ... [--merged OUT.xml]
+Usage: check-partitions.py LIST.json JUNIT-1.xml JUNIT-2.xml ... [--merged OUT.xml] [--result FILE]
 """
 import json
 import sys
@@ -27,9 +27,14 @@ def ran(path):
 
 def main(argv):
     merged_out = None
+    result_out = None
     if "--merged" in argv:
         i = argv.index("--merged")
         merged_out = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
+    if "--result" in argv:
+        i = argv.index("--result")
+        result_out = argv[i + 1]
         argv = argv[:i] + argv[i + 2:]
     want = listed(argv[0])
     seen = {}
@@ -56,9 +61,14 @@ def main(argv):
             print("the merged JUnit holds duplicates")
             return 1
     counts = [len(ran(p)[1]) for p in argv[1:]]
-    print(f"{len(want)} trials listed; partitions ran {counts}; each exactly once: "
-          f"{not (twice or missing or extra)}")
-    return 1 if (twice or missing or extra) else 0
+    good = not (twice or missing or extra)
+    summary = (f"{len(want)} trials listed; partitions ran {counts}; "
+               f"twice {len(twice)}, in none {len(missing)}, not listed {len(extra)}")
+    print(summary)
+    if result_out:
+        with open(result_out, "w") as f:
+            f.write(("ok: " if good else "failed: ") + summary + "\n")
+    return 0 if good else 1
 
 
 if __name__ == "__main__":
