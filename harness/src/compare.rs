@@ -295,6 +295,11 @@ fn distinct_targets(r: &Report) -> usize {
 }
 
 fn view_changes(x: &TrialRecord, y: &TrialRecord, scope: &ViewScope) -> Vec<ViewChange> {
+    // A report that kept no views of a trial (a guest's report keeps only
+    // those of failures and errors) has nothing to compare them with.
+    if x.views.is_none() || y.views.is_none() {
+        return Vec::new();
+    }
     let (fa, fb) = (
         flatten_views(x.views.as_ref()),
         flatten_views(y.views.as_ref()),
