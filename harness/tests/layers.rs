@@ -11,8 +11,10 @@ const ACTOR: [&str; 9] = [
 ];
 
 /// The modules only the harness runs.
-const JUDGE: [&str; 16] = [
+const JUDGE: [&str; 18] = [
     "case",
+    "embedded",
+    "skip",
     "fixture",
     "matcher",
     "judge",

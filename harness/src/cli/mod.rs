@@ -4,6 +4,7 @@
 mod compare;
 mod list;
 mod merge;
+mod out;
 mod probe;
 mod record;
 mod run;

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use super::protocol::{self, GuestPlan};
 use crate::cpio::Archive;
-use crate::suite::SuiteFile;
 
 /// What goes into the initramfs.
 #[derive(Debug, Clone)]
@@ -84,39 +83,36 @@ pub fn build(contents: &Contents, plan: &GuestPlan, out: &Path) -> Result<(), Bu
     })?;
     a.file(protocol::PLAN_PATH, 0o644, &plan_text)
         .map_err(io_err(out))?;
-    let (cases, fixtures) = crate::embedded::files();
-    for (given, built_in, name) in [
-        (&contents.cases, cases, protocol::CASES_DIR),
-        (&contents.fixtures, fixtures, protocol::FIXTURES_DIR),
+    for (given, name) in [
+        (&contents.cases, protocol::CASES_DIR),
+        (&contents.fixtures, protocol::FIXTURES_DIR),
     ] {
         match given {
             Some(dir) => pack_tree(&mut a, dir, name)?,
-            None => pack_built_in(&mut a, &built_in, name).map_err(io_err(out))?,
+            None => pack_built_in(&mut a, name).map_err(io_err(out))?,
         }
     }
     a.finish().map_err(io_err(out))?;
     Ok(())
 }
 
-/// Packs the files of the suite built into this binary as `name/<type>/<name>.json`.
-fn pack_built_in<W: std::io::Write>(
-    a: &mut Archive<W>,
-    files: &[SuiteFile],
-    name: &str,
-) -> std::io::Result<()> {
+/// Packs the files `name/<type>/<name>.json` of the suite built into this
+/// binary, each directory before what it holds.
+fn pack_built_in<W: std::io::Write>(a: &mut Archive<W>, name: &str) -> std::io::Result<()> {
     a.dir(name, 0o755)?;
-    let mut types: Vec<&str> = files.iter().map(|f| f.ty.as_str()).collect();
-    types.dedup();
-    for ty in types {
-        a.dir(&format!("{name}/{ty}"), 0o755)?;
-        for f in files.iter().filter(|f| f.ty == ty) {
-            let text = f.text.as_deref().unwrap_or_default();
-            a.file(
-                &format!("{name}/{ty}/{}.json", f.name),
-                0o644,
-                text.as_bytes(),
-            )?;
+    let mut dirs: Vec<&str> = Vec::new();
+    let prefix = format!("{name}/");
+    for (rel, text) in crate::embedded::files() {
+        if !rel.starts_with(&prefix) {
+            continue;
         }
+        if let Some((dir, _)) = rel.rsplit_once('/') {
+            if !dirs.contains(&dir) {
+                a.dir(dir, 0o755)?;
+                dirs.push(dir);
+            }
+        }
+        a.file(rel, 0o644, text.as_bytes())?;
     }
     Ok(())
 }
