@@ -11,7 +11,7 @@ const ACTOR: [&str; 9] = [
 ];
 
 /// The modules only the harness runs.
-const JUDGE: [&str; 18] = [
+const JUDGE: [&str; 23] = [
     "case",
     "embedded",
     "skip",
@@ -30,6 +30,11 @@ const JUDGE: [&str; 18] = [
     "compare",
     "format_error",
     "snapshot",
+    "cpio",
+    "guest",
+    "matrix",
+    "merge",
+    "shard",
 ];
 
 fn src() -> PathBuf {

@@ -10,7 +10,7 @@ use clap::Args;
 use nix::sys::signal::SigSet;
 
 use crate::report::{self, Format};
-use crate::run::Run;
+use crate::run::{Run, Trial};
 use crate::shard::Shard;
 use crate::target::vm::{self, initramfs::Contents, VmOptions};
 use crate::verdict::Report;
@@ -192,7 +192,8 @@ fn run_one(target: &Target, run: &Run, args: &TargetArgs, c: &Common) -> anyhow:
     let (report, console, booted) = match target {
         Target::Host => (host_report(run), None, None),
         Target::Vm { kernel, kconfig } => {
-            let run = vm::run(kernel, kconfig.as_deref(), &run.trials, &args.vm_options(c));
+            let ids: Vec<String> = run.trials.iter().map(Trial::id).collect();
+            let run = vm::run(kernel, kconfig.as_deref(), &ids, &args.vm_options(c));
             (run.report, Some(run.console), run.booted_after)
         }
     };

@@ -11,7 +11,6 @@ use super::initramfs::{self, Contents};
 use super::protocol::{self, GuestPlan, REPORT_BEGIN, REPORT_END};
 use super::qemu::{self, Boot, Ending, Machine, Watch};
 use super::{image, kconfig};
-use crate::run::Trial;
 use crate::verdict::{Environment, Report, TrialRecord, Verdict};
 
 /// How to run a `vm:` target.
@@ -39,11 +38,11 @@ pub struct VmRun {
 }
 
 /// Every trial as an error with `reason`, on target `target`.
-pub fn all_errors(target: &str, trials: &[Trial], reason: &str) -> Report {
-    let records = trials
+pub fn all_errors(target: &str, ids: &[String], reason: &str) -> Report {
+    let records = ids
         .iter()
-        .map(|t| {
-            let id = t.id();
+        .map(|id| {
+            let id = id.clone();
             let mut parts = id.splitn(3, "::").map(String::from);
             TrialRecord {
                 ty: parts.next().unwrap_or_default(),
@@ -139,17 +138,12 @@ fn apply_alarms(report: &mut Report, console: &Console) {
     report.summary = crate::verdict::Summary::of(&report.trials);
 }
 
-/// Runs `trials` on the kernel at `kernel`; `label` names the target until
-/// the guest says its release.
-pub fn run(
-    kernel: &Path,
-    kconfig_path: Option<&Path>,
-    trials: &[Trial],
-    opts: &VmOptions,
-) -> VmRun {
+/// Runs the trials `ids` on the kernel at `kernel`; until the guest says
+/// its release, the target is named by the kernel's path.
+pub fn run(kernel: &Path, kconfig_path: Option<&Path>, ids: &[String], opts: &VmOptions) -> VmRun {
     let label = format!("vm:{}", kernel.display());
     let fail = |reason: String| VmRun {
-        report: all_errors(&label, trials, &reason),
+        report: all_errors(&label, ids, &reason),
         console: Vec::new(),
         booted_after: None,
         duration: Duration::ZERO,
@@ -168,7 +162,7 @@ pub fn run(
         Err(e) => return fail(format!("cannot make a temporary directory: {e}")),
     };
     let plan = GuestPlan {
-        trials: trials.iter().map(Trial::id).collect(),
+        trials: ids.to_vec(),
         timeout_secs: opts.trial_timeout.as_secs().max(1),
         jobs: opts.cpus.max(1) as usize,
     };
@@ -195,8 +189,8 @@ pub fn run(
     };
     let mut report = match read_report(&machine.report) {
         Some(Ok(r)) => r,
-        Some(Err(reason)) => all_errors(&label, trials, &reason),
-        None => all_errors(&label, trials, &no_report_reason(&boot, &opts.qemu)),
+        Some(Err(reason)) => all_errors(&label, ids, &reason),
+        None => all_errors(&label, ids, &no_report_reason(&boot, &opts.qemu)),
     };
     apply_alarms(&mut report, &boot.console);
     if let Some(path) = kconfig_path {
