@@ -13,10 +13,14 @@ use crate::run::{Config, Filter, Run};
 use crate::target::vm::protocol::{self, GuestPlan};
 use crate::verdict::{TrialRecord, Verdict};
 
-/// Whether this process is a kernel's first process, so `nsconform` is a
-/// guest's `/init`.
+/// Whether `nsconform` is the `/init` of a guest the host packed: the
+/// kernel's first process, started as `/init`, beside a plan. (As the first
+/// process of a container it is none of that, and runs its command line.)
 pub fn is_init() -> bool {
+    let arg0 = std::env::args_os().next();
     std::process::id() == 1
+        && arg0.is_some_and(|a| a == "/init")
+        && Path::new("/").join(protocol::PLAN_PATH).is_file()
 }
 
 /// Runs the guest; never returns.
