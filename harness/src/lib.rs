@@ -17,6 +17,7 @@ mod format_fuzz;
 pub mod judge;
 pub mod kind;
 pub mod kmsg;
+pub mod known_issue;
 pub mod kver;
 pub mod limits;
 pub mod matcher;

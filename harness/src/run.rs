@@ -111,17 +111,24 @@ pub fn unmet(entry: &Entry, door: Door, envm: &Environment) -> Option<String> {
         }
     }
     if let Some(f) = req.features.iter().find(|f| !has(f)) {
-        return Some(format!("the kernel lacks the feature {f}"));
+        return Some(env::missing(f));
     }
-    if !envm.privileged && !has("unprivileged_userns") {
-        return Some(
-            "running unprivileged, and ordinary users may not create user namespaces here".into(),
-        );
+    if let Some(reason) = userns_refused(entry, envm) {
+        return Some(reason);
     }
     if let Err(reason) = env::door_available(door, &envm.features) {
         return Some(reason);
     }
     entry.case.plan(door, false).inexpressible()
+}
+
+/// Why the user namespaces a case needs cannot be had here: rootless runs
+/// need one for every case, and `user.max_user_namespaces = 0` stops root too.
+fn userns_refused(entry: &Entry, envm: &Environment) -> Option<String> {
+    let refusal = env::userns_refusal(&envm.features)?;
+    let max_zero = envm.features.get(env::USERNS_RESTRICTIONS[0]).copied() == Some(true);
+    let needs = !envm.privileged || (max_zero && entry.case.namespaces.user.is_some());
+    needs.then(|| format!("{refusal}; the case needs a user namespace"))
 }
 
 /// Run one trial and judge it.
@@ -139,6 +146,8 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
         duration_ms: 0.0,
         views: None,
         stderr: String::new(),
+        checks: 0,
+        known_issue: None,
     };
     let (entry, door) = match trial {
         Trial::Broken(p) => {
@@ -172,6 +181,11 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
         record.verdict = Verdict::Fail;
         record.reason = Some(line);
     }
+    if record.verdict.judged() {
+        record.checks = entry.fixture.checks();
+    }
+    let release = &config.environment.kernel_release;
+    crate::known_issue::apply(&mut record, &entry.known_issues, release);
     record
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::case::{parse_case, Case};
 use crate::fixture::{parse_fixture, Fixture};
 use crate::kind::NsType;
+use crate::known_issue::{self, KnownIssue};
 
 /// A case with its fixture, both read and valid.
 #[derive(Debug, Clone)]
@@ -15,6 +16,8 @@ pub struct Entry {
     pub name: String,
     pub case: Arc<Case>,
     pub fixture: Arc<Fixture>,
+    /// The known issues that name this case.
+    pub known_issues: Arc<[KnownIssue]>,
 }
 
 /// A file that could not be used, and why (with file, line and column).
@@ -107,6 +110,7 @@ pub fn load(cases: &Path, fixtures: &Path) -> Result<Suite, String> {
                 name: name.clone(),
                 case: Arc::new(case),
                 fixture: Arc::new(fixture),
+                known_issues: Arc::new([]),
             }),
             Err(message) => suite.problems.push(problem(message)),
         }
@@ -121,7 +125,54 @@ pub fn load(cases: &Path, fixtures: &Path) -> Result<Suite, String> {
             });
         }
     }
+    attach_known_issues(&mut suite, &known_issues_path(cases));
     Ok(suite)
+}
+
+/// The known-issues file beside the cases directory.
+pub fn known_issues_path(cases: &Path) -> PathBuf {
+    cases
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("known-issues.json")
+}
+
+/// Give each entry the known issues that name it; an unreadable file, or
+/// an issue that names no case, is a problem.
+fn attach_known_issues(suite: &mut Suite, path: &Path) {
+    let problem = |name: &str, message: String| Problem {
+        ty: "known-issues".into(),
+        name: name.into(),
+        message,
+    };
+    let issues = match known_issue::read(path) {
+        Ok(issues) => issues,
+        Err(e) => return suite.problems.push(problem("file", e.to_string())),
+    };
+    for issue in &issues {
+        for t in &issue.trials {
+            let named = suite.entries.iter().any(|e| {
+                let (ty, name) = (e.ty.name(), e.name.as_str());
+                issue.names_case(ty, name) && t.starts_with(&format!("{ty}::{name}"))
+            });
+            if !named {
+                let m = format!(
+                    "{}: issue {} names {t}, which is no case",
+                    path.display(),
+                    issue.id
+                );
+                suite.problems.push(problem(&issue.id, m));
+            }
+        }
+    }
+    for e in &mut suite.entries {
+        let mine: Vec<KnownIssue> = issues
+            .iter()
+            .filter(|i| i.names_case(e.ty.name(), &e.name))
+            .cloned()
+            .collect();
+        e.known_issues = mine.into();
+    }
 }
 
 /// Where the suite's data is: `dir` if given, else `./<name>` when it

@@ -19,7 +19,12 @@ fn source_dir(name: &str) -> PathBuf {
 fn conclude(record: &TrialRecord) -> Result<Completion, Failed> {
     let reason = record.reason.clone().unwrap_or_default();
     match record.verdict {
-        Verdict::Pass => Ok(Completion::Completed),
+        Verdict::Pass | Verdict::Xfail => Ok(Completion::Completed),
+        Verdict::Xpass => {
+            let issue = record.known_issue.clone().unwrap_or_default();
+            eprintln!("{}: xpass: passes, but {issue}", record.id);
+            Ok(Completion::Completed)
+        }
         Verdict::Skip => Ok(Completion::ignored_with(reason)),
         Verdict::Fail => {
             let diff: Vec<String> = record.diff.iter().map(|d| format!("  {d}")).collect();

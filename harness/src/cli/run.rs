@@ -85,13 +85,23 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
     }
     let s = report.summary;
     eprintln!(
-        "{} passed, {} failed, {} skipped, {} errored; reports in {}",
+        "{} passed, {} failed, {} skipped, {} errored{}; {} checks judged; reports in {}",
         s.pass,
         s.fail,
         s.skip,
         s.error,
+        known_counts(&s),
+        s.checks,
         dir.display()
     );
     let good = s.ok() && report.kernel_log.is_empty();
     Ok(if good { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// `, N xfail, N xpass` when a known issue covered a trial.
+fn known_counts(s: &crate::verdict::Summary) -> String {
+    if s.xfail + s.xpass == 0 {
+        return String::new();
+    }
+    format!(", {} xfail, {} xpass", s.xfail, s.xpass)
 }

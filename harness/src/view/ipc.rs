@@ -15,7 +15,9 @@ pub struct IpcObject {
     pub id: i32,
 }
 
-/// The POSIX message queues of the first `mqueue` mount.
+/// The POSIX message queues of the last `mqueue` mount: the one mounted
+/// most recently, so that a mount the host had (systemd mounts one at
+/// `/dev/mqueue`) and the new namespace copied does not hide it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mqueue {
     /// Where it is mounted.
@@ -57,7 +59,7 @@ fn read_sysvipc(kind: &str) -> Vec<IpcObject> {
 }
 
 fn read_mqueue(mounts: &[mnt::Mount]) -> Option<Mqueue> {
-    let mount = mnt::first_of_type(mounts, "mqueue")?;
+    let mount = mounts.iter().rev().find(|m| m.fstype == "mqueue")?;
     let mut queues: Vec<String> = std::fs::read_dir(&mount.mount_point)
         .map(|dir| {
             dir.filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -122,6 +124,18 @@ mod tests {
             }
         );
         assert_eq!(read_mqueue(&mounts[..1]), None);
+    }
+
+    #[test]
+    fn the_last_mqueue_mount_counts() {
+        let mounts = mnt::parse_mountinfo(
+            "22 1 252:1 / / rw - ext4 /dev/vda1 rw
+             30 22 0:20 / /nonexistent/dev-mqueue rw - mqueue mqueue rw
+             40 22 0:35 / /nonexistent/mqueue rw - mqueue mqueue rw
+",
+        );
+        let mq = read_mqueue(&mounts).unwrap();
+        assert_eq!(mq.mount, "/nonexistent/mqueue");
     }
 
     #[test]
