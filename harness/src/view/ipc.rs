@@ -129,10 +129,9 @@ mod tests {
     #[test]
     fn the_last_mqueue_mount_counts() {
         let mounts = mnt::parse_mountinfo(
-            "22 1 252:1 / / rw - ext4 /dev/vda1 rw
-             30 22 0:20 / /nonexistent/dev-mqueue rw - mqueue mqueue rw
-             40 22 0:35 / /nonexistent/mqueue rw - mqueue mqueue rw
-",
+            "22 1 252:1 / / rw - ext4 /dev/vda1 rw\n\
+             30 22 0:20 / /nonexistent/dev-mqueue rw - mqueue mqueue rw\n\
+             40 22 0:35 / /nonexistent/mqueue rw - mqueue mqueue rw\n",
         );
         let mq = read_mqueue(&mounts).unwrap();
         assert_eq!(mq.mount, "/nonexistent/mqueue");
