@@ -114,6 +114,13 @@ fn below_root_cgroup() -> bool {
         .is_some_and(|path| path.trim() != "/")
 }
 
+/// Whether this process is in the initial PID namespace, whose nsfs inode
+/// is the fixed PROC_PID_INIT_INO (0xEFFFFFFC) since Linux 3.8.
+fn in_initial_pid_ns() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/pid").is_ok_and(|m| m.ino() == 0xEFFF_FFFC)
+}
+
 fn filesystems() -> String {
     std::fs::read_to_string("/proc/filesystems").unwrap_or_default()
 }
@@ -134,6 +141,7 @@ pub fn features() -> BTreeMap<String, bool> {
     );
     f.insert("cgroup2".into(), filesystems().contains("cgroup2"));
     f.insert("cgroup.below_root".into(), below_root_cgroup());
+    f.insert("pid.initial_ns".into(), in_initial_pid_ns());
     f.insert("mqueue".into(), filesystems().contains("mqueue"));
     for (name, absent_is) in SYSCTLS {
         f.insert(name.into(), sysctl_is(name, absent_is));
@@ -151,6 +159,10 @@ pub fn missing(feature: &str) -> String {
     }
     if feature == "cgroup.below_root" {
         return "the suite runs in the root cgroup, and the case must start below it".into();
+    }
+    if feature == "pid.initial_ns" {
+        return "the suite runs below the initial PID namespace, and the case counts levels from it"
+            .into();
     }
     format!("the kernel lacks the feature {feature}")
 }
