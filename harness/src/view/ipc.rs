@@ -4,6 +4,8 @@
 //! and id first on every line), so one small parser reads them all; `procfs`
 //! parses only the `shm` file.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::view::mnt;
@@ -34,6 +36,42 @@ pub struct IpcView {
     pub sem: Vec<IpcObject>,
     /// `None` if no `mqueue` filesystem is mounted.
     pub mqueue: Option<Mqueue>,
+    /// The per-namespace IPC sysctls of ipc_namespaces(7), by name
+    /// (`kernel.shmmax`, `fs.mqueue.queues_max`), as /proc/sys shows them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctl: BTreeMap<String, String>,
+}
+
+/// The sysctls that belong to an IPC namespace (ipc_namespaces(7)).
+pub const SYSCTLS: [&str; 16] = [
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+    "kernel.msg_next_id",
+    "kernel.sem_next_id",
+    "kernel.shm_next_id",
+    "fs.mqueue.msg_default",
+    "fs.mqueue.msg_max",
+    "fs.mqueue.msgsize_default",
+    "fs.mqueue.msgsize_max",
+    "fs.mqueue.queues_max",
+];
+
+/// The IPC sysctls that this kernel has, read in the caller's namespace.
+fn read_sysctls() -> BTreeMap<String, String> {
+    SYSCTLS
+        .iter()
+        .filter_map(|name| {
+            let path = format!("/proc/sys/{}", name.replace('.', "/"));
+            let value = std::fs::read_to_string(path).ok()?;
+            Some((name.to_string(), value.trim_end_matches('\n').to_string()))
+        })
+        .collect()
 }
 
 /// Parse a `/proc/sysvipc/{shm,msg,sem}` text, sorted by id; malformed lines
@@ -80,6 +118,7 @@ pub fn observe() -> IpcView {
         msg: read_sysvipc("msg"),
         sem: read_sysvipc("sem"),
         mqueue: read_mqueue(&mnt::read_mountinfo()),
+        sysctl: read_sysctls(),
     }
 }
 
