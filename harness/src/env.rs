@@ -64,12 +64,8 @@ pub fn userns_refusal(features: &BTreeMap<String, bool>) -> Option<String> {
         })
 }
 
-/// clone3(NULL, 0) fails with EINVAL where clone3 exists, ENOSYS where not;
-/// it creates nothing either way.
 fn has_clone3() -> bool {
-    // SAFETY: a null pointer with size 0 is rejected before anything is read.
-    let ret = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
-    ret == -1 && nix::errno::Errno::last() != nix::errno::Errno::ENOSYS
+    crate::sys::clone::clone3_exists()
 }
 
 /// A pidfd of the calling process, if pidfd_open(2) exists.

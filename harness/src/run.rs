@@ -177,25 +177,12 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
     record.verdict = judgement.verdict;
     record.reason = judgement.reason;
     record.diff = judgement.diff;
-    if let Some(line) = not_isolated(&record.stderr) {
-        record.verdict = Verdict::Fail;
-        record.reason = Some(line);
-    }
     if record.verdict.judged() {
         record.checks = entry.fixture.checks();
     }
     let release = &config.environment.kernel_release;
     crate::known_issue::apply(&mut record, &entry.known_issues, release);
     record
-}
-
-/// The first complaint of the isolation guard in a probe's stderr: any
-/// process of the probe that refused a change says so there.
-fn not_isolated(stderr: &str) -> Option<String> {
-    stderr
-        .lines()
-        .find(|l| l.contains("namespace not isolated"))
-        .map(|l| l.trim_start_matches("nsconform-probe: ").to_string())
 }
 
 /// Run `trials` on `config.jobs` threads; `progress` sees each record as it
