@@ -165,7 +165,7 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 
 fn names_privilege_or_feature(reason: &str) -> bool {
     let words = regex::Regex::new(
-        r"CAP_[A-Z_]+|privilege|as uid \d+|unprivileged|lacks the feature|has no \w+ namespaces|needs Linux|cannot take|cannot express",
+        r"CAP_[A-Z_]+|privilege|as uid \d+|unprivileged|lacks the feature|has no \w+ namespaces|needs Linux|cannot take|cannot express|needs the setting|restricted here|must start below it|counts levels from it",
     )
     .expect("a valid regex");
     words.is_match(reason)
@@ -209,6 +209,8 @@ fn the_whole_suite_as_nobody() {
         let reason = t["reason"].as_str().unwrap_or("");
         match t["verdict"].as_str() {
             Some("pass") => {}
+            // A known issue covers it: expected on this kernel, named in the report.
+            Some("xfail") if t["known_issue"].is_string() => {}
             Some("skip") if names_privilege_or_feature(reason) => {}
             other => bad.push(format!("{}: {other:?}: {reason}", t["id"])),
         }
