@@ -93,7 +93,10 @@ fn junit_parses_and_counts_match() {
         total.fail += counted.fail;
         total.skip += counted.skip;
         total.error += counted.error;
+        total.xfail += counted.xfail;
+        total.xpass += counted.xpass;
     }
+    total.checks = r.summary.checks;
     assert_eq!(total, r.summary);
     assert_eq!(names.len(), r.trials.len());
 
