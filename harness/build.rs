@@ -1,6 +1,6 @@
 //! Builds the suite into the binary: every `cases/<type>/*.json` and
-//! `fixtures/<type>/*.json` of the source tree becomes a `(path, text)`
-//! entry of `$OUT_DIR/suite.rs`, which `src/embedded.rs` includes.
+//! `fixtures/<type>/*.json` of the source tree, and `known-issues.json`,
+//! becomes a `(path, text)` entry of `$OUT_DIR/suite.rs`, which `src/embedded.rs` includes.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -46,6 +46,16 @@ fn main() {
             )
             .expect("writing to a String");
         }
+    }
+    let known = root.join("known-issues.json");
+    println!("cargo:rerun-if-changed={}", known.display());
+    if let Ok(abs) = known.canonicalize() {
+        writeln!(
+            code,
+            "    (\"known-issues.json\", include_str!({:?})),",
+            abs.display().to_string()
+        )
+        .expect("writing to a String");
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo")).join("suite.rs");

@@ -52,6 +52,11 @@ impl Case {
     pub fn doors(&self) -> Vec<Door> {
         match &self.doors {
             Doors::All => Door::ALL.to_vec(),
+            Doors::Once => Door::ALL
+                .into_iter()
+                .find(|d| self.plan(*d, false).inexpressible().is_none())
+                .into_iter()
+                .collect(),
             Doors::Only(list) => {
                 let mut out: Vec<Door> = Vec::new();
                 for d in list {
@@ -106,11 +111,15 @@ pub enum Privilege {
     Root,
 }
 
-/// The doors a case names: `"all"`, or a list.
+/// The doors a case names: `"all"`, `"once"`, or a list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Doors {
     #[default]
     All,
+    /// The case's steps make the namespaces it checks, so the door that
+    /// brought the probe in changes nothing: one trial, through the first
+    /// door that can express it.
+    Once,
     Only(Vec<Door>),
 }
 
@@ -118,6 +127,7 @@ impl Serialize for Doors {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Doors::All => s.serialize_str("all"),
+            Doors::Once => s.serialize_str("once"),
             Doors::Only(list) => list.serialize(s),
         }
     }
@@ -135,14 +145,14 @@ impl<'de> Visitor<'de> for DoorsVisitor {
     type Value = Doors;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("\"all\" or a list of doors")
+        f.write_str("\"all\", \"once\" or a list of doors")
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Doors, E> {
-        if v == "all" {
-            Ok(Doors::All)
-        } else {
-            Err(E::invalid_value(de::Unexpected::Str(v), &self))
+        match v {
+            "all" => Ok(Doors::All),
+            "once" => Ok(Doors::Once),
+            _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
         }
     }
 
@@ -211,6 +221,15 @@ mod tests {
     }
 
     #[test]
+    fn once_is_the_first_door_that_can_express_it() {
+        let case = parse(&UTS.replace(r#""doors": "all""#, r#""doors": "once""#)).unwrap();
+        assert_eq!(case.doors(), vec![Door::Clone]);
+        let time =
+            r#"{"about": "a", "namespaces": {"time": {}}, "observe": ["inside"], "doors": "once"}"#;
+        assert_eq!(parse(time).unwrap().doors(), vec![Door::Clone3]);
+    }
+
+    #[test]
     fn makes_a_plan() {
         let case = parse(UTS).unwrap();
         let plan = case.plan(Door::Clone3, true);
@@ -269,7 +288,7 @@ mod tests {
         "{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n\"doors\": \"some\"}",
         2,
         15,
-        "invalid value: string \"some\", expected \"all\" or a list of doors"
+        "invalid value: string \"some\", expected \"all\", \"once\" or a list of doors"
     )]
     #[case::unknown_step(
         "{\"about\": \"a\", \"namespaces\": {}, \"observe\": [],\n  \"steps\": [{\"reboot\": 1}]}",

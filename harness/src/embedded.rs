@@ -11,6 +11,14 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
     generated::FILES
 }
 
+/// The built-in known-issues file, if the source tree had one.
+pub fn known_issues() -> Option<&'static str> {
+    files()
+        .iter()
+        .find(|(p, _)| *p == "known-issues.json")
+        .map(|(_, text)| *text)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

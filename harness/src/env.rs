@@ -23,16 +23,46 @@ pub fn privileged() -> bool {
     in_initial && admin
 }
 
-/// Whether an ordinary user may create user namespaces here.
-fn unprivileged_userns() -> bool {
-    let read = |p: &str| {
-        std::fs::read_to_string(p)
-            .ok()
-            .map(|s| s.trim().to_string())
+/// The sysctl settings that keep ordinary users (or, for the first, everyone)
+/// from creating user namespaces, each a feature `sysctl:<name>=<value>`.
+pub const USERNS_RESTRICTIONS: [&str; 3] = [
+    "sysctl:user.max_user_namespaces=0",
+    "sysctl:kernel.unprivileged_userns_clone=0",
+    "sysctl:kernel.apparmor_restrict_unprivileged_userns=1",
+];
+
+/// The sysctl settings a case may require, each a feature `sysctl:<name>=<value>`;
+/// true where the setting has that value (an absent sysctl has its default,
+/// `absent_is`).
+const SYSCTLS: [(&str, bool); 4] = [
+    (USERNS_RESTRICTIONS[0], false),
+    (USERNS_RESTRICTIONS[1], false),
+    (USERNS_RESTRICTIONS[2], false),
+    ("sysctl:net.core.devconf_inherit_init_net=0", true),
+];
+
+/// Whether `feature` (`sysctl:<name>=<value>`) holds here.
+fn sysctl_is(feature: &str, absent_is: bool) -> bool {
+    let Some((name, want)) = feature
+        .strip_prefix("sysctl:")
+        .and_then(|s| s.split_once('='))
+    else {
+        return false;
     };
-    let max_ok = read("/proc/sys/user/max_user_namespaces").is_none_or(|v| v != "0");
-    let clone_ok = read("/proc/sys/kernel/unprivileged_userns_clone").is_none_or(|v| v != "0");
-    max_ok && clone_ok
+    let path = format!("/proc/sys/{}", name.replace('.', "/"));
+    std::fs::read_to_string(path).map_or(absent_is, |v| v.trim() == want)
+}
+
+/// Why ordinary users may not create user namespaces here: the setting
+/// that forbids it, by the features found.
+pub fn userns_refusal(features: &BTreeMap<String, bool>) -> Option<String> {
+    USERNS_RESTRICTIONS
+        .iter()
+        .find(|f| features.get(**f).copied().unwrap_or(false))
+        .map(|f| {
+            let setting = f.trim_start_matches("sysctl:").replace('=', " = ");
+            format!("user namespaces are restricted here ({setting})")
+        })
 }
 
 fn has_clone3() -> bool {
@@ -118,6 +148,22 @@ fn has_veth() -> bool {
             .any(|l| l.ends_with(" veth_newlink"))
 }
 
+/// Whether this process's cgroup v2 path is below `/`, so that a new
+/// cgroup namespace rooted there shows `/` only if the kernel virtualises it.
+fn below_root_cgroup() -> bool {
+    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .is_some_and(|path| path.trim() != "/")
+}
+
+/// Whether this process is in the initial PID namespace, whose nsfs inode
+/// is the fixed PROC_PID_INIT_INO (0xEFFFFFFC) since Linux 3.8.
+fn in_initial_pid_ns() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/pid").is_ok_and(|m| m.ino() == 0xEFFF_FFFC)
+}
+
 fn filesystems() -> String {
     std::fs::read_to_string("/proc/filesystems").unwrap_or_default()
 }
@@ -140,11 +186,33 @@ pub fn features() -> BTreeMap<String, bool> {
         Path::new("/proc/self/timens_offsets").exists(),
     );
     f.insert("cgroup2".into(), filesystems().contains("cgroup2"));
+    f.insert("cgroup.below_root".into(), below_root_cgroup());
+    f.insert("pid.initial_ns".into(), in_initial_pid_ns());
     f.insert("mqueue".into(), filesystems().contains("mqueue"));
-    f.insert("unprivileged_userns".into(), unprivileged_userns());
+    for (name, absent_is) in SYSCTLS {
+        f.insert(name.into(), sysctl_is(name, absent_is));
+    }
+    let refused = userns_refusal(&f).is_some();
+    f.insert("unprivileged_userns".into(), !refused);
     f.insert("ns_get_id".into(), has_ns_get_id());
     f.insert("veth".into(), has_veth());
     f
+}
+
+/// Why a case that requires `feature` is skipped where it is missing.
+pub fn missing(feature: &str) -> SkipReason {
+    if let Some(setting) = feature.strip_prefix("sysctl:") {
+        return SkipReason::NeedsSetting(setting.to_string());
+    }
+    match feature {
+        "cgroup.below_root" => SkipReason::StartingPoint(
+            "the suite runs in the root cgroup, and the case must start below it",
+        ),
+        "pid.initial_ns" => SkipReason::StartingPoint(
+            "the suite runs below the initial PID namespace, and the case counts levels from it",
+        ),
+        _ => SkipReason::NoFeature(feature.to_string()),
+    }
 }
 
 /// Whether a door can run here at all, by the features found.

@@ -48,6 +48,27 @@ impl Fixture {
         .into_iter()
         .filter_map(|(name, e)| e.as_ref().map(|e| (name, e)))
     }
+
+    /// The number of leaf expectations: the checks a trial judges.
+    pub fn checks(&self) -> usize {
+        self.sections().map(|(_, e)| e.checks()).sum()
+    }
+}
+
+impl Expect {
+    /// Leaves below this expectation; a matcher is one check (`$all`, the
+    /// sum of its parts).
+    pub fn checks(&self) -> usize {
+        match self {
+            Expect::Scalar(_) | Expect::Str(_) => 1,
+            Expect::Array(items) => items.iter().map(Expect::checks).sum(),
+            Expect::Object(fields) => fields.iter().map(|(_, e)| e.checks()).sum(),
+            Expect::Matcher(m) => match m.as_ref() {
+                Matcher::All(parts) => parts.iter().map(Expect::checks).sum(),
+                _ => 1,
+            },
+        }
+    }
 }
 
 /// Reads a fixture from `text` (the contents of `path`), refusing unknown

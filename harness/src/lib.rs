@@ -22,6 +22,7 @@ pub mod guest;
 pub mod judge;
 pub mod kind;
 pub mod kmsg;
+pub mod known_issue;
 pub mod kver;
 pub mod limits;
 pub mod matcher;

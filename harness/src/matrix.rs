@@ -13,6 +13,8 @@ fn cell(v: Option<Verdict>) -> &'static str {
         Some(Verdict::Fail) => "**FAIL**",
         Some(Verdict::Skip) => "skip",
         Some(Verdict::Error) => "**ERROR**",
+        Some(Verdict::Xfail) => "xfail",
+        Some(Verdict::Xpass) => "**XPASS**",
         None => "-",
     }
 }
@@ -39,7 +41,7 @@ pub fn markdown(report: &Report) -> String {
         }
         cells.insert((t.id.as_str(), t.target.as_str()), t.verdict);
     }
-    let mut md = String::from("# nsconform: cases x targets\n\n| target | pass | fail | skip | error |\n|---|---|---|---|---|\n");
+    let mut md = String::from("# nsconform: cases x targets\n\n| target | pass | fail | skip | error | xfail | xpass |\n|---|---|---|---|---|---|---|\n");
     for target in &targets {
         let trials: Vec<_> = report
             .trials
@@ -50,8 +52,8 @@ pub fn markdown(report: &Report) -> String {
         let s = Summary::of(&trials);
         let _ = writeln!(
             md,
-            "| `{target}` | {} | {} | {} | {} |",
-            s.pass, s.fail, s.skip, s.error
+            "| `{target}` | {} | {} | {} | {} | {} | {} |",
+            s.pass, s.fail, s.skip, s.error, s.xfail, s.xpass
         );
     }
     let _ = write!(md, "\n| trial |");

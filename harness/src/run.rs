@@ -128,12 +128,21 @@ fn unmet_by_case(entry: &Entry, envm: &Environment) -> Option<SkipReason> {
         return Some(SkipReason::NoNamespace { ty });
     }
     if let Some(f) = req.features.iter().find(|f| !has(f)) {
-        return Some(SkipReason::NoFeature(f.clone()));
+        return Some(env::missing(f));
     }
-    if !envm.privileged && !has("unprivileged_userns") {
-        return Some(SkipReason::NoUnprivilegedUserns);
+    if let Some(reason) = userns_refused(entry, envm) {
+        return Some(reason);
     }
     None
+}
+
+/// Why the user namespaces a case needs cannot be had here: rootless runs
+/// need one for every case, and `user.max_user_namespaces = 0` stops root too.
+fn userns_refused(entry: &Entry, envm: &Environment) -> Option<SkipReason> {
+    let refusal = env::userns_refusal(&envm.features)?;
+    let max_zero = envm.features.get(env::USERNS_RESTRICTIONS[0]).copied() == Some(true);
+    let needs = !envm.privileged || (max_zero && entry.case.namespaces.user.is_some());
+    needs.then_some(SkipReason::UsernsRestricted(refusal))
 }
 
 /// Why a trial cannot run here, if it cannot: known before it runs.
@@ -161,6 +170,8 @@ fn blank_record(trial: &Trial, config: &Config) -> TrialRecord {
         duration_ms: 0.0,
         views: None,
         stderr: String::new(),
+        checks: 0,
+        known_issue: None,
     }
 }
 
@@ -195,6 +206,11 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
     record.reason = judgement.reason;
     record.skip = judgement.skip;
     record.diff = judgement.diff;
+    if record.verdict.judged() {
+        record.checks = entry.fixture.checks();
+    }
+    let release = &config.environment.kernel_release;
+    crate::known_issue::apply(&mut record, &entry.known_issues, release);
     record
 }
 

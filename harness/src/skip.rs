@@ -38,6 +38,15 @@ pub enum SkipReason {
     /// A feature the case requires was not found.
     #[error("the kernel lacks the feature {0}")]
     NoFeature(String),
+    /// A host setting the case needs is not set here.
+    #[error("needs the setting {0}, which this host does not have")]
+    NeedsSetting(String),
+    /// The suite's starting point is not the one the case counts from.
+    #[error("{0}")]
+    StartingPoint(&'static str),
+    /// A host setting restricts the user namespaces the case needs.
+    #[error("{0}; the case needs a user namespace")]
+    UsernsRestricted(String),
     /// Running unprivileged where ordinary users may not make user namespaces.
     #[error("running unprivileged, and ordinary users may not create user namespaces here")]
     NoUnprivilegedUserns,
@@ -56,10 +65,14 @@ impl SkipReason {
     /// The class of requirement this reason names.
     pub fn class(&self) -> SkipClass {
         match self {
-            SkipReason::NeedsRoot { .. } | SkipReason::NoUnprivilegedUserns => SkipClass::Privilege,
+            SkipReason::NeedsRoot { .. }
+            | SkipReason::NoUnprivilegedUserns
+            | SkipReason::UsernsRestricted(_) => SkipClass::Privilege,
             SkipReason::KernelTooOld { .. }
             | SkipReason::NoNamespace { .. }
             | SkipReason::NoFeature(_)
+            | SkipReason::NeedsSetting(_)
+            | SkipReason::StartingPoint(_)
             | SkipReason::Unsupported { .. } => SkipClass::Feature,
             SkipReason::DoorUnavailable { .. } | SkipReason::Inexpressible(_) => SkipClass::Door,
         }

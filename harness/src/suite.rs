@@ -13,6 +13,7 @@ use crate::case::{parse_case, Case};
 use crate::fixture::{parse_fixture, Fixture};
 use crate::format_error::FormatError;
 use crate::kind::NsType;
+use crate::known_issue::{self, KnownIssue};
 
 /// A case with its fixture, both read and valid.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct Entry {
     pub name: String,
     pub case: Arc<Case>,
     pub fixture: Arc<Fixture>,
+    /// The known issues that name this case.
+    pub known_issues: Arc<[KnownIssue]>,
 }
 
 /// Why a case or fixture file, or a whole directory, cannot be used.
@@ -45,6 +48,13 @@ pub enum LoadError {
     /// A fixture without its case.
     #[error("{}: the fixture has no case", fixture.display())]
     NoCase { fixture: PathBuf },
+    /// A known issue names a trial of no case.
+    #[error("{}: issue {issue} names {trial}, which is no case", path.display())]
+    UnknownTrial {
+        path: PathBuf,
+        issue: String,
+        trial: String,
+    },
     /// A file that is not a valid case or fixture, with file, line and column.
     #[error(transparent)]
     Format(#[from] FormatError),
@@ -193,6 +203,7 @@ pub fn pair(cases: &[SuiteFile], fixtures: &[SuiteFile], source: String) -> Suit
                 name: c.name.clone(),
                 case: Arc::new(case),
                 fixture: Arc::new(fixture),
+                known_issues: Arc::new([]),
             }),
             Err(error) => suite.problems.push(problem(error)),
         }
@@ -225,7 +236,9 @@ pub fn load(cases: &Path, fixtures: &Path) -> Result<Suite, LoadError> {
     let case_files = json_files(cases, "cases")?;
     let fixture_files = json_files(fixtures, "fixtures")?;
     let source = format!("{} + {}", cases.display(), fixtures.display());
-    Ok(pair(&case_files, &fixture_files, source))
+    let mut suite = pair(&case_files, &fixture_files, source);
+    attach_known_issues(&mut suite, &known_issues_path(cases), read_known(cases));
+    Ok(suite)
 }
 
 /// The built-in cases and fixtures, each sorted by type and name.
@@ -269,5 +282,69 @@ pub fn choose(cases: Option<&Path>, fixtures: Option<&Path>) -> Result<Suite, Lo
         (None, None) => "built-in".to_string(),
         _ => format!("{case_source} + {fixture_source}"),
     };
-    Ok(pair(&case_files, &fixture_files, source))
+    let mut suite = pair(&case_files, &fixture_files, source);
+    match cases {
+        Some(dir) => attach_known_issues(&mut suite, &known_issues_path(dir), read_known(dir)),
+        None => {
+            let path = Path::new(KNOWN_ISSUES);
+            let issues = crate::embedded::known_issues()
+                .map_or(Ok(Vec::new()), |text| known_issue::parse(path, text));
+            attach_known_issues(&mut suite, path, issues);
+        }
+    }
+    Ok(suite)
+}
+
+/// The name of the known-issues file, beside the cases directory.
+const KNOWN_ISSUES: &str = "known-issues.json";
+
+/// The known-issues file beside the cases directory.
+pub fn known_issues_path(cases: &Path) -> PathBuf {
+    cases.parent().unwrap_or(Path::new(".")).join(KNOWN_ISSUES)
+}
+
+fn read_known(cases: &Path) -> Result<Vec<KnownIssue>, FormatError> {
+    known_issue::read(&known_issues_path(cases))
+}
+
+/// Give each entry the known issues that name it; an unreadable file, or
+/// an issue that names no case, is a problem.
+fn attach_known_issues(
+    suite: &mut Suite,
+    path: &Path,
+    issues: Result<Vec<KnownIssue>, FormatError>,
+) {
+    let problem = |name: &str, error: LoadError| Problem {
+        ty: "known-issues".into(),
+        name: name.into(),
+        error,
+    };
+    let issues = match issues {
+        Ok(issues) => issues,
+        Err(e) => return suite.problems.push(problem("file", e.into())),
+    };
+    for issue in &issues {
+        for t in &issue.trials {
+            let named = suite.entries.iter().any(|e| {
+                let (ty, name) = (e.ty.name(), e.name.as_str());
+                issue.names_case(ty, name) && t.starts_with(&format!("{ty}::{name}"))
+            });
+            if !named {
+                let error = LoadError::UnknownTrial {
+                    path: path.to_path_buf(),
+                    issue: issue.id.clone(),
+                    trial: t.clone(),
+                };
+                suite.problems.push(problem(&issue.id, error));
+            }
+        }
+    }
+    for e in &mut suite.entries {
+        let mine: Vec<KnownIssue> = issues
+            .iter()
+            .filter(|i| i.names_case(e.ty.name(), &e.name))
+            .cloned()
+            .collect();
+        e.known_issues = mine.into();
+    }
 }

@@ -18,10 +18,21 @@ pub enum Verdict {
     Fail,
     Skip,
     Error,
+    /// A failure that a known issue covers: expected on this kernel.
+    Xfail,
+    /// A pass where a known issue says it fails: the issue may be fixed.
+    Xpass,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 4] = [Verdict::Pass, Verdict::Fail, Verdict::Skip, Verdict::Error];
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::Skip,
+        Verdict::Error,
+        Verdict::Xfail,
+        Verdict::Xpass,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -29,7 +40,17 @@ impl Verdict {
             Verdict::Fail => "fail",
             Verdict::Skip => "skip",
             Verdict::Error => "error",
+            Verdict::Xfail => "xfail",
+            Verdict::Xpass => "xpass",
         }
+    }
+
+    /// Whether the fixture was compared with what was observed.
+    pub fn judged(self) -> bool {
+        matches!(
+            self,
+            Verdict::Pass | Verdict::Fail | Verdict::Xfail | Verdict::Xpass
+        )
     }
 }
 
@@ -86,6 +107,12 @@ pub struct TrialRecord {
     /// What the probe wrote on its standard error.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub stderr: String,
+    /// The leaf expectations of the fixture that were judged (0 when it was not compared).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub checks: usize,
+    /// The known issue that made this trial `xfail` or `xpass`, with its reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_issue: Option<String>,
 }
 
 impl TrialRecord {
@@ -97,21 +124,39 @@ impl TrialRecord {
     }
 }
 
-/// Counts of each verdict.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Counts of each verdict, and of the checks judged.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub pass: usize,
     pub fail: usize,
     pub skip: usize,
     pub error: usize,
+    /// Failures that a known issue covers; they do not fail the run.
+    #[serde(default)]
+    pub xfail: usize,
+    /// Passes where a known issue expected a failure; they do not fail the run.
+    #[serde(default)]
+    pub xpass: usize,
+    /// The leaf expectations judged, each case's counted once however many
+    /// doors ran it: the number to compare with other suites.
+    #[serde(default)]
+    pub checks: usize,
 }
 
 impl Summary {
     pub fn of(trials: &[TrialRecord]) -> Summary {
         let mut s = Summary::default();
+        let mut per_case: BTreeMap<(&str, &str), usize> = BTreeMap::new();
         for t in trials {
             s.add(t.verdict);
+            let n = per_case.entry((&t.ty, &t.case)).or_default();
+            *n = (*n).max(t.checks);
         }
+        s.checks = per_case.values().sum();
         s
     }
 
@@ -121,14 +166,29 @@ impl Summary {
             Verdict::Fail => self.fail += 1,
             Verdict::Skip => self.skip += 1,
             Verdict::Error => self.error += 1,
+            Verdict::Xfail => self.xfail += 1,
+            Verdict::Xpass => self.xpass += 1,
+        }
+    }
+
+    /// The count of one verdict.
+    pub fn count(&self, v: Verdict) -> usize {
+        match v {
+            Verdict::Pass => self.pass,
+            Verdict::Fail => self.fail,
+            Verdict::Skip => self.skip,
+            Verdict::Error => self.error,
+            Verdict::Xfail => self.xfail,
+            Verdict::Xpass => self.xpass,
         }
     }
 
     pub fn total(&self) -> usize {
-        self.pass + self.fail + self.skip + self.error
+        Verdict::ALL.iter().map(|&v| self.count(v)).sum()
     }
 
-    /// Whether the run is good: nothing failed and nothing broke.
+    /// Whether the run is good: nothing failed and nothing broke (a known
+    /// issue's `xfail` or `xpass` does not count against it).
     pub fn ok(&self) -> bool {
         self.fail == 0 && self.error == 0
     }

@@ -214,6 +214,8 @@ fn the_whole_suite_as_nobody() {
         let reason = t["reason"].as_str().unwrap_or("");
         match t["verdict"].as_str() {
             Some("pass") => {}
+            // A known issue covers it: expected on this kernel, named in the report.
+            Some("xfail") if t["known_issue"].is_string() => {}
             Some("skip") if names_privilege_or_feature(t) => {}
             other => bad.push(format!("{}: {other:?}: {reason}", t["id"])),
         }

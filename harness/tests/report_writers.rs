@@ -30,7 +30,18 @@ fn count_cases(suite: roxmltree::Node) -> Summary {
     let mut s = Summary::default();
     for case in suite.children().filter(|n| n.has_tag_name("testcase")) {
         let child = |tag| case.children().any(|n| n.has_tag_name(tag));
-        s.add(if child("failure") {
+        let property = |value| {
+            case.descendants().any(|n| {
+                n.has_tag_name("property")
+                    && n.attribute("name") == Some("verdict")
+                    && n.attribute("value") == Some(value)
+            })
+        };
+        s.add(if property("xfail") {
+            Verdict::Xfail
+        } else if property("xpass") {
+            Verdict::Xpass
+        } else if child("failure") {
             Verdict::Fail
         } else if child("error") {
             Verdict::Error
@@ -66,7 +77,7 @@ fn junit_parses_and_counts_match() {
         let ty = suite.attribute("name").unwrap();
         let counted = count_cases(suite);
         assert_eq!(attr(suite, "tests"), counted.total());
-        assert_eq!(attr(suite, "skipped"), counted.skip);
+        assert_eq!(attr(suite, "skipped"), counted.skip + counted.xfail);
         assert!(suite.attribute("time").is_some());
         let want = report_support::summary_of(r.trials.iter().filter(|t| t.ty == ty));
         assert_eq!(counted, want, "suite {ty}");
@@ -82,7 +93,10 @@ fn junit_parses_and_counts_match() {
         total.fail += counted.fail;
         total.skip += counted.skip;
         total.error += counted.error;
+        total.xfail += counted.xfail;
+        total.xpass += counted.xpass;
     }
+    total.checks = r.summary.checks;
     assert_eq!(total, r.summary);
     assert_eq!(names.len(), r.trials.len());
 
@@ -118,11 +132,18 @@ fn markdown_has_table_diff_skips_and_environment() {
     let r = report_support::report();
     let md = markdown::to_string(&r);
     assert!(
-        md.contains("| type | ✅ pass | ❌ fail | ⏭️ skip | 💥 error | total |"),
+        md.contains(
+            "| type | ✅ pass | ❌ fail | ⏭️ skip | 💥 error | 🔶 xfail | ❗ xpass | total |"
+        ),
         "{md}"
     );
-    assert!(md.contains("| `uts` | 3 | 1 | 2 | 0 | 6 |"), "{md}");
-    assert!(md.contains("| **total** | 13 | 1 | 9 | 1 | 24 |"), "{md}");
+    assert!(md.contains("| `uts` | 3 | 1 | 2 | 0 | 0 | 0 | 6 |"), "{md}");
+    assert!(
+        md.contains("| **total** | 11 | 1 | 9 | 1 | 1 | 1 | 24 |"),
+        "{md}"
+    );
+    assert!(md.contains("## 🔶 Known issues (xfail, 1)"), "{md}");
+    assert!(md.contains("xpass, 1)"), "{md}");
     assert!(md.contains("```diff\n--- expected\n+++ observed\n"), "{md}");
     assert!(md.contains("-      \"hostname\": \"nsconform-a\""), "{md}");
     assert!(

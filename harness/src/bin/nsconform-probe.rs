@@ -5,6 +5,8 @@ use std::io::Read;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Where the clocks stand before any door: the zero of a measured time shift.
+    nsconform::view::time::mark_start();
     // Run again by a step after execve(2): report our own status and leave.
     if std::env::args().nth(1).as_deref() == Some(nsconform::plan::user::SELF_STATUS_ARG) {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -107,11 +107,12 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
     }
     let s = report.summary;
     eprintln!(
-        "{} passed, {} failed, {} skipped, {} errored{}; reports in {}",
+        "{} passed, {} failed, {} skipped, {} errored{}{}; {} checks judged; reports in {}",
         s.pass,
         s.fail,
         s.skip,
         s.error,
+        known_counts(&s),
         match &report.interrupted {
             Some(sig) => format!(
                 " ({sig}: stopped after {} of {} trials)",
@@ -120,6 +121,7 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
             ),
             None => String::new(),
         },
+        s.checks,
         dir.display()
     );
     if let Some(signal) = run.stopped() {
@@ -127,4 +129,12 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
     }
     let good = s.ok() && report.kernel_log.is_empty();
     Ok(if good { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// `, N xfail, N xpass` when a known issue covered a trial.
+fn known_counts(s: &crate::verdict::Summary) -> String {
+    if s.xfail + s.xpass == 0 {
+        return String::new();
+    }
+    format!(", {} xfail, {} xpass", s.xfail, s.xpass)
 }

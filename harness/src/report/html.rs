@@ -20,7 +20,7 @@ use super::{by_type, targets, ReportError};
 const DOOR_ORDER: [&str; 5] = ["clone", "clone3", "unshare", "setns", "setns-pidfd"];
 
 const STYLE: &str = r#"
-:root { --pass:#2da44e; --fail:#cf222e; --skip:#f2cc60; --error:#8250df; --none:#eaeef2;
+:root { --pass:#2da44e; --fail:#cf222e; --skip:#f2cc60; --error:#8250df; --xfail:#bc4c00; --xpass:#0969da; --none:#eaeef2;
         font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 14px; }
 body { margin: 0; color: #1f2328; background: #fff; }
 header { padding: 12px 20px; border-bottom: 1px solid #d0d7de; background: #f6f8fa; }
@@ -29,6 +29,7 @@ h1 { font-size: 20px; margin: 0 0 6px; }
 .badge { display: inline-block; padding: 2px 10px; border-radius: 12px; color: #fff; font-weight: 600; margin-right: 6px; }
 .b-pass { background: var(--pass); } .b-fail { background: var(--fail); }
 .b-skip { background: var(--skip); color: #3b2300; } .b-error { background: var(--error); }
+.b-xfail { background: var(--xfail); } .b-xpass { background: var(--xpass); }
 .tools { margin-top: 8px; color: #57606a; }
 main { padding: 12px 20px; overflow: auto; }
 table.matrix { border-collapse: separate; border-spacing: 0; }
@@ -41,6 +42,7 @@ table.matrix { border-collapse: separate; border-spacing: 0; }
 .matrix td { text-align: center; color: #fff; font-weight: 600; min-width: 64px; cursor: pointer; }
 td.v-pass { background: var(--pass); } td.v-fail { background: var(--fail); }
 td.v-skip { background: var(--skip); color: #3b2300; } td.v-error { background: var(--error); }
+td.v-xfail { background: var(--xfail); } td.v-xpass { background: var(--xpass); }
 td.v-none { background: var(--none); color: #8c959f; cursor: default; font-weight: normal; }
 td[data-i]:hover, td[data-i]:focus { outline: 3px solid #0969da; outline-offset: -3px; }
 td.selected { outline: 3px solid #1f2328; outline-offset: -3px; }
@@ -159,25 +161,33 @@ pub fn to_string(report: &Report) -> String {
 }
 
 fn summary_text(s: &Summary) -> String {
-    format!(
+    let mut text = format!(
         "{} pass, {} fail, {} skip, {} error",
         s.pass, s.fail, s.skip, s.error
-    )
+    );
+    if s.xfail + s.xpass > 0 {
+        let _ = write!(text, ", {} xfail, {} xpass", s.xfail, s.xpass);
+    }
+    text
 }
 
 fn header(h: &mut String, report: &Report) {
     let env = &report.environment;
     let s = report.summary;
     h.push_str("<header>\n<h1>nsconform conformance matrix</h1>\n<div>");
-    for (v, n) in [
-        (Verdict::Pass, s.pass),
-        (Verdict::Fail, s.fail),
-        (Verdict::Skip, s.skip),
-        (Verdict::Error, s.error),
-    ] {
-        let _ = write!(h, "<span class=\"badge b-{v}\">{n} {v}</span>");
+    for v in Verdict::ALL {
+        let n = s.count(v);
+        let known = matches!(v, Verdict::Xfail | Verdict::Xpass);
+        if !known || n > 0 {
+            let _ = write!(h, "<span class=\"badge b-{v}\">{n} {v}</span>");
+        }
     }
-    let _ = writeln!(h, "<span>{} trials</span></div>", s.total());
+    let _ = writeln!(
+        h,
+        "<span>{} trials, {} checks judged</span></div>",
+        s.total(),
+        s.checks
+    );
     if let Some(signal) = &report.interrupted {
         let _ = writeln!(
             h,
@@ -295,10 +305,12 @@ fn type_row(h: &mut String, ty: &str, trials: &[&TrialRecord], ncols: usize) {
 }
 
 fn case_row(h: &mut String, report: &Report, case: &str, cells: &[Option<usize>]) {
-    let bad = cells
-        .iter()
-        .flatten()
-        .any(|&i| matches!(report.trials[i].verdict, Verdict::Fail | Verdict::Error));
+    let bad = cells.iter().flatten().any(|&i| {
+        matches!(
+            report.trials[i].verdict,
+            Verdict::Fail | Verdict::Error | Verdict::Xpass
+        )
+    });
     let _ = write!(
         h,
         "<tr class=\"row{}\"><th class=\"case\">{}</th>",
@@ -327,9 +339,9 @@ fn case_row(h: &mut String, report: &Report, case: &str, cells: &[Option<usize>]
 /// The hover text of a cell: the trial, its verdict, and why.
 fn tooltip(t: &TrialRecord) -> String {
     let mut text = format!("{} on {}: {}", t.id, t.target, t.verdict);
-    if let Some(reason) = &t.reason {
+    for line in [&t.reason, &t.known_issue].into_iter().flatten() {
         text.push('\n');
-        text.push_str(reason);
+        text.push_str(line);
     }
     for d in t.diff.iter().take(10) {
         text.push('\n');
@@ -350,6 +362,7 @@ fn details_json(report: &Report) -> String {
             json!({
                 "id": t.id, "target": t.target, "verdict": t.verdict,
                 "reason": t.reason, "diff": t.diff, "stderr": t.stderr,
+                "known_issue": t.known_issue,
                 "duration_ms": t.duration_ms,
             })
         })

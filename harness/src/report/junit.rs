@@ -82,6 +82,14 @@ fn test_case(t: &TrialRecord, several_targets: bool) -> TestCase {
             s.set_description(failure_text(t));
             s
         }
+        Verdict::Xfail => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_type("xfail");
+            s.set_message(format!("xfail: {}", known(t)));
+            s.set_description(failure_text(t));
+            s
+        }
+        Verdict::Xpass => TestCaseStatus::success(),
         Verdict::Error => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
             s.set_type("error");
@@ -97,10 +105,20 @@ fn test_case(t: &TrialRecord, several_targets: bool) -> TestCase {
     case.set_time(duration(t));
     case.add_property(("id", t.id.as_str()));
     case.add_property(("target", t.target.as_str()));
+    if matches!(t.verdict, Verdict::Xfail | Verdict::Xpass) {
+        case.add_property(("verdict", t.verdict.name()));
+        case.add_property(("known_issue", known(t).as_str()));
+    }
     if !t.stderr.is_empty() {
         case.set_system_err(t.stderr.as_str());
     }
     case
+}
+
+fn known(t: &TrialRecord) -> String {
+    t.known_issue
+        .clone()
+        .unwrap_or_else(|| "a known issue".into())
 }
 
 fn failure_message(t: &TrialRecord) -> String {

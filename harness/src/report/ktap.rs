@@ -60,22 +60,25 @@ pub fn to_string(report: &Report) -> String {
         }
         let mut summary = Summary::default();
         trials.iter().for_each(|t| summary.add(t.verdict));
-        k.push_str(&format!(
-            "# {}: pass:{} fail:{} skip:{} error:{}\n",
-            name(ty),
-            summary.pass,
-            summary.fail,
-            summary.skip,
-            summary.error
-        ));
+        k.push_str(&format!("# {}: {}\n", name(ty), counts(&summary)));
         k.push_str(&parent_line(n + 1, ty, &summary));
     }
     let s = report.summary;
-    k.push_str(&format!(
-        "# totals: pass:{} fail:{} skip:{} error:{}\n",
-        s.pass, s.fail, s.skip, s.error
-    ));
+    k.push_str(&format!("# totals: {}\n", counts(&s)));
+    k.push_str(&format!("# checks judged: {}\n", s.checks));
     k
+}
+
+/// `pass:N fail:N skip:N error:N`, then `xfail:N xpass:N` where a known issue covered a trial.
+fn counts(s: &Summary) -> String {
+    let mut text = format!(
+        "pass:{} fail:{} skip:{} error:{}",
+        s.pass, s.fail, s.skip, s.error
+    );
+    if s.xfail + s.xpass > 0 {
+        text.push_str(&format!(" xfail:{} xpass:{}", s.xfail, s.xpass));
+    }
+    text
 }
 
 /// The result line of a type: failed if any trial failed or broke, skipped if all skipped.
@@ -105,6 +108,18 @@ fn trial(k: &mut String, n: usize, t: &TrialRecord, several_targets: bool) {
                 diagnostic(k, &d.to_string());
             }
             k.push_str(&format!("  not ok {n} {test}\n"));
+        }
+        Verdict::Xfail => {
+            for d in &t.diff {
+                diagnostic(k, &d.to_string());
+            }
+            let issue = t.known_issue.as_deref().map_or(String::new(), one_line);
+            k.push_str(&format!("  ok {n} {test} # XFAIL {issue}\n"));
+        }
+        Verdict::Xpass => {
+            let issue = t.known_issue.as_deref().map_or(String::new(), one_line);
+            diagnostic(k, &format!("xpass: passes, but {issue}"));
+            k.push_str(&format!("  ok {n} {test} # TODO xpass: {issue}\n"));
         }
         Verdict::Error => {
             let reason = t.reason.as_deref().unwrap_or("the trial broke");

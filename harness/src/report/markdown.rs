@@ -31,6 +31,7 @@ pub fn to_string(report: &Report) -> String {
     headline(&mut md, report);
     table(&mut md, report);
     failures(&mut md, report);
+    known_issues(&mut md, report);
     errors(&mut md, report);
     skips(&mut md, report);
     kernel_log(&mut md, report);
@@ -64,17 +65,27 @@ fn headline(md: &mut String, report: &Report) {
     }
     let _ = writeln!(
         md,
-        "**{} passed · {} failed · {} skipped · {}** out of {} trials \
-         on kernel `{}` ({}), target `{}`.\n",
+        "**{} passed · {} failed · {} skipped · {}**{} out of {} trials \
+         ({} checks judged) on kernel `{}` ({}), target `{}`.\n",
         s.pass,
         s.fail,
         s.skip,
         plural(s.error, "error"),
+        known_counts(&s),
         s.total(),
+        s.checks,
         code(&env.kernel_release),
         cell(&env.arch),
         code(&env.target)
     );
+}
+
+/// ` · N xfail · N xpass` when a known issue covered a trial.
+fn known_counts(s: &Summary) -> String {
+    if s.xfail + s.xpass == 0 {
+        return String::new();
+    }
+    format!(" · **{} xfail · {} xpass**", s.xfail, s.xpass)
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -87,8 +98,10 @@ fn plural(n: usize, word: &str) -> String {
 
 fn table(md: &mut String, report: &Report) {
     md.push_str("## Results by namespace type\n\n");
-    md.push_str("| type | ✅ pass | ❌ fail | ⏭️ skip | 💥 error | total |\n");
-    md.push_str("|:-----|-----:|-----:|-----:|-----:|-----:|\n");
+    md.push_str(
+        "| type | ✅ pass | ❌ fail | ⏭️ skip | 💥 error | 🔶 xfail | ❗ xpass | total |\n",
+    );
+    md.push_str("|:-----|-----:|-----:|-----:|-----:|-----:|-----:|-----:|\n");
     for (ty, trials) in by_type(report) {
         let mut s = Summary::default();
         trials.iter().for_each(|t| s.add(t.verdict));
@@ -101,11 +114,13 @@ fn table(md: &mut String, report: &Report) {
 fn row(md: &mut String, label: &str, s: &Summary) {
     let _ = writeln!(
         md,
-        "| {label} | {} | {} | {} | {} | {} |",
+        "| {label} | {} | {} | {} | {} | {} | {} | {} |",
         s.pass,
         s.fail,
         s.skip,
         s.error,
+        s.xfail,
+        s.xpass,
         s.total()
     );
 }
@@ -127,6 +142,36 @@ fn failures(md: &mut String, report: &Report) {
         stderr_details(md, t);
     }
     more(md, &failed);
+}
+
+/// Trials a known issue covers: `xfail` with its diff, `xpass` loudly.
+fn known_issues(md: &mut String, report: &Report) {
+    let xpass = with_verdict(report, Verdict::Xpass);
+    if !xpass.is_empty() {
+        let _ = writeln!(
+            md,
+            "## ❗ Passes a known issue expected to fail (xpass, {})\n",
+            xpass.len()
+        );
+        for t in &xpass {
+            let issue = t.known_issue.as_deref().unwrap_or("a known issue");
+            let _ = writeln!(md, "- `{}`: {}", code(&t.id), cell(issue));
+        }
+        md.push('\n');
+    }
+    let xfail = with_verdict(report, Verdict::Xfail);
+    if xfail.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## 🔶 Known issues (xfail, {})\n", xfail.len());
+    for t in xfail.iter().take(DETAILED) {
+        let issue = t.known_issue.as_deref().unwrap_or("a known issue");
+        let _ = writeln!(md, "### `{}`\n\n{}\n", code(&t.id), cell(issue));
+        if !t.diff.is_empty() {
+            fenced(md, "diff", &unified_diff(&t.diff));
+        }
+    }
+    more(md, &xfail);
 }
 
 fn errors(md: &mut String, report: &Report) {

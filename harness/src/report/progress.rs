@@ -96,11 +96,14 @@ impl<W: Write> Progress<W> {
         if t.target != "host" {
             line.push_str(&format!(" @{}", t.target));
         }
-        if let (Verdict::Skip | Verdict::Error | Verdict::Fail, Some(reason)) =
+        if let (Verdict::Skip | Verdict::Error | Verdict::Fail | Verdict::Xpass, Some(reason)) =
             (t.verdict, &t.reason)
         {
             line.push_str(": ");
             line.push_str(&super::one_line(reason));
+        } else if let (Verdict::Xfail, Some(issue)) = (t.verdict, &t.known_issue) {
+            line.push_str(": ");
+            line.push_str(&super::one_line(issue));
         }
         line
     }
@@ -133,7 +136,7 @@ impl<W: Write> Progress<W> {
     fn redraw(&mut self, t: &TrialRecord) -> std::io::Result<()> {
         // Carriage return, then erase the line.
         write!(self.out, "\r\x1b[2K")?;
-        if matches!(t.verdict, Verdict::Fail | Verdict::Error) {
+        if matches!(t.verdict, Verdict::Fail | Verdict::Error | Verdict::Xpass) {
             writeln!(self.out, "{}", self.plain_line(t))?;
         }
         write!(self.out, "{}", self.status_line(t))?;
@@ -160,6 +163,8 @@ mod tests {
             duration_ms: 1.0,
             views: None,
             stderr: String::new(),
+            checks: 0,
+            known_issue: None,
         }
     }
 

@@ -125,6 +125,19 @@ fn read_clocks() -> [i128; 4] {
     SHIFTED.map(|(_, id)| clock_ns(id))
 }
 
+/// The clocks as the initial time namespace reads them: `clocks` less the
+/// offsets of the caller's time namespace, so that a shift measured from
+/// them is the distance from the initial namespace's clocks.
+fn less_own_offsets(clocks: [i128; 4]) -> [i128; 4] {
+    let offsets = std::fs::read_to_string("/proc/self/timens_offsets")
+        .ok()
+        .and_then(|t| crate::view::time::parse_offsets(&t));
+    let ns = |o: [i64; 2]| o[0] as i128 * 1_000_000_000 + o[1] as i128;
+    let (m, b) = offsets.map_or((0, 0), |o| (ns(o.monotonic), ns(o.boottime)));
+    let [mono, boot, raw, coarse] = clocks;
+    [mono - m, boot - b, raw - m, coarse - m]
+}
+
 /// Each clock's shift from `before`, in whole seconds (rounded).
 fn shifts(before: &[i128; 4]) -> Value {
     let now = read_clocks();
@@ -147,7 +160,7 @@ fn setns_back(
 ) -> Result<Extra, Errno> {
     let old = File::open("/proc/self/ns/time").map_err(io_errno)?;
     let old_id = ns::id_of("self", "time");
-    let before = read_clocks();
+    let before = less_own_offsets(read_clocks());
     unshare_time()?;
     ensure_children_ns(origin)?;
     let offsets = TimeSettings {

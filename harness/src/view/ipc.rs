@@ -4,6 +4,8 @@
 //! and id first on every line), so one small parser reads them all; `procfs`
 //! parses only the `shm` file.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::view::mnt;
@@ -15,7 +17,9 @@ pub struct IpcObject {
     pub id: i32,
 }
 
-/// The POSIX message queues of the first `mqueue` mount.
+/// The POSIX message queues of the last `mqueue` mount: the one mounted
+/// most recently, so that a mount the host had (systemd mounts one at
+/// `/dev/mqueue`) and the new namespace copied does not hide it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mqueue {
     /// Where it is mounted.
@@ -32,6 +36,42 @@ pub struct IpcView {
     pub sem: Vec<IpcObject>,
     /// `None` if no `mqueue` filesystem is mounted.
     pub mqueue: Option<Mqueue>,
+    /// The per-namespace IPC sysctls of ipc_namespaces(7), by name
+    /// (`kernel.shmmax`, `fs.mqueue.queues_max`), as /proc/sys shows them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctl: BTreeMap<String, String>,
+}
+
+/// The sysctls that belong to an IPC namespace (ipc_namespaces(7)).
+pub const SYSCTLS: [&str; 16] = [
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+    "kernel.msg_next_id",
+    "kernel.sem_next_id",
+    "kernel.shm_next_id",
+    "fs.mqueue.msg_default",
+    "fs.mqueue.msg_max",
+    "fs.mqueue.msgsize_default",
+    "fs.mqueue.msgsize_max",
+    "fs.mqueue.queues_max",
+];
+
+/// The IPC sysctls that this kernel has, read in the caller's namespace.
+fn read_sysctls() -> BTreeMap<String, String> {
+    SYSCTLS
+        .iter()
+        .filter_map(|name| {
+            let path = format!("/proc/sys/{}", name.replace('.', "/"));
+            let value = std::fs::read_to_string(path).ok()?;
+            Some((name.to_string(), value.trim_end_matches('\n').to_string()))
+        })
+        .collect()
 }
 
 /// Parse a `/proc/sysvipc/{shm,msg,sem}` text, sorted by id; malformed lines
@@ -57,7 +97,7 @@ fn read_sysvipc(kind: &str) -> Vec<IpcObject> {
 }
 
 fn read_mqueue(mounts: &[mnt::Mount]) -> Option<Mqueue> {
-    let mount = mnt::first_of_type(mounts, "mqueue")?;
+    let mount = mounts.iter().rev().find(|m| m.fstype == "mqueue")?;
     let mut queues: Vec<String> = std::fs::read_dir(&mount.mount_point)
         .map(|dir| {
             dir.filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -78,6 +118,7 @@ pub fn observe() -> IpcView {
         msg: read_sysvipc("msg"),
         sem: read_sysvipc("sem"),
         mqueue: read_mqueue(&mnt::read_mountinfo()),
+        sysctl: read_sysctls(),
     }
 }
 
@@ -122,6 +163,17 @@ mod tests {
             }
         );
         assert_eq!(read_mqueue(&mounts[..1]), None);
+    }
+
+    #[test]
+    fn the_last_mqueue_mount_counts() {
+        let mounts = mnt::parse_mountinfo(
+            "22 1 252:1 / / rw - ext4 /dev/vda1 rw\n\
+             30 22 0:20 / /nonexistent/dev-mqueue rw - mqueue mqueue rw\n\
+             40 22 0:35 / /nonexistent/mqueue rw - mqueue mqueue rw\n",
+        );
+        let mq = read_mqueue(&mounts).unwrap();
+        assert_eq!(mq.mount, "/nonexistent/mqueue");
     }
 
     #[test]

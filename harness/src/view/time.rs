@@ -1,7 +1,10 @@
 //! The `time` section: time namespace offsets and what the clocks read.
 
+use std::sync::OnceLock;
+
 use procfs::{FromRead, Uptime};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The offsets of `/proc/self/timens_offsets`: `[seconds, nanoseconds]` per clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +26,77 @@ pub struct TimeView {
     pub realtime: f64,
     /// The first field of `/proc/uptime`.
     pub uptime: Option<f64>,
+    /// How far each clock is from the initial time namespace's, measured:
+    /// its change against `CLOCK_REALTIME` (which no time namespace shifts)
+    /// since the probe started, plus the offsets the probe started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<TimeShift>,
+}
+
+/// Measured shifts, in seconds rounded to the millisecond: in a time
+/// namespace, the offsets written for it, however the clocks read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimeShift {
+    pub monotonic: Value,
+    pub boottime: Value,
+    pub uptime: Value,
+}
+
+/// Each clock minus `CLOCK_REALTIME`, in seconds, where the probe started,
+/// less the offsets of the time namespace it started in.
+static START: OnceLock<[f64; 3]> = OnceLock::new();
+
+/// Monotonic, boottime and uptime, each minus the realtime clock read
+/// between them.
+fn against_realtime() -> [f64; 3] {
+    let monotonic = clock_seconds(libc::CLOCK_MONOTONIC);
+    let boottime = clock_seconds(libc::CLOCK_BOOTTIME);
+    let realtime = clock_seconds(libc::CLOCK_REALTIME);
+    let uptime = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|t| parse_uptime(&t))
+        .unwrap_or(0.0);
+    [monotonic - realtime, boottime - realtime, uptime - realtime]
+}
+
+/// Records the clocks where the probe starts, before any door: the zero
+/// of every `shift`. Called once at the top of the probe's `main`.
+pub fn mark_start() {
+    let _ = START.get_or_init(|| {
+        let [m, b, u] = against_realtime();
+        let offsets = std::fs::read_to_string("/proc/self/timens_offsets")
+            .ok()
+            .and_then(|t| parse_offsets(&t));
+        let secs = |o: Option<[i64; 2]>| o.map_or(0.0, |[s, n]| s as f64 + n as f64 / 1e9);
+        let (om, ob) = (
+            secs(offsets.map(|o| o.monotonic)),
+            secs(offsets.map(|o| o.boottime)),
+        );
+        [m - om, b - ob, u - ob]
+    });
+}
+
+/// Seconds rounded to the millisecond; whole seconds as an integer.
+fn seconds(x: f64) -> Value {
+    let ms = (x * 1000.0).round();
+    if ms % 1000.0 == 0.0 {
+        Value::from((ms / 1000.0) as i64)
+    } else {
+        Value::from(ms / 1000.0)
+    }
+}
+
+/// The shift of the calling process's clocks since [`mark_start`].
+fn shift() -> Option<TimeShift> {
+    let start = START.get()?;
+    let now = against_realtime();
+    // /proc/uptime has a resolution of 10 ms: round it to the second.
+    let uptime = Value::from((now[2] - start[2]).round() as i64);
+    Some(TimeShift {
+        monotonic: seconds(now[0] - start[0]),
+        boottime: seconds(now[1] - start[1]),
+        uptime,
+    })
 }
 
 /// Parse a `timens_offsets` text. Clocks may be named (`monotonic`,
@@ -78,6 +152,7 @@ pub fn observe() -> TimeView {
         boottime: clock_seconds(libc::CLOCK_BOOTTIME),
         realtime: clock_seconds(libc::CLOCK_REALTIME),
         uptime: read("/proc/uptime").and_then(|t| parse_uptime(&t)),
+        shift: shift(),
     }
 }
 
@@ -85,6 +160,7 @@ pub fn observe() -> TimeView {
 mod tests {
     use super::*;
     use rstest::rstest;
+    use serde_json::json;
 
     #[rstest]
     #[case("monotonic           0         0\nboottime            0         0\n", Some(([0, 0], [0, 0])))]
@@ -103,6 +179,23 @@ mod tests {
     #[case("", None)]
     fn parses_uptime(#[case] text: &str, #[case] expected: Option<f64>) {
         assert_eq!(parse_uptime(text), expected);
+    }
+
+    #[rstest]
+    #[case(86400.0002, json!(86400))]
+    #[case(-3599.9996, json!(-3600))]
+    #[case(0.25, json!(0.25))]
+    fn shifts_are_rounded_to_the_millisecond(#[case] x: f64, #[case] want: Value) {
+        assert_eq!(seconds(x), want);
+    }
+
+    #[test]
+    fn the_shift_where_the_probe_started_is_its_offsets() {
+        mark_start();
+        let view = observe();
+        let s = view.shift.unwrap();
+        let o = view.offsets.map_or([0, 0], |o| o.monotonic);
+        assert_eq!(s.monotonic, seconds(o[0] as f64 + o[1] as f64 / 1e9));
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub fn trial(ty: &str, case: &str, door: &str, verdict: Verdict) -> TrialRecord 
         duration_ms: 1.25,
         views: Some(views("nsconform-a", 0)),
         stderr: String::new(),
+        checks: 3,
+        known_issue: None,
     }
 }
 
@@ -118,6 +120,25 @@ pub fn report() -> Report {
     skip.verdict = Verdict::Skip;
     skip.reason = Some("CLONE_NEWTIME cannot be passed to clone(2)".into());
     skip.views = None;
+    let xfail = trials
+        .iter_mut()
+        .find(|t| t.id == "ipc::setns-back::unshare")
+        .unwrap();
+    xfail.verdict = Verdict::Xfail;
+    xfail.reason = Some("inside.ipc.shm: expected [], observed [1]".into());
+    xfail.known_issue = Some("known issue ipc-x (Linux >=6.17): <kept> & shown [ref]".into());
+    xfail.diff = vec![Difference {
+        path: "inside.ipc.shm".into(),
+        expected: json!([]),
+        observed: json!([1]),
+    }];
+    let xpass = trials
+        .iter_mut()
+        .find(|t| t.id == "ipc::isolated::clone")
+        .unwrap();
+    xpass.verdict = Verdict::Xpass;
+    xpass.reason = Some("passes, but known issue ipc-y".into());
+    xpass.known_issue = Some("known issue ipc-y (Linux >=6.1): fixed? [ref]".into());
     let mut report = Report::new(environment(), trials);
     report.kernel_log = vec!["WARNING: CPU: 0 PID: 1 at kernel/nsproxy.c:1".into()];
     report
@@ -126,10 +147,13 @@ pub fn report() -> Report {
 /// The counts the synthetic report must show.
 pub fn expected_summary() -> Summary {
     Summary {
-        pass: 13,
+        pass: 11,
         fail: 1,
         skip: 9,
         error: 1,
+        xfail: 1,
+        xpass: 1,
+        checks: 24,
     }
 }
 

@@ -57,6 +57,8 @@ pub fn all_errors(target: &str, ids: &[String], reason: &str) -> Report {
                 duration_ms: 0.0,
                 views: None,
                 stderr: String::new(),
+                checks: 0,
+                known_issue: None,
             }
         })
         .collect();
