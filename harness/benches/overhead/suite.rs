@@ -35,6 +35,8 @@ pub struct SuiteRun {
 pub fn run(nsconform: &Path, cases: &Path, fixtures: &Path, jobs: usize, label: &str) -> SuiteRun {
     let reports = tempfile::tempdir().expect("a temporary directory");
     let start = Instant::now();
+    // Reaped by `wait4` below, which also gives the run's peak RSS.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(nsconform)
         .args(["run", "--quiet", "--format=json"])
         .arg(format!("--jobs={jobs}"))
