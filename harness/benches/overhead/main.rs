@@ -118,13 +118,13 @@ fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: u
 fn door_table(probe: &Path, n: usize) -> Vec<DoorRow> {
     let suite = nsconform::suite::load(&source_dir("cases"), &source_dir("fixtures"))
         .expect("the suite loads");
-    let trials = run::trials(&suite, &Filter::default());
     let config = Config {
         probe: probe.to_path_buf(),
         timeout: Duration::from_secs(20),
         jobs: 1,
         environment: nsconform::env::probe("host"),
     };
+    let trials = run::trials(&suite, &Filter::default(), &config.environment);
     let mut rows = Vec::new();
     for (types, case) in CASES {
         let Some(entry) = suite
