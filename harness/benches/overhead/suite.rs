@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The figures of one whole-suite run.
 #[derive(Debug, Serialize)]
@@ -53,11 +53,10 @@ pub fn run(nsconform: &Path, cases: &Path, fixtures: &Path, jobs: usize, label: 
         .expect("nsconform starts");
     let (status, peak_rss_kib) = wait4(child.id() as libc::pid_t);
     let wall_s = start.elapsed().as_secs_f64();
-    let text = std::fs::read_to_string(reports.path().join("report.json")).unwrap_or_default();
-    let report: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let report = read_report(&reports.path().join("report.json"));
     let durations = ran_durations(&report);
     let (first, last) = tenths(&durations);
-    let trials = report["trials"].as_array().map_or(0, Vec::len);
+    let trials = report.trials.len();
     SuiteRun {
         label: label.to_string(),
         jobs,
@@ -69,7 +68,7 @@ pub fn run(nsconform: &Path, cases: &Path, fixtures: &Path, jobs: usize, label: 
         first_tenth_ms: first,
         last_tenth_ms: last,
         last_over_first: last / first.max(1e-9),
-        verdicts: report["summary"].clone(),
+        verdicts: report.summary,
         exit_status: status,
     }
 }
@@ -91,14 +90,39 @@ fn wait4(pid: libc::pid_t) -> (i32, i64) {
     (code, usage.ru_maxrss)
 }
 
+/// The parts of a `report.json` read here; the rest is skipped unread, so
+/// that a large report costs little memory.
+#[derive(Debug, Default, Deserialize)]
+struct Report {
+    #[serde(default)]
+    summary: serde_json::Value,
+    #[serde(default)]
+    trials: Vec<Trial>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Trial {
+    verdict: String,
+    #[serde(default)]
+    duration_ms: f64,
+}
+
+fn read_report(path: &Path) -> Report {
+    let Ok(file) = std::fs::File::open(path) else {
+        eprintln!("overhead: no report at {}", path.display());
+        return Report::default();
+    };
+    serde_json::from_reader(std::io::BufReader::new(file)).unwrap_or_else(|e| {
+        eprintln!("overhead: cannot read {}: {e}", path.display());
+        Report::default()
+    })
+}
+
 /// The `duration_ms` of every trial that ran a probe, in the report's order.
-fn ran_durations(report: &serde_json::Value) -> Vec<f64> {
-    let trials = report["trials"].as_array().cloned().unwrap_or_default();
-    trials
-        .iter()
-        .filter(|t| t["verdict"] != "skip")
-        .filter_map(|t| t["duration_ms"].as_f64())
-        .filter(|d| *d > 0.0)
+fn ran_durations(report: &Report) -> Vec<f64> {
+    (report.trials.iter())
+        .filter(|t| t.verdict != "skip" && t.duration_ms > 0.0)
+        .map(|t| t.duration_ms)
         .collect()
 }
 
