@@ -191,6 +191,9 @@ fn print_suites(runs: &[suite::SuiteRun]) {
                 String::new()
             }
         );
+        for id in &s.not_passed {
+            println!("           not a pass, so not a fair measure: {id}");
+        }
     }
 }
 

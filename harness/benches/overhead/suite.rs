@@ -28,6 +28,9 @@ pub struct SuiteRun {
     pub last_tenth_ms: f64,
     pub last_over_first: f64,
     pub verdicts: serde_json::Value,
+    /// The first trials that failed or errored: figures with them are not
+    /// a fair measure.
+    pub not_passed: Vec<String>,
     pub exit_status: i32,
 }
 
@@ -68,6 +71,7 @@ pub fn run(nsconform: &Path, cases: &Path, fixtures: &Path, jobs: usize, label: 
         first_tenth_ms: first,
         last_tenth_ms: last,
         last_over_first: last / first.max(1e-9),
+        not_passed: not_passed(&report),
         verdicts: report.summary,
         exit_status: status,
     }
@@ -102,6 +106,8 @@ struct Report {
 
 #[derive(Debug, Deserialize)]
 struct Trial {
+    #[serde(default)]
+    id: String,
     verdict: String,
     #[serde(default)]
     duration_ms: f64,
@@ -123,6 +129,15 @@ fn ran_durations(report: &Report) -> Vec<f64> {
     (report.trials.iter())
         .filter(|t| t.verdict != "skip" && t.duration_ms > 0.0)
         .map(|t| t.duration_ms)
+        .collect()
+}
+
+/// The ids and verdicts of the first trials that failed or errored.
+fn not_passed(report: &Report) -> Vec<String> {
+    (report.trials.iter())
+        .filter(|t| t.verdict == "fail" || t.verdict == "error")
+        .take(20)
+        .map(|t| format!("{} ({})", t.id, t.verdict))
         .collect()
 }
 
