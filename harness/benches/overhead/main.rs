@@ -225,8 +225,9 @@ fn main() {
     let doors = door_table(&probe, n);
     print_doors(&doors);
     let probe_peak = getrusage(UsageWho::RUSAGE_CHILDREN).map_or(-1, |u| u.max_rss());
+    // An upper bound: a child's ru_maxrss counts its parent's pages until it execs.
     println!(
-        "largest probe: {:.1} MiB peak RSS",
+        "largest probe: at most {:.1} MiB peak RSS",
         probe_peak as f64 / 1024.0
     );
     let runs = suite_runs(&nsconform, scale);
