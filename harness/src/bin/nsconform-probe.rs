@@ -4,7 +4,35 @@
 use std::io::Read;
 use std::process::ExitCode;
 
+/// Started by the harness (`--supervised-by <pid>`): die with it, and write
+/// no file larger than the limit. This is the harness's `pre_exec`, done
+/// here so that the harness can start probes without copying itself. It
+/// runs before the probe reads, opens or writes anything.
+fn supervised() {
+    use nsconform::target::host::{MAX_FILE, SUPERVISED_ARG};
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() != Some(SUPERVISED_ARG) {
+        return;
+    }
+    let parent = args.next().and_then(|p| p.parse::<i32>().ok());
+    let armed = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).is_ok();
+    // Checked after arming: a harness that died before is no longer the parent.
+    let orphan = parent != Some(nix::unistd::getppid().as_raw());
+    if orphan {
+        std::process::exit(3);
+    }
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let limit = getrlimit(Resource::RLIMIT_FSIZE).map_or(MAX_FILE, |(_, hard)| hard.min(MAX_FILE));
+    let limited = setrlimit(Resource::RLIMIT_FSIZE, limit, limit).is_ok();
+    if !armed || !limited {
+        let why = "cannot arm the death signal or the file-size limit";
+        println!("{}", nsconform::probe::unreadable(why.into()));
+        std::process::exit(2);
+    }
+}
+
 fn main() -> ExitCode {
+    supervised();
     // Where the clocks stand before any door: the zero of a measured time shift.
     nsconform::view::time::mark_start();
     // Run again by a step after execve(2): report our own status and leave.

@@ -16,47 +16,41 @@ use crate::plan::{Outcome, Plan};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The largest file a probe and its processes may write (its output included).
-const MAX_FILE: libc::rlim_t = 64 << 20;
+pub const MAX_FILE: u64 = 64 << 20;
 
 /// The most of a probe's output that is kept.
 const MAX_OUTPUT: u64 = 16 << 20;
 
+/// The probe's first argument when the harness starts it, followed by the
+/// harness's pid: the probe then arms its death signal and its file-size
+/// limit before anything else (see `nsconform-probe`'s `supervised`).
+pub const SUPERVISED_ARG: &str = "--supervised-by";
+
 /// Start the probe in a new process group, killed if the harness dies.
 /// Its standard input is a file holding the plan, so that a probe that never
 /// reads it cannot block the harness before the timeout runs.
+///
+/// Nothing runs between fork and exec here, so `Command` starts the probe
+/// with posix_spawn (clone with CLONE_VM and CLONE_VFORK): the harness's
+/// address space is never copied, whatever its size. What a `pre_exec`
+/// would do the probe does first thing, told by [`SUPERVISED_ARG`]: it
+/// arms PR_SET_PDEATHSIG, then checks that its parent is still the pid it
+/// was given (a harness that died before that is seen there), and sets
+/// RLIMIT_FSIZE to [`MAX_FILE`] before it opens or writes anything.
 fn spawn(
     probe: &Path,
     plan: std::fs::File,
     stdout: &std::fs::File,
     stderr: &std::fs::File,
 ) -> std::io::Result<Child> {
-    let mut cmd = Command::new(probe);
-    cmd.stdin(Stdio::from(plan))
+    Command::new(probe)
+        .arg(SUPERVISED_ARG)
+        .arg(std::process::id().to_string())
+        .stdin(Stdio::from(plan))
         .stdout(stdout.try_clone()?)
         .stderr(stderr.try_clone()?)
-        .process_group(0);
-    // SAFETY: the closure runs between fork and exec and calls only prctl and
-    // setrlimit, which are async-signal-safe.
-
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            );
-            // A runaway probe may not fill the disk through its output files.
-            let limit = libc::rlimit {
-                rlim_cur: MAX_FILE,
-                rlim_max: MAX_FILE,
-            };
-            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
-            Ok(())
-        });
-    }
-    cmd.spawn()
+        .process_group(0)
+        .spawn()
 }
 
 /// Wait for `child` until `timeout`; `false` when it is still running.
@@ -129,11 +123,15 @@ fn kill_group(pgid: i32) {
     let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
 }
 
+/// What the probe wrote into `file`, read in one go: the buffer is sized
+/// from the file's length first (growing it by doubling cost a tenth of the
+/// harness's time with the probe's outputs).
 fn read_back(file: &mut std::fs::File) -> String {
-    let mut text = String::new();
+    let len = file.metadata().map_or(0, |m| m.len()).min(MAX_OUTPUT);
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     let _ = file.rewind();
-    let _ = file.take(MAX_OUTPUT).read_to_string(&mut text);
-    text
+    let _ = file.take(MAX_OUTPUT).read_to_end(&mut bytes);
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Run `plan` through the probe at `probe`, for at most `timeout`.

@@ -1,0 +1,251 @@
+//! What the harness costs on top of the kernel. In one run:
+//!
+//! - for each door, and for a cheap type (uts), a costly one (net) and all
+//!   types at once: one trial through the harness (`run::execute`) against
+//!   a raw baseline in the same run (the door's syscalls with the same
+//!   flags, an exec of the static probe, a wait), and their ratio;
+//! - the whole suite through `nsconform run` with `--jobs 1` and with one
+//!   job per core: wall time, peak RSS, trials per second, and the cost per
+//!   trial over the first and the last tenth of the run;
+//! - the same for a suite of ten times as many trials (copies of every case).
+//!
+//! It prints a table and writes the same figures as JSON. It measures and
+//! asserts nothing about time. `cargo bench --bench overhead`; settings:
+//! `NSCONFORM_BENCH_N` (rounds per trial, 40), `NSCONFORM_BENCH_SCALE`
+//! (copies in the large suite, 10; 0 leaves it out), `NSCONFORM_BENCH_JSON`
+//! (where the JSON goes), `NSCONFORM_BENCH_BIN` (a directory holding other
+//! `nsconform` and `nsconform-probe` binaries to measure).
+
+mod baseline;
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::resource::{getrusage, UsageWho};
+use nsconform::plan::Door;
+use nsconform::run::{self, Config, Filter, Trial};
+use nsconform::verdict::Verdict;
+use serde::Serialize;
+
+/// The cases measured door by door: a label and the case's id.
+const CASES: [(&str, &str); 3] = [
+    ("uts", "uts::hostname-isolated"),
+    ("net", "net::new-has-only-lo-down"),
+    ("all", "net::isolated-with-all-namespaces"),
+];
+
+/// One row of the door table.
+#[derive(Debug, Serialize)]
+struct DoorRow {
+    types: &'static str,
+    trial: String,
+    door: String,
+    /// Median of the rounds, in ms.
+    harness_ms: f64,
+    raw_ms: Option<f64>,
+    ratio: Option<f64>,
+    verdict: String,
+    note: Option<String>,
+}
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+fn source_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
+}
+
+/// The binaries to measure: those built with this bench, or others.
+fn binaries() -> (PathBuf, PathBuf) {
+    match std::env::var_os("NSCONFORM_BENCH_BIN") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            (dir.join("nsconform"), dir.join("nsconform-probe"))
+        }
+        None => (
+            PathBuf::from(env!("CARGO_BIN_EXE_nsconform")),
+            PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe")),
+        ),
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// `n` rounds of the trial and of its raw baseline, interleaved so that
+/// both see the same load.
+fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: usize) -> DoorRow {
+    let (mut h, mut r) = (Vec::new(), Vec::new());
+    let mut verdict = Verdict::Error;
+    let mut raw_error = None;
+    for _ in 0..n + 1 {
+        let start = Instant::now();
+        verdict = run::execute(trial, config).verdict;
+        h.push(start.elapsed());
+        let start = Instant::now();
+        match raw.once(door) {
+            Ok(()) => r.push(start.elapsed()),
+            Err(e) => raw_error = Some(e),
+        }
+    }
+    // The first round warms caches up; it does not count.
+    h.remove(0);
+    if !r.is_empty() {
+        r.remove(0);
+    }
+    let harness_ms = median(h);
+    let raw_ms = (raw_error.is_none() && !r.is_empty()).then(|| median(r));
+    let fair = verdict == Verdict::Pass;
+    DoorRow {
+        types: "",
+        trial: trial.id(),
+        door: door.to_string(),
+        harness_ms,
+        raw_ms,
+        ratio: raw_ms.map(|r| harness_ms / r.max(1e-9)),
+        verdict: format!("{verdict:?}").to_lowercase(),
+        note: raw_error.or((!fair).then(|| "not a pass: not a fair measure".into())),
+    }
+}
+
+fn door_table(probe: &Path, n: usize) -> Vec<DoorRow> {
+    let suite = nsconform::suite::load(&source_dir("cases"), &source_dir("fixtures"))
+        .expect("the suite loads");
+    let config = Config {
+        probe: probe.to_path_buf(),
+        timeout: Duration::from_secs(20),
+        jobs: 1,
+        environment: nsconform::env::probe("host"),
+    };
+    let trials = run::trials(&suite, &Filter::default(), &config.environment);
+    let mut rows = Vec::new();
+    for (types, case) in CASES {
+        let Some(entry) = suite
+            .entries
+            .iter()
+            .find(|e| format!("{}::{}", e.ty, e.name) == case)
+        else {
+            eprintln!("overhead: no case {case}");
+            continue;
+        };
+        let raw = baseline::Raw::new(probe, entry.case.namespaces.types()).expect("/dev/null");
+        for door in Door::ALL {
+            let id = format!("{case}::{door}");
+            let Some(trial) = trials.iter().find(|t| t.id() == id) else {
+                continue;
+            };
+            let mut row = measure(trial, &config, &raw, door, n);
+            row.types = types;
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn print_doors(rows: &[DoorRow]) {
+    println!(
+        "\n{:<5} {:<12} {:>11} {:>9} {:>7}  verdict",
+        "types", "door", "harness ms", "raw ms", "ratio"
+    );
+    for r in rows {
+        let raw = r.raw_ms.map_or("n/a".into(), |v| format!("{v:.3}"));
+        let ratio = r.ratio.map_or("n/a".into(), |v| format!("{v:.2}x"));
+        let note = r
+            .note
+            .as_deref()
+            .map_or(String::new(), |n| format!("  ({n})"));
+        println!(
+            "{:<5} {:<12} {:>11.3} {:>9} {:>7}  {}{note}",
+            r.types, r.door, r.harness_ms, raw, ratio, r.verdict
+        );
+    }
+}
+
+fn print_suites(runs: &[suite::SuiteRun]) {
+    println!(
+        "\n{:<10} {:>4} {:>6} {:>8} {:>9} {:>10} {:>9} {:>9} {:>6}",
+        "suite", "jobs", "trials", "wall s", "trials/s", "peak MiB", "1st 10%", "last 10%", "ratio"
+    );
+    for s in runs {
+        println!(
+            "{:<10} {:>4} {:>6} {:>8.2} {:>9.1} {:>10.1} {:>9.3} {:>9.3} {:>5.2}x{}",
+            s.label,
+            s.jobs,
+            s.trials,
+            s.wall_s,
+            s.trials_per_s,
+            s.peak_rss_kib as f64 / 1024.0,
+            s.first_tenth_ms,
+            s.last_tenth_ms,
+            s.last_over_first,
+            if s.exit_status > 1 {
+                format!("  (exit {})", s.exit_status)
+            } else {
+                String::new()
+            }
+        );
+        for id in &s.not_passed {
+            println!("           not a pass, so not a fair measure: {id}");
+        }
+    }
+}
+
+fn suite_runs(nsconform: &Path, scale: usize) -> Vec<suite::SuiteRun> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (cases, fixtures) = (source_dir("cases"), source_dir("fixtures"));
+    let mut runs = vec![
+        suite::run(nsconform, &cases, &fixtures, 1, "full"),
+        suite::run(nsconform, &cases, &fixtures, cores, "full"),
+    ];
+    if scale > 0 {
+        let (_dir, c, f) = suite::copies(&cases, &fixtures, scale);
+        runs.push(suite::run(nsconform, &c, &f, cores, &format!("{scale}x")));
+    }
+    runs
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n = setting("NSCONFORM_BENCH_N", 40);
+    let scale = setting("NSCONFORM_BENCH_SCALE", 10);
+    let (nsconform, probe) = binaries();
+    println!(
+        "overhead: {n} rounds per door (medians), probe {}",
+        probe.display()
+    );
+    let doors = door_table(&probe, n);
+    print_doors(&doors);
+    let probe_peak = getrusage(UsageWho::RUSAGE_CHILDREN).map_or(-1, |u| u.max_rss());
+    // An upper bound: a child's ru_maxrss counts its parent's pages until it execs.
+    println!(
+        "largest probe: at most {:.1} MiB peak RSS",
+        probe_peak as f64 / 1024.0
+    );
+    let runs = suite_runs(&nsconform, scale);
+    print_suites(&runs);
+    let figures = serde_json::json!({
+        "rounds": n,
+        "doors": doors,
+        "largest_probe_rss_kib": probe_peak,
+        "suites": runs,
+    });
+    let out = std::env::var_os("NSCONFORM_BENCH_JSON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("overhead.json"));
+    match std::fs::write(
+        &out,
+        serde_json::to_string_pretty(&figures).unwrap_or_default(),
+    ) {
+        Ok(()) => println!("\nfigures: {}", out.display()),
+        Err(e) => eprintln!("overhead: cannot write {}: {e}", out.display()),
+    }
+}
