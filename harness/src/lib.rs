@@ -24,6 +24,7 @@ pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod runtimes;
 pub mod snapshot;
 pub mod step;
 pub mod suite;

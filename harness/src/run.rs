@@ -69,10 +69,21 @@ impl Filter {
     }
 }
 
-/// Every trial of the suite that the filter keeps.
+/// Every trial of the suite that the filter keeps. The runtime doors run
+/// the cases whose doors are `"all"`, when the filter names them.
 pub fn trials(suite: &Suite, filter: &Filter) -> Vec<Trial> {
+    let runtime_doors: Vec<Door> = filter
+        .doors
+        .iter()
+        .filter_map(|d| Door::from_name(d))
+        .filter(|d| d.is_runtime())
+        .collect();
     let cases = suite.entries.iter().flat_map(|entry| {
-        entry.case.doors().into_iter().map(|door| Trial::Case {
+        let mut doors = entry.case.doors();
+        if entry.case.doors == crate::case::Doors::All {
+            doors.extend(&runtime_doors);
+        }
+        doors.into_iter().map(|door| Trial::Case {
             entry: entry.clone(),
             door,
         })
@@ -121,7 +132,23 @@ pub fn unmet(entry: &Entry, door: Door, envm: &Environment) -> Option<String> {
     if let Err(reason) = env::door_available(door, &envm.features) {
         return Some(reason);
     }
-    entry.case.plan(door, false).inexpressible()
+    if let Some(reason) = door
+        .is_runtime()
+        .then(|| crate::runtimes::unavailable(door, envm))
+        .flatten()
+    {
+        return Some(reason);
+    }
+    plan_for(entry, door, envm).inexpressible()
+}
+
+/// The plan of a case through `door` here.
+fn plan_for(entry: &Entry, door: Door, envm: &Environment) -> crate::plan::Plan {
+    let mut plan = entry.case.plan(door, !envm.privileged);
+    if door.is_runtime() {
+        crate::runtimes::fill(&mut plan, envm);
+    }
+    plan
 }
 
 /// Run one trial and judge it.
@@ -152,7 +179,7 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
         record.reason = Some(reason);
         return record;
     }
-    let plan = entry.case.plan(door, !config.environment.privileged);
+    let plan = plan_for(entry, door, &config.environment);
     let run = target::host::run(&config.probe, &plan, config.timeout);
     record.duration_ms = run.duration.as_secs_f64() * 1000.0;
     record.stderr = run.stderr;
@@ -160,7 +187,10 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
         Err(reason) => judge::Judgement::of(Verdict::Error, reason),
         Ok(outcome) => {
             let ctx = Context::new(&config.environment.kernel_release);
-            let j = judge::judge(&outcome, &entry.fixture, &ctx);
+            let mut j = judge::judge(&outcome, &entry.fixture, &ctx);
+            if door.is_runtime() {
+                crate::runtimes::excuse_added(&mut j, &plan);
+            }
             record.views = Some(judge::observed(&outcome));
             j
         }

@@ -73,7 +73,7 @@ impl Selection {
             }
         }
         for d in &self.doors {
-            if crate::plan::Door::from_name(d).is_none() {
+            if crate::plan::Door::from_name(door_name(d)).is_none() {
                 anyhow::bail!("unknown door {d:?}");
             }
         }
@@ -82,11 +82,48 @@ impl Selection {
         let suite = crate::suite::load(&cases, &fixtures).map_err(anyhow::Error::msg)?;
         let filter = crate::run::Filter {
             types: self.types.clone(),
-            doors: self.doors.clone(),
+            doors: self
+                .doors
+                .iter()
+                .map(|d| door_name(d).to_string())
+                .collect(),
             case: self.case.clone(),
         };
         Ok((suite, filter))
     }
+}
+
+/// A door's name as given: `oci:PATH` names the door `oci`.
+fn door_name(given: &str) -> &str {
+    if given.starts_with("oci:") {
+        "oci"
+    } else {
+        given
+    }
+}
+
+/// The runtime programs the command line names: `--door oci:PATH`, and
+/// each `--runtime NAME=PATH`.
+pub fn runtime_overrides(
+    sel: &Selection,
+    runtime: &[String],
+) -> anyhow::Result<crate::runtimes::Overrides> {
+    let mut out = crate::runtimes::Overrides::new();
+    for d in &sel.doors {
+        if let Some(path) = d.strip_prefix("oci:") {
+            out.insert(crate::plan::Door::Oci, PathBuf::from(path));
+        }
+    }
+    for r in runtime {
+        let Some((name, path)) = r.split_once('=') else {
+            anyhow::bail!("--runtime {r:?}: expected NAME=PATH");
+        };
+        match crate::plan::Door::from_name(name).filter(|d| d.is_runtime()) {
+            Some(door) => out.insert(door, PathBuf::from(path)),
+            None => anyhow::bail!("--runtime {r:?}: {name:?} is not a runtime door"),
+        };
+    }
+    Ok(out)
 }
 
 /// The probe binary: beside this one.

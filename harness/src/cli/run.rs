@@ -30,6 +30,9 @@ pub struct RunArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Run a runtime door's program from PATH (`runc=/opt/runc`); repeatable.
+    #[arg(long, value_name = "NAME=PATH")]
+    runtime: Vec<String>,
 }
 
 /// The directory to write into: the one given, or a new timestamped one
@@ -55,7 +58,10 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
         probe: super::probe_path(),
         timeout: Duration::from_secs(args.timeout),
         jobs,
-        environment: crate::env::probe("host"),
+        environment: crate::env::probe_with(
+            "host",
+            &super::runtime_overrides(&args.sel, &args.runtime)?,
+        ),
     };
     if !config.probe.exists() {
         anyhow::bail!(

@@ -1,0 +1,212 @@
+//! Launching a runtime door: the supervisor starts a holder when the case
+//! joins namespaces by path, then forks the launcher, which lays out the
+//! workspace, runs the runtime with the views pipe as the container's
+//! standard output and the release pipe as its standard input, reports a
+//! runtime that refused, and removes everything the trial made.
+
+use std::os::fd::{BorrowedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
+
+use nix::unistd::Pid;
+
+use super::bundle::{Workspace, PROBE_IN_ROOTFS};
+use super::{bwrap, cgroups, engine, oci_runtime, unshare_cli};
+use crate::door::{holder, Ctx};
+use crate::plan::{Door, DoorResult, Plan};
+use crate::probe::container::INSIDE_ARG;
+use crate::probe::fork::{self, Forked};
+use crate::probe::message::Message;
+use crate::view::ns;
+
+/// Everything a door needs to build its command.
+pub struct Invocation<'a> {
+    pub plan: &'a Plan,
+    pub workspace: &'a Workspace,
+    /// The process whose namespaces the case joins by path.
+    pub holder: Option<i32>,
+    /// The supervisor's effective uid and gid (the outside of `"caller"`).
+    pub caller: (u32, u32),
+    /// The container's process: the probe, with the plan it carries out.
+    pub args: Vec<String>,
+    /// The program the door runs.
+    pub program: String,
+}
+
+/// A door's command and what undoes it.
+pub struct Launch {
+    pub command: Command,
+    /// Commands run afterwards whatever happened (`delete --force`, `rmi`).
+    pub cleanup: Vec<Command>,
+    /// Run the command in a private mount namespace with only cgroup2 at
+    /// /sys/fs/cgroup (crun on a hybrid host).
+    pub cgroup2_only: bool,
+}
+
+/// The plan the container's probe carries out: this one, with the
+/// namespaces the supervisor started in for its isolation guard.
+fn inner_args(plan: &Plan, probe: &str) -> Vec<String> {
+    let mut inner = plan.clone();
+    let host = serde_json::to_value(ns::observe()).ok();
+    let mut rt = inner.runtime.take().unwrap_or_default();
+    rt.host_ns = host;
+    inner.runtime = Some(rt);
+    inner.outer_userns = false;
+    let text = serde_json::to_string(&inner).unwrap_or_default();
+    vec![probe.to_string(), INSIDE_ARG.to_string(), text]
+}
+
+/// The program a door runs: the one the harness resolved, or its own name.
+fn program(plan: &Plan) -> String {
+    plan.runtime
+        .as_ref()
+        .and_then(|r| r.program.clone())
+        .unwrap_or_else(|| match plan.door {
+            Door::UnshareCli => "unshare".into(),
+            d => d.name().into(),
+        })
+}
+
+/// Build the door's command for `inv`.
+fn prepare(inv: &Invocation) -> Result<Launch, String> {
+    match inv.plan.door {
+        Door::Runc | Door::Crun | Door::Youki | Door::Oci => oci_runtime::launch(inv),
+        Door::Bwrap => bwrap::launch(inv),
+        Door::UnshareCli => unshare_cli::launch(inv),
+        Door::Podman | Door::Docker => engine::launch(inv),
+        d => Err(format!("{d} is not a runtime door")),
+    }
+}
+
+/// Dup `fd` for a child's standard stream.
+fn stdio(fd: RawFd) -> Result<Stdio, String> {
+    // SAFETY: `fd` is one of the supervisor's pipe ends, open for the whole
+    // life of this process; it is only borrowed to duplicate it.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    fd.try_clone_to_owned()
+        .map(Stdio::from)
+        .map_err(|e| format!("dup: {e}"))
+}
+
+/// Run the door's command; `Ok(None)` when it succeeded, the failure as the
+/// door's result otherwise.
+fn run(ctx: &Ctx, launch: &mut Launch) -> Result<Option<DoorResult>, String> {
+    if launch.cgroup2_only {
+        oci_runtime::enter_cgroup2_only(ctx)?;
+    }
+    let cmd = launch
+        .command
+        .stdin(stdio(ctx.release)?)
+        .stdout(stdio(ctx.views)?)
+        .stderr(Stdio::inherit());
+    // SAFETY: the closure runs between fork and exec and calls only prctl,
+    // which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+            Ok(())
+        });
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    if status.success() {
+        return Ok(None);
+    }
+    let how = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => format!("signal {sig}"),
+        _ => "failure".into(),
+    };
+    Ok(Some(DoorResult {
+        syscall: Some("runtime".into()),
+        errno: Some(how),
+    }))
+}
+
+/// The launcher process: never returns.
+fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
+    let ws = match Workspace::new() {
+        Ok(ws) => ws,
+        Err(e) => {
+            ctx.send(&Message::error("runtime", e.to_string()));
+            fork::exit(1)
+        }
+    };
+    let inv = Invocation {
+        plan: ctx.plan,
+        workspace: &ws,
+        holder,
+        caller: ctx.caller,
+        args: inner_args(ctx.plan, PROBE_IN_ROOTFS),
+        program: program(ctx.plan),
+    };
+    let mut launch = match prepare(&inv) {
+        Ok(l) => l,
+        Err(e) => {
+            ctx.send(&Message::error("runtime", e));
+            fork::exit(1)
+        }
+    };
+    match run(ctx, &mut launch) {
+        Ok(None) => {}
+        Ok(Some(result)) => ctx.send(&Message::Door {
+            process: "runtime".into(),
+            result,
+        }),
+        Err(e) => ctx.send(&Message::error("runtime", e)),
+    }
+    for c in &mut launch.cleanup {
+        let _ = c.stdin(Stdio::null()).stdout(Stdio::null()).status();
+    }
+    cgroups::remove_named(&ws.id);
+    drop(ws);
+    fork::exit(0)
+}
+
+/// Report the holder's namespaces as the process `holder`.
+fn send_holder_view(ctx: &Ctx, pid: Pid) {
+    let mut view = serde_json::Map::new();
+    for kind in crate::kind::KINDS {
+        if let Some(id) = ns::id_of(&pid.to_string(), kind.name) {
+            view.insert(kind.name.into(), serde_json::json!(id));
+        }
+    }
+    ctx.send(&Message::View {
+        process: "holder".into(),
+        view: serde_json::json!({ "ns": view }),
+    });
+}
+
+/// Carry out a runtime door. Returns the supervisor's direct children.
+pub fn enter(ctx: &Ctx) -> Vec<Pid> {
+    let mut children = Vec::new();
+    let joins = ctx
+        .plan
+        .runtime
+        .as_ref()
+        .is_some_and(|r| r.config.join || r.config.wrong_path.is_some());
+    let mut holder_pid = None;
+    if joins {
+        match holder::start(ctx, ctx.plan.namespaces.needs_child()) {
+            Ok(h) => {
+                send_holder_view(ctx, h.target);
+                holder_pid = Some(h.target.as_raw());
+                children.push(h.pid);
+            }
+            Err(pid) => return pid.into_iter().collect(),
+        }
+    }
+    match fork::fork(&ctx.parent_only) {
+        Err(e) => ctx.door_failed("supervisor", "fork", e),
+        Ok(Forked::Child) => launcher(ctx, holder_pid),
+        Ok(Forked::Parent(pid)) => children.push(pid),
+    }
+    children
+}

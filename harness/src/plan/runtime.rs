@@ -1,0 +1,232 @@
+//! What a runtime door needs beyond the namespaces and steps: the program to
+//! run, and the settings only a runtime's configuration can say (OCI
+//! `hostname`, `maskedPaths`, `sysctl`, a namespace joined by `path`, ...).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Door, Plan, Process, Step};
+use crate::kind::NsType;
+
+/// The runtime doors, in the order reports list them.
+pub const RUNTIME_DOORS: [Door; 8] = [
+    Door::Runc,
+    Door::Crun,
+    Door::Youki,
+    Door::Bwrap,
+    Door::UnshareCli,
+    Door::Oci,
+    Door::Podman,
+    Door::Docker,
+];
+
+/// The doors that take an OCI bundle.
+pub const OCI_DOORS: [Door; 4] = [Door::Runc, Door::Crun, Door::Youki, Door::Oci];
+
+/// The runtime-only half of a plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimePlan {
+    /// The program to run (found on `PATH`, or given with `--runtime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// The runtime's version line, for the skip reasons that name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The namespace types the runtime's `features` lists (OCI names), where
+    /// it has that command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported: Option<Vec<String>>,
+    /// What the runtime's configuration says besides the namespaces.
+    #[serde(default)]
+    pub config: RuntimeConfig,
+    /// Set by the probe for the process inside the container: the `ns`
+    /// section of the probe where it started, which the isolation guard
+    /// inside compares with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ns: Option<serde_json::Value>,
+}
+
+/// What a case asks of a runtime's configuration (the `runtime` section of
+/// a case). Each field names the OCI runtime spec's field it becomes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// `hostname`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// `domainname`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    /// Every namespace of the case is joined through `path`, naming the
+    /// namespaces of a holder process the trial created; its `ns` section is
+    /// reported as the process `holder`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub join: bool,
+    /// `linux.namespaces` lists this type twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<NsType>,
+    /// This type is listed with a `path` to a namespace of another type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrong_path: Option<NsType>,
+    /// `linux.timeOffsets`, even without a time namespace: seconds of the
+    /// monotonic and boottime clocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_offsets: Option<[i64; 2]>,
+    /// `root.readonly`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub readonly_root: bool,
+    /// `linux.rootfsPropagation`: `shared`, `slave`, `private` or `unbindable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootfs_propagation: Option<String>,
+    /// `linux.maskedPaths`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masked_paths: Vec<String>,
+    /// `linux.readonlyPaths`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readonly_paths: Vec<String>,
+    /// `linux.sysctl`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctl: BTreeMap<String, String>,
+}
+
+impl RuntimeConfig {
+    /// Whether only an OCI configuration can say this.
+    pub fn is_oci_only(&self) -> bool {
+        self != &RuntimeConfig::default()
+    }
+}
+
+/// Why a runtime door cannot carry out `plan`, if it cannot. What each door
+/// can express beyond this, it says itself when it builds its command.
+pub fn inexpressible(plan: &Plan) -> Option<String> {
+    let door = plan.door;
+    if plan.observe.contains(&Process::Unsharer) {
+        return Some(format!(
+            "{door} has no unsharer process: only the unshare door does"
+        ));
+    }
+    if steps_reach_supervisor(plan) {
+        return Some(format!(
+            "the case's steps reach the probe's supervisor by pid, which stays outside the \
+             {door} container"
+        ));
+    }
+    let oci_only = plan
+        .runtime
+        .as_ref()
+        .is_some_and(|r| r.config.is_oci_only());
+    if oci_only && !OCI_DOORS.contains(&door) {
+        return Some(format!(
+            "the case sets fields of an OCI configuration, which {door} does not take"
+        ));
+    }
+    if plan.namespaces.types().is_empty() && !oci_only {
+        return Some("the case creates no namespace for a container to have".into());
+    }
+    door_cannot(plan)
+}
+
+/// The OCI name of a type, as `features` lists it.
+fn oci_name(ty: NsType) -> &'static str {
+    match ty {
+        NsType::Mnt => "mount",
+        NsType::Net => "network",
+        t => t.name(),
+    }
+}
+
+/// The runtime and version a skip names.
+fn who(plan: &Plan) -> String {
+    let version = plan.runtime.as_ref().and_then(|r| r.version.clone());
+    match version {
+        Some(v) => format!("{} ({v})", plan.door),
+        None => plan.door.to_string(),
+    }
+}
+
+/// Whether a user namespace's maps are one id each, with `"caller"` outside.
+fn one_id_maps(user: &super::UserSettings) -> bool {
+    let single = |m: &Option<Vec<super::MapLine>>| match m.as_deref() {
+        None => true,
+        Some([super::MapLine(_, super::Outside::Caller(_), 1)]) => true,
+        Some(_) => false,
+    };
+    single(&user.uid_map) && single(&user.gid_map)
+}
+
+/// What one runtime door cannot say of this plan.
+fn door_cannot(plan: &Plan) -> Option<String> {
+    let ns = &plan.namespaces;
+    let door = plan.door;
+    let runtime = who(plan);
+    if let Some(u) = &ns.user {
+        if u.unmapped && door != Door::UnshareCli {
+            return Some(format!(
+                "{runtime} writes the maps of a new user namespace: it has no way to leave them                  unwritten"
+            ));
+        }
+        if u.setgroups.is_some() && door != Door::UnshareCli {
+            return Some(format!(
+                "{runtime} has no setting for /proc/<pid>/setgroups"
+            ));
+        }
+        let one_id = matches!(door, Door::Bwrap | Door::UnshareCli);
+        if one_id && !one_id_maps(u) {
+            return Some(format!(
+                "{runtime} maps one uid and one gid to the caller, not the maps the case gives"
+            ));
+        }
+        if door == Door::Docker {
+            return Some(
+                "docker makes user namespaces only daemon-wide (userns-remap), not per container"
+                    .into(),
+            );
+        }
+    }
+    if let Some(t) = &ns.time {
+        match door {
+            Door::Bwrap | Door::Podman | Door::Docker => {
+                return Some(format!("{runtime} has no option for a time namespace"))
+            }
+            Door::UnshareCli if t.monotonic.is_some_and(|o| o.1 != 0) => {
+                return Some(format!("{runtime} takes time offsets in whole seconds"))
+            }
+            Door::UnshareCli if t.boottime.is_some_and(|o| o.1 != 0) => {
+                return Some(format!("{runtime} takes time offsets in whole seconds"))
+            }
+            _ => {}
+        }
+    }
+    let supported = plan.runtime.as_ref().and_then(|r| r.supported.as_ref());
+    if let Some(list) = supported {
+        if let Some(ty) = ns
+            .types()
+            .into_iter()
+            .find(|t| !list.iter().any(|s| s == oci_name(*t)))
+        {
+            return Some(format!(
+                "{runtime} lacks the {ty} namespace: its `features` lists only {}",
+                list.join(", ")
+            ));
+        }
+    }
+    None
+}
+
+/// Whether a step names the supervisor (`/proc/supervisor/...`, a signal to
+/// it, a helper that joins its namespaces): it is not in the container.
+fn steps_reach_supervisor(plan: &Plan) -> bool {
+    let named = |s: &Step| {
+        serde_json::to_string(s)
+            .map(|t| t.contains("supervisor"))
+            .unwrap_or(false)
+    };
+    let cgroup_steps = |s: &Step| matches!(s, Step::Cgroup(_));
+    plan.steps
+        .iter()
+        .chain(&plan.child_steps)
+        .any(|s| named(s) || cgroup_steps(s))
+}
