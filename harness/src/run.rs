@@ -121,8 +121,16 @@ pub fn unmet(entry: &Entry, door: Door, envm: &Environment) -> Option<String> {
             ));
         }
     }
-    if let Some(f) = req.features.iter().find(|f| !has(f)) {
+    let (door_features, kernel_features): (Vec<&String>, Vec<&String>) =
+        req.features.iter().partition(|f| f.starts_with("door."));
+    if let Some(f) = kernel_features.iter().find(|f| !has(f)) {
         return Some(format!("the kernel lacks the feature {f}"));
+    }
+    if let Some(reason) = door_features
+        .iter()
+        .find_map(|f| crate::runtimes::lacks(door, f))
+    {
+        return Some(reason);
     }
     if !envm.privileged && !has("unprivileged_userns") {
         return Some(

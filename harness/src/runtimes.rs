@@ -224,3 +224,33 @@ pub fn excuse_added(j: &mut crate::judge::Judgement, plan: &Plan) {
         j.diff.clear();
     }
 }
+
+/// What a door does to the namespaces it makes beyond the case, by the
+/// `door.*` feature a case requires to be spared it. The syscall doors
+/// leave every namespace as the kernel made it.
+pub fn lacks(door: Door, feature: &str) -> Option<String> {
+    let engine_or_oci = !matches!(door, Door::UnshareCli | Door::Bwrap);
+    let container = door != Door::UnshareCli;
+    let (lacking, what) = match feature {
+        "door.untouched_net" => (
+            container,
+            "brings the loopback link of a new network namespace up, and the case needs the \
+             namespace as the kernel made it",
+        ),
+        "door.host_proc" => (
+            container,
+            "mounts a /proc of the container's own pid namespace, and the case reads the host's",
+        ),
+        "door.host_cgroup" => (
+            engine_or_oci,
+            "puts the container in a cgroup of its own, and the case expects the caller's",
+        ),
+        "door.host_mounts" => (
+            container,
+            "gives the container a root and mounts of its own, and the case works on a copy of \
+             the host's mount table",
+        ),
+        _ => (false, ""),
+    };
+    (door.is_runtime() && lacking).then(|| format!("{door} {what}"))
+}

@@ -168,7 +168,7 @@ fn door_cannot(plan: &Plan) -> Option<String> {
                 "{runtime} writes the maps of a new user namespace: it has no way to leave them                  unwritten"
             ));
         }
-        if u.setgroups.is_some() && door != Door::UnshareCli {
+        if u.setgroups.is_some() {
             return Some(format!(
                 "{runtime} has no setting for /proc/<pid>/setgroups"
             ));

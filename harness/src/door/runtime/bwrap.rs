@@ -64,9 +64,6 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         "/sys",
         "/sys",
     ]);
-    if ns.ipc.is_some() {
-        c.args(["--mqueue", "/dev/mqueue"]);
-    }
     c.args(["--cap-add", "ALL", "--die-with-parent"]);
     c.args(&inv.args);
     Ok(Launch {

@@ -16,7 +16,7 @@ use super::bundle::{Workspace, PROBE_IN_ROOTFS};
 use super::Invocation;
 use crate::kind::NsType;
 use crate::plan::runtime::RuntimeConfig;
-use crate::plan::{CallerTag, MapLine, Outside, Plan};
+use crate::plan::{CallerTag, MapLine, Outside, Plan, UserSettings};
 
 /// The OCI name of a namespace type.
 pub fn oci_type(ty: NsType) -> LinuxNamespaceType {
@@ -120,13 +120,23 @@ fn mount(dest: &str, ty: &str, source: &str, options: &[&str]) -> Result<Mount, 
 }
 
 /// The mounts: the probe bound read-only, `/proc`, `/dev`, a fresh `/tmp`,
-/// and `/sys` and `/dev/mqueue` where the namespaces allow mounting them.
+/// and `/sys`. In a user namespace, proc and sysfs can be mounted only with
+/// a pid (net) namespace of that user namespace; without one, the host's
+/// are bound instead. `/dev/mqueue` is left to the steps that mount it.
 fn mounts(inv: &Invocation) -> Result<Vec<Mount>, String> {
     let ns = &inv.plan.namespaces;
     let probe = inv.workspace.probe.to_string_lossy().into_owned();
-    let mut out = vec![
+    let in_userns = ns.user.is_some() || inv.plan.outer_userns;
+    let own = |new: bool, dest: &str, ty: &str, opts: &[&str]| {
+        if new || !in_userns {
+            mount(dest, ty, ty, opts)
+        } else {
+            mount(dest, "bind", dest, &["rbind", "nosuid"])
+        }
+    };
+    Ok(vec![
         mount(PROBE_IN_ROOTFS, "bind", &probe, &["bind", "ro"])?,
-        mount("/proc", "proc", "proc", &[])?,
+        own(ns.pid.is_some(), "/proc", "proc", &[])?,
         mount(
             "/dev",
             "tmpfs",
@@ -134,27 +144,13 @@ fn mounts(inv: &Invocation) -> Result<Vec<Mount>, String> {
             &["nosuid", "strictatime", "mode=755"],
         )?,
         mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"])?,
-    ];
-    let in_userns = ns.user.is_some() || inv.plan.outer_userns;
-    if ns.ipc.is_some() || !in_userns {
-        out.push(mount(
-            "/dev/mqueue",
-            "mqueue",
-            "mqueue",
-            &["nosuid", "noexec", "nodev"],
-        )?);
-    }
-    if ns.net.is_some() || !in_userns {
-        out.push(mount(
+        own(
+            ns.net.is_some(),
             "/sys",
             "sysfs",
-            "sysfs",
             &["nosuid", "noexec", "nodev", "ro"],
-        )?);
-    } else {
-        out.push(mount("/sys", "bind", "/sys", &["rbind", "nosuid", "ro"])?);
-    }
-    Ok(out)
+        )?,
+    ])
 }
 
 /// Every capability of the caller's bounding set, for steps that need them
@@ -165,6 +161,18 @@ fn all_capabilities() -> Capabilities {
         .into_iter()
         .filter_map(|c| serde_json::from_value(serde_json::json!(c.to_string())).ok())
         .collect()
+}
+
+/// The id the probe runs as: root where the map gives root an id, else the
+/// first id the map gives (an OCI runtime cannot start an unmapped process).
+fn inside_id(inv: &Invocation, map: fn(&UserSettings) -> Option<&Vec<MapLine>>) -> u32 {
+    let lines = inv.plan.namespaces.user.as_ref().and_then(map);
+    match lines {
+        Some(lines) if !lines.iter().any(|l| l.0 == 0 && l.2 > 0) => {
+            lines.first().map_or(0, |l| l.0)
+        }
+        _ => 0,
+    }
 }
 
 fn process(inv: &Invocation) -> Result<oci_spec::runtime::Process, String> {
@@ -179,8 +187,8 @@ fn process(inv: &Invocation) -> Result<oci_spec::runtime::Process, String> {
         .terminal(false)
         .user(
             UserBuilder::default()
-                .uid(0u32)
-                .gid(0u32)
+                .uid(inside_id(inv, |u| u.uid_map.as_ref()))
+                .gid(inside_id(inv, |u| u.gid_map.as_ref()))
                 .build()
                 .map_err(|e| e.to_string())?,
         )

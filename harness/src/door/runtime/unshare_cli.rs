@@ -7,7 +7,7 @@ use std::process::Command;
 
 use super::{Invocation, Launch};
 use crate::kind::NsType;
-use crate::plan::{MapLine, Prepare, Setgroups};
+use crate::plan::{MapLine, Prepare};
 
 fn flag(ty: NsType) -> &'static str {
     match ty {
@@ -23,19 +23,12 @@ fn flag(ty: NsType) -> &'static str {
 }
 
 fn user_flags(inv: &Invocation, c: &mut Command) {
-    let Some(u) = &inv.plan.namespaces.user else {
+    let Some(u) = inv.plan.namespaces.user.as_ref().filter(|u| !u.unmapped) else {
         return;
     };
     let first = |m: &Option<Vec<MapLine>>| m.as_ref().and_then(|l| l.first()).map_or(0, |l| l.0);
     c.arg(format!("--map-user={}", first(&u.uid_map)));
     c.arg(format!("--map-group={}", first(&u.gid_map)));
-    if let Some(s) = u.setgroups {
-        let word = match s {
-            Setgroups::Allow => "allow",
-            Setgroups::Deny => "deny",
-        };
-        c.arg(format!("--setgroups={word}"));
-    }
 }
 
 /// The command that runs the trial's probe under unshare(1).
