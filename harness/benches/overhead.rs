@@ -70,13 +70,13 @@ fn main() {
     let probe = PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe"));
     let suite = nsconform::suite::load(&source_dir("cases"), &source_dir("fixtures"))
         .expect("the suite loads");
-    let trials = run::trials(&suite, &Filter::default());
     let config = Config {
         probe: probe.clone(),
         timeout: Duration::from_secs(20),
         jobs: 1,
         environment: nsconform::env::probe("host"),
     };
+    let trials = run::trials(&suite, &Filter::default(), &config.environment);
     println!("overhead: {n} rounds each, one at a time");
     let base = mean(n, || spawn_wait(Path::new("/bin/true"), &[]));
     println!("  baseline fork+exec+wait /bin/true: {:>9.3} ms", ms(base));

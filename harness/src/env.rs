@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::kind::KINDS;
 use crate::plan::Door;
+use crate::skip::SkipReason;
 use crate::verdict::{DoorInfo, Environment};
 
 /// Whether the caller has CAP_SYS_ADMIN in the initial user namespace.
@@ -42,23 +43,45 @@ fn has_clone3() -> bool {
     ret == -1 && nix::errno::Errno::last() != nix::errno::Errno::ENOSYS
 }
 
-/// A pidfd of the calling process, if pidfd_open(2) exists.
-fn own_pidfd() -> Option<std::os::fd::OwnedFd> {
+/// A pidfd of `pid`, if pidfd_open(2) exists.
+fn pidfd_of(pid: libc::pid_t) -> Option<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
     (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// setns(2) on a pidfd (5.8): joining one's own UTS namespace changes
-/// nothing where it works, fails with EINVAL where pidfds are not accepted,
-/// and with EPERM where they are but the caller lacks CAP_SYS_ADMIN.
+/// A pidfd of a process that has exited and been reaped: a child that
+/// leaves at once, before it would exec anything.
+fn pidfd_of_a_dead_child() -> Option<std::os::fd::OwnedFd> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new("/");
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: the closure runs between fork and exec and calls only _exit,
+    // which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| libc::_exit(0));
+    }
+    let mut child = cmd.spawn().ok()?;
+    let fd = pidfd_of(child.id() as libc::pid_t);
+    child.wait().ok()?;
+    fd
+}
+
+/// setns(2) on a pidfd (5.8), asked of a process that is gone: the kernel
+/// answers ESRCH where it takes pidfds and EINVAL where it does not, and
+/// the caller joins nothing either way (no setns into a namespace runs in
+/// this multithreaded process).
 fn has_setns_pidfd() -> bool {
-    let Some(fd) = own_pidfd() else { return false };
+    let Some(fd) = pidfd_of_a_dead_child() else {
+        return false;
+    };
     match nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWUTS) {
-        Ok(()) | Err(nix::errno::Errno::EPERM) => true,
-        Err(_) => false,
+        Err(nix::errno::Errno::ESRCH) => true,
+        _ => false,
     }
 }
 
@@ -87,7 +110,10 @@ pub fn features() -> BTreeMap<String, bool> {
         f.insert(format!("ns.{}", kind.name), exists);
     }
     f.insert("clone3".into(), has_clone3());
-    f.insert("pidfd".into(), own_pidfd().is_some());
+    f.insert(
+        "pidfd".into(),
+        pidfd_of(std::process::id() as libc::pid_t).is_some(),
+    );
     f.insert("setns_pidfd".into(), has_setns_pidfd());
     f.insert(
         "time_offsets".into(),
@@ -101,15 +127,15 @@ pub fn features() -> BTreeMap<String, bool> {
 }
 
 /// Whether a door can run here at all, by the features found.
-pub fn door_available(door: Door, features: &BTreeMap<String, bool>) -> Result<(), String> {
+pub fn door_available(door: Door, features: &BTreeMap<String, bool>) -> Result<(), SkipReason> {
     let need = match door {
         Door::Clone3 => Some("clone3"),
         Door::SetnsPidfd => Some("setns_pidfd"),
         _ => None,
     };
     match need {
-        Some(f) if !features.get(f).copied().unwrap_or(false) => {
-            Err(format!("the kernel lacks {f} (needed by the {door} door)"))
+        Some(feature) if !features.get(feature).copied().unwrap_or(false) => {
+            Err(SkipReason::DoorUnavailable { door, feature })
         }
         _ => Ok(()),
     }

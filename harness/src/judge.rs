@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use crate::fixture::{Expect, Fixture};
 use crate::matcher::{self, Context};
 use crate::plan::Outcome;
+use crate::skip::{SkipClass, SkipReason};
 use crate::verdict::{Difference, Verdict};
 
 /// A verdict with its reason and differences.
@@ -12,6 +13,8 @@ use crate::verdict::{Difference, Verdict};
 pub struct Judgement {
     pub verdict: Verdict,
     pub reason: Option<String>,
+    /// For a skip: which kind of requirement the reason names.
+    pub skip: Option<SkipClass>,
     pub diff: Vec<Difference>,
 }
 
@@ -20,6 +23,16 @@ impl Judgement {
         Judgement {
             verdict,
             reason: Some(reason.into()),
+            skip: None,
+            diff: Vec::new(),
+        }
+    }
+
+    pub fn skip(reason: &SkipReason) -> Judgement {
+        Judgement {
+            verdict: Verdict::Skip,
+            reason: Some(reason.to_string()),
+            skip: Some(reason.class()),
             diff: Vec::new(),
         }
     }
@@ -28,6 +41,7 @@ impl Judgement {
         Judgement {
             verdict: Verdict::Pass,
             reason: None,
+            skip: None,
             diff: Vec::new(),
         }
     }
@@ -58,6 +72,16 @@ fn section<'a>(fixture: &'a Fixture, process: &str) -> Option<&'a Expect> {
         .map(|(_, e)| e)
 }
 
+/// `what` failed with `errno`: a skip when the kernel lacks it, else a fail.
+fn failed(what: String, errno: &str) -> Judgement {
+    let errno = errno.to_string();
+    if MISSING.contains(&errno.as_str()) {
+        Judgement::skip(&SkipReason::Unsupported { what, errno })
+    } else {
+        Judgement::of(Verdict::Fail, format!("{what} failed with {errno}"))
+    }
+}
+
 /// A failed door syscall that the fixture did not expect.
 fn door_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
     let errno = outcome.door.errno.as_deref()?;
@@ -65,15 +89,7 @@ fn door_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
         return None;
     }
     let syscall = outcome.door.syscall.as_deref().unwrap_or("the door");
-    let verdict = if MISSING.contains(&errno) {
-        Verdict::Skip
-    } else {
-        Verdict::Fail
-    };
-    Some(Judgement::of(
-        verdict,
-        format!("{syscall} failed with {errno}"),
-    ))
+    Some(failed(syscall.to_string(), errno))
 }
 
 /// A step that failed where the fixture says nothing about the steps.
@@ -88,22 +104,16 @@ fn step_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
                 continue;
             };
             let name = step.get("step").and_then(Value::as_str).unwrap_or("?");
-            let verdict = if MISSING.contains(&errno) {
-                Verdict::Skip
-            } else {
-                Verdict::Fail
-            };
-            let reason = format!("{process}: step {i} ({name}) failed with {errno}");
-            return Some(Judgement::of(verdict, reason));
+            return Some(failed(format!("{process}: step {i} ({name})"), errno));
         }
     }
     None
 }
 
-/// Judge one outcome against its fixture.
-pub fn judge(outcome: &Outcome, fixture: &Fixture, ctx: &Context) -> Judgement {
+/// Judge one outcome against its fixture; `observed` is [`observed`] of it.
+pub fn judge(outcome: &Outcome, observed: &Value, fixture: &Fixture, ctx: &Context) -> Judgement {
     if let Some(reason) = &outcome.skip {
-        return Judgement::of(Verdict::Skip, reason.clone());
+        return Judgement::skip(&SkipReason::Inexpressible(reason.clone()));
     }
     if !outcome.errors.is_empty() {
         return Judgement::of(Verdict::Error, outcome.errors.join("; "));
@@ -115,7 +125,7 @@ pub fn judge(outcome: &Outcome, fixture: &Fixture, ctx: &Context) -> Judgement {
     if let Some(j) = door_failure(outcome, fixture).or_else(|| step_failure(outcome, fixture)) {
         return j;
     }
-    let diff = matcher::compare(fixture, &observed(outcome), ctx);
+    let diff = matcher::compare(fixture, observed, ctx);
     match diff.first() {
         None => Judgement::pass(),
         Some(first) => {
@@ -126,6 +136,7 @@ pub fn judge(outcome: &Outcome, fixture: &Fixture, ctx: &Context) -> Judgement {
             Judgement {
                 verdict: Verdict::Fail,
                 reason: Some(format!("{first}{more}")),
+                skip: None,
                 diff,
             }
         }

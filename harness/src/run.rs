@@ -1,17 +1,20 @@
 //! Running trials: choosing them, checking their requirements, running them
-//! in parallel through a target, and judging them.
+//! through a target, and judging them. One [`Run`] is used by the CLI and
+//! by the `cargo test` front end alike.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::case::Privilege;
+use crate::kmsg::KernelLog;
 use crate::kver::KernelVersion;
 use crate::matcher::Context;
-use crate::plan::Door;
-use crate::suite::{Entry, Problem, Suite};
-use crate::verdict::{Environment, TrialRecord, Verdict};
+use crate::plan::{Door, Plan};
+use crate::skip::SkipReason;
+use crate::suite::{Entry, Problem, Suite, SuiteId};
+use crate::verdict::{Environment, Report, TrialRecord, Verdict};
 use crate::{env, judge, target};
 
 /// How to run trials.
@@ -23,58 +26,85 @@ pub struct Config {
     pub environment: Environment,
 }
 
-/// Which trials to run.
+/// Which trials to run. Files that failed to load are kept whatever the
+/// filter: a broken file is an error in every run.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub types: Vec<String>,
     pub doors: Vec<String>,
-    /// A substring of the trial id.
+    /// A substring of the trial id, or a pattern where `*` matches anything.
     pub case: Option<String>,
 }
 
-/// One thing to run: a case through a door, or a file that failed to load.
+/// One thing to run: a case through a door (with its plan, built once), or
+/// a file that failed to load.
 #[derive(Debug, Clone)]
 pub enum Trial {
-    Case { entry: Entry, door: Door },
+    Case {
+        entry: Entry,
+        door: Door,
+        plan: Arc<Plan>,
+    },
     Broken(Problem),
 }
 
 impl Trial {
     pub fn id(&self) -> String {
-        match self {
-            Trial::Case { entry, door } => format!("{}::{}::{}", entry.ty, entry.name, door),
-            Trial::Broken(p) => format!("{}::{}::-", p.ty, p.name),
-        }
+        let (ty, case, door) = self.parts();
+        format!("{ty}::{case}::{door}")
     }
 
     fn parts(&self) -> (String, String, String) {
         match self {
-            Trial::Case { entry, door } => {
+            Trial::Case { entry, door, .. } => {
                 (entry.ty.to_string(), entry.name.clone(), door.to_string())
             }
             Trial::Broken(p) => (p.ty.clone(), p.name.clone(), "-".into()),
+        }
+    }
+
+    /// The trial of `entry` through `door`, planned for `environment`.
+    pub fn of(entry: &Entry, door: Door, environment: &Environment) -> Trial {
+        let mut plan = entry.case.plan(door, !environment.privileged);
+        if door.is_runtime() {
+            crate::runtimes::fill(&mut plan, environment);
+        }
+        Trial::Case {
+            entry: entry.clone(),
+            door,
+            plan: Arc::new(plan),
         }
     }
 }
 
 impl Filter {
     fn keeps(&self, trial: &Trial) -> bool {
-        let (ty, _, door) = trial.parts();
-        (self.types.is_empty() || self.types.contains(&ty))
-            && (self.doors.is_empty() || self.doors.contains(&door))
+        let Trial::Case { entry, door, .. } = trial else {
+            return true;
+        };
+        (self.types.is_empty() || self.types.iter().any(|t| t == entry.ty.name()))
+            && (self.doors.is_empty() || self.doors.iter().any(|d| d == door.name()))
             && self
                 .case
                 .as_ref()
-                .is_none_or(|c| trial.id().contains(c.as_str()))
+                .is_none_or(|c| id_matches(c, &trial.id()))
     }
 }
 
-/// Every trial of the suite that the filter keeps. The runtime doors run
-/// the cases whose doors are `"all"`, when the filter names them.
-pub fn trials(suite: &Suite, filter: &Filter) -> Vec<Trial> {
-    let runtime_doors: Vec<Door> = filter
-        .doors
-        .iter()
+/// Whether `id` matches `pattern`: a substring, or with `*`, a whole-id glob.
+fn id_matches(pattern: &str, id: &str) -> bool {
+    if !pattern.contains('*') {
+        return id.contains(pattern);
+    }
+    let parts: Vec<String> = pattern.split('*').map(regex::escape).collect();
+    regex::Regex::new(&format!("^{}$", parts.join(".*"))).is_ok_and(|re| re.is_match(id))
+}
+
+/// Every trial of the suite that the filter keeps, planned for `environment`.
+/// The runtime doors run the cases whose doors are `"all"`, when the filter
+/// names them.
+pub fn trials(suite: &Suite, filter: &Filter, environment: &Environment) -> Vec<Trial> {
+    let runtime_doors: Vec<Door> = (filter.doors.iter())
         .filter_map(|d| Door::from_name(d))
         .filter(|d| d.is_runtime())
         .collect();
@@ -83,86 +113,61 @@ pub fn trials(suite: &Suite, filter: &Filter) -> Vec<Trial> {
         if entry.case.doors == crate::case::Doors::All {
             doors.extend(&runtime_doors);
         }
-        doors.into_iter().map(|door| Trial::Case {
-            entry: entry.clone(),
-            door,
-        })
+        doors
+            .into_iter()
+            .map(|door| Trial::of(entry, door, environment))
     });
     let broken = suite.problems.iter().cloned().map(Trial::Broken);
     cases.chain(broken).filter(|t| filter.keeps(t)).collect()
 }
 
-/// Why a case cannot run through `door` here, if it cannot.
-pub fn unmet(entry: &Entry, door: Door, envm: &Environment) -> Option<String> {
+/// Why a case cannot run here at all, whatever the door.
+fn unmet_by_case(entry: &Entry, envm: &Environment) -> Option<SkipReason> {
     let req = &entry.case.requires;
     if req.privilege == Privilege::Root && !envm.privileged {
-        return Some(format!(
-            "needs CAP_SYS_ADMIN in the initial user namespace (running as uid {})",
-            envm.uid
-        ));
+        return Some(SkipReason::NeedsRoot { uid: envm.uid });
     }
-    if let (Some(min), Some(have)) = (
-        &req.kernel,
-        KernelVersion::from_release(&envm.kernel_release),
-    ) {
-        if have < *min {
-            return Some(format!(
-                "needs Linux {min} or later; this is {}",
-                envm.kernel_release
-            ));
+    let have = KernelVersion::from_release(&envm.kernel_release);
+    if let (Some(need), Some(have)) = (&req.kernel, have) {
+        if have < *need {
+            return Some(SkipReason::KernelTooOld {
+                need: need.clone(),
+                have: envm.kernel_release.clone(),
+            });
         }
     }
     let has = |f: &str| envm.features.get(f).copied().unwrap_or(false);
-    for ty in entry.case.namespaces.types() {
-        if !has(&format!("ns.{}", ty.name())) {
-            return Some(format!(
-                "the kernel has no {ty} namespaces ({} is off)",
-                ty.kind().kconfig
-            ));
-        }
-    }
-    let (door_features, kernel_features): (Vec<&String>, Vec<&String>) =
-        req.features.iter().partition(|f| f.starts_with("door."));
-    if let Some(f) = kernel_features.iter().find(|f| !has(f)) {
-        return Some(format!("the kernel lacks the feature {f}"));
-    }
-    if let Some(reason) = door_features
-        .iter()
-        .find_map(|f| crate::runtimes::lacks(door, f))
+    if let Some(ty) =
+        (entry.case.namespaces.types().into_iter()).find(|ty| !has(&format!("ns.{}", ty.name())))
     {
-        return Some(reason);
+        return Some(SkipReason::NoNamespace { ty });
+    }
+    if let Some(f) = (req.features.iter())
+        .filter(|f| !f.starts_with("door."))
+        .find(|f| !has(f))
+    {
+        return Some(SkipReason::NoFeature(f.clone()));
     }
     if !envm.privileged && !has("unprivileged_userns") {
-        return Some(
-            "running unprivileged, and ordinary users may not create user namespaces here".into(),
-        );
+        return Some(SkipReason::NoUnprivilegedUserns);
     }
-    if let Err(reason) = env::door_available(door, &envm.features) {
-        return Some(reason);
-    }
-    if let Some(reason) = door
-        .is_runtime()
-        .then(|| crate::runtimes::unavailable(door, envm))
-        .flatten()
-    {
-        return Some(reason);
-    }
-    plan_for(entry, door, envm).inexpressible()
+    None
 }
 
-/// The plan of a case through `door` here.
-fn plan_for(entry: &Entry, door: Door, envm: &Environment) -> crate::plan::Plan {
-    let mut plan = entry.case.plan(door, !envm.privileged);
-    if door.is_runtime() {
-        crate::runtimes::fill(&mut plan, envm);
-    }
-    plan
+/// Why a trial cannot run here, if it cannot: known before it runs.
+pub fn unmet(trial: &Trial, envm: &Environment) -> Option<SkipReason> {
+    let Trial::Case { entry, door, plan } = trial else {
+        return None;
+    };
+    unmet_by_case(entry, envm)
+        .or_else(|| env::door_available(*door, &envm.features).err())
+        .or_else(|| crate::runtimes::unmet(entry, *door, envm))
+        .or_else(|| plan.inexpressible().map(SkipReason::Inexpressible))
 }
 
-/// Run one trial and judge it.
-pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
+fn blank_record(trial: &Trial, config: &Config) -> TrialRecord {
     let (ty, case, door) = trial.parts();
-    let mut record = TrialRecord {
+    TrialRecord {
         id: trial.id(),
         ty,
         case,
@@ -170,41 +175,47 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
         target: config.environment.target.clone(),
         verdict: Verdict::Error,
         reason: None,
+        skip: None,
         diff: Vec::new(),
         duration_ms: 0.0,
         views: None,
         stderr: String::new(),
-    };
-    let (entry, door) = match trial {
+    }
+}
+
+/// Run one trial and judge it.
+pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
+    let mut record = blank_record(trial, config);
+    let (entry, plan) = match trial {
         Trial::Broken(p) => {
-            record.reason = Some(p.message.clone());
+            record.reason = Some(p.error.to_string());
             return record;
         }
-        Trial::Case { entry, door } => (entry, *door),
+        Trial::Case { entry, plan, .. } => (entry, plan),
     };
-    if let Some(reason) = unmet(entry, door, &config.environment) {
-        record.verdict = Verdict::Skip;
-        record.reason = Some(reason);
+    if let Some(reason) = unmet(trial, &config.environment) {
+        record.set_skip(&reason);
         return record;
     }
-    let plan = plan_for(entry, door, &config.environment);
-    let run = target::host::run(&config.probe, &plan, config.timeout);
+    let run = target::host::run(&config.probe, plan, config.timeout);
     record.duration_ms = run.duration.as_secs_f64() * 1000.0;
     record.stderr = run.stderr;
     let judgement = match run.outcome {
-        Err(reason) => judge::Judgement::of(Verdict::Error, reason),
+        Err(e) => judge::Judgement::of(Verdict::Error, e.to_string()),
         Ok(outcome) => {
             let ctx = Context::new(&config.environment.kernel_release);
-            let mut j = judge::judge(&outcome, &entry.fixture, &ctx);
-            if door.is_runtime() {
-                crate::runtimes::excuse_added(&mut j, &plan);
+            let observed = judge::observed(&outcome);
+            let mut j = judge::judge(&outcome, &observed, &entry.fixture, &ctx);
+            if plan.door.is_runtime() {
+                crate::runtimes::excuse_added(&mut j, plan);
             }
-            record.views = Some(judge::observed(&outcome));
+            record.views = Some(observed);
             j
         }
     };
     record.verdict = judgement.verdict;
     record.reason = judgement.reason;
+    record.skip = judgement.skip;
     record.diff = judgement.diff;
     if let Some(line) = not_isolated(&record.stderr) {
         record.verdict = Verdict::Fail;
@@ -222,32 +233,109 @@ fn not_isolated(stderr: &str) -> Option<String> {
         .map(|l| l.trim_start_matches("nsconform-probe: ").to_string())
 }
 
-/// Run `trials` on `config.jobs` threads; `progress` sees each record as it
-/// comes. Records come back in the order of `trials`.
-pub fn run_all(
-    trials: &[Trial],
-    config: &Config,
-    progress: &(dyn Fn(&TrialRecord) + Sync),
-) -> Vec<TrialRecord> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<TrialRecord>>> = Mutex::new(vec![None; trials.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..config.jobs.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(trial) = trials.get(i) else { break };
-                let record = execute(trial, config);
-                progress(&record);
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(record);
-                }
-            });
+/// A run: its trials, scheduled on threads or by a test runner, the records
+/// of those that finished, the kernel log watched meanwhile, and a stop.
+pub struct Run {
+    pub config: Config,
+    pub trials: Vec<Trial>,
+    suite: SuiteId,
+    records: Mutex<Vec<Option<TrialRecord>>>,
+    next: AtomicUsize,
+    /// The signal that stopped the run, or 0.
+    stopped_by: AtomicI32,
+    kernel_log: Mutex<Option<KernelLog>>,
+}
+
+impl Run {
+    /// A run of the trials of `suite` that `filter` keeps.
+    pub fn new(suite: &Suite, filter: &Filter, config: Config) -> Run {
+        let trials = trials(suite, filter, &config.environment);
+        Run {
+            records: Mutex::new(vec![None; trials.len()]),
+            trials,
+            config,
+            suite: suite.id.clone(),
+            next: AtomicUsize::new(0),
+            stopped_by: AtomicI32::new(0),
+            kernel_log: Mutex::new(KernelLog::open()),
         }
-    });
-    results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .collect()
+    }
+
+    /// Why trial `i` cannot run here, when that is known before it runs.
+    pub fn ahead(&self, i: usize) -> Option<SkipReason> {
+        unmet(&self.trials[i], &self.config.environment)
+    }
+
+    /// Run and judge trial `i`, keep its record unless the run was stopped
+    /// meanwhile, and return it.
+    pub fn execute(&self, i: usize) -> TrialRecord {
+        let record = execute(&self.trials[i], &self.config);
+        if self.stopped().is_none() {
+            if let Ok(mut records) = self.records.lock() {
+                records[i] = Some(record.clone());
+            }
+        }
+        record
+    }
+
+    /// Run every trial on `config.jobs` threads until done or stopped;
+    /// `progress` sees each record as it comes.
+    pub fn run_all(&self, progress: &(dyn Fn(&TrialRecord) + Sync)) {
+        std::thread::scope(|s| {
+            for _ in 0..self.config.jobs.max(1) {
+                s.spawn(|| {
+                    while self.stopped().is_none() {
+                        let i = self.next.fetch_add(1, Ordering::SeqCst);
+                        if i >= self.trials.len() {
+                            break;
+                        }
+                        let record = self.execute(i);
+                        if self.stopped().is_none() {
+                            progress(&record);
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    /// Stop the run because of `signal`: no trial starts from now on, and
+    /// every probe running is killed (and reaped by the thread running it).
+    pub fn stop(&self, signal: i32) {
+        let _ = (self.stopped_by).compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+        target::host::stop_all();
+    }
+
+    /// The signal that stopped the run, if one did.
+    pub fn stopped(&self) -> Option<i32> {
+        match self.stopped_by.load(Ordering::SeqCst) {
+            0 => None,
+            s => Some(s),
+        }
+    }
+
+    /// The report of the trials that finished, in the order of the trials.
+    pub fn report(&self) -> Report {
+        let records = match self.records.lock() {
+            Ok(mut r) => std::mem::take(&mut *r),
+            Err(e) => std::mem::take(&mut *e.into_inner()),
+        };
+        let mut report = Report::new(
+            self.config.environment.clone(),
+            records.into_iter().flatten().collect(),
+        );
+        report.suite = Some(self.suite.clone());
+        report.interrupted = self.stopped().map(signal_name);
+        if let Ok(mut log) = self.kernel_log.lock() {
+            report.kernel_log = log.as_mut().map(KernelLog::alarms).unwrap_or_default();
+        }
+        report
+    }
+}
+
+/// A signal's name (`SIGINT`), or its number.
+fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| signal.to_string())
 }

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 
 use crate::plan::runtime::{RuntimePlan, RUNTIME_DOORS};
 use crate::plan::{Door, Plan};
+use crate::skip::SkipReason;
 use crate::verdict::{DoorInfo, Environment};
 
 /// Programs given on the command line, by door.
@@ -147,6 +148,18 @@ pub fn detect_all(overrides: &Overrides) -> Vec<DoorInfo> {
 
 fn info<'a>(door: Door, envm: &'a Environment) -> Option<&'a DoorInfo> {
     envm.doors.iter().find(|d| d.name == door.name())
+}
+
+/// Why a case cannot run through a runtime door here: the door's program
+/// is missing or cannot run, or the door does what the case must be spared.
+pub fn unmet(entry: &crate::suite::Entry, door: Door, envm: &Environment) -> Option<SkipReason> {
+    if !door.is_runtime() {
+        return None;
+    }
+    let reason = unavailable(door, envm).or_else(|| {
+        (entry.case.requires.features.iter()).find_map(|f| lacks(door, f))
+    })?;
+    Some(SkipReason::RuntimeDoor { door, reason })
 }
 
 /// Why a runtime door cannot run here, if it cannot.

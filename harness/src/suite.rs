@@ -1,11 +1,17 @@
-//! The suite: the cases and fixtures found on disk, paired by type and name.
+//! The suite: the cases and fixtures, built into the binary or read from
+//! directories, paired by type and name, with a hash saying which suite it is.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::case::{parse_case, Case};
 use crate::fixture::{parse_fixture, Fixture};
+use crate::format_error::FormatError;
 use crate::kind::NsType;
 
 /// A case with its fixture, both read and valid.
@@ -17,122 +23,226 @@ pub struct Entry {
     pub fixture: Arc<Fixture>,
 }
 
+/// Why a case or fixture file, or a whole directory, cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LoadError {
+    /// A directory of the suite could not be listed.
+    #[error("failed to read the directory {}: {cause} (give another with --{flag})", path.display())]
+    Dir {
+        path: PathBuf,
+        flag: &'static str,
+        cause: String,
+    },
+    /// A file could not be read.
+    #[error("failed to read {}: {cause}", path.display())]
+    Read { path: PathBuf, cause: String },
+    /// A case's type directory is not a namespace type.
+    #[error("{}: unknown namespace type {ty:?} (known: {})", path.display(), known_types())]
+    UnknownType { path: PathBuf, ty: String },
+    /// A case without its fixture.
+    #[error("{}: the case has no fixture (expected {})", case.display(), expected.display())]
+    NoFixture { case: PathBuf, expected: PathBuf },
+    /// A fixture without its case.
+    #[error("{}: the fixture has no case", fixture.display())]
+    NoCase { fixture: PathBuf },
+    /// A file that is not a valid case or fixture, with file, line and column.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+}
+
+fn known_types() -> String {
+    NsType::all()
+        .map(NsType::name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A file that could not be used, and why (with file, line and column).
 #[derive(Debug, Clone)]
 pub struct Problem {
     /// The type directory's name, as found.
     pub ty: String,
     pub name: String,
-    pub message: String,
+    pub error: LoadError,
 }
 
-/// Everything found under the cases and fixtures directories.
+/// Which suite ran: where it came from, and a hash of every file of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SuiteId {
+    /// `built-in`, or the cases and fixtures directories given.
+    pub source: String,
+    /// FNV-1a (64 bits) over the relative path and bytes of every file, in order.
+    pub hash: String,
+}
+
+/// Everything found in the cases and fixtures.
 #[derive(Debug, Default)]
 pub struct Suite {
     pub entries: Vec<Entry>,
     pub problems: Vec<Problem>,
+    pub id: SuiteId,
 }
 
-/// The `*.json` files of `dir/<type>/`, as (type directory, name, path).
-fn json_files(dir: &Path) -> Result<Vec<(String, String, PathBuf)>, String> {
+/// One JSON file of a suite: `<type>/<name>.json` under `cases` or `fixtures`.
+#[derive(Debug, Clone)]
+pub struct SuiteFile {
+    pub ty: String,
+    pub name: String,
+    /// Where it is, as shown in messages.
+    pub path: PathBuf,
+    pub text: Result<String, String>,
+}
+
+/// The `*.json` files of `dir/<type>/`, in order.
+fn json_files(dir: &Path, flag: &'static str) -> Result<Vec<SuiteFile>, LoadError> {
     let mut out = Vec::new();
-    let types = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let types = std::fs::read_dir(dir).map_err(|e| LoadError::Dir {
+        path: dir.to_path_buf(),
+        flag,
+        cause: e.to_string(),
+    })?;
     for ty in types.flatten().filter(|e| e.path().is_dir()) {
         let ty_name = ty.file_name().to_string_lossy().into_owned();
         for file in std::fs::read_dir(ty.path()).into_iter().flatten().flatten() {
             let path = file.path();
             if path.extension().is_some_and(|x| x == "json") {
-                let stem = path
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                out.push((ty_name.clone(), stem, path));
+                let name = path.file_stem().unwrap_or_default();
+                out.push(SuiteFile {
+                    ty: ty_name.clone(),
+                    name: name.to_string_lossy().into_owned(),
+                    text: std::fs::read_to_string(&path).map_err(|e| e.to_string()),
+                    path,
+                });
             }
         }
     }
-    out.sort();
+    out.sort_by(|a, b| (&a.ty, &a.name).cmp(&(&b.ty, &b.name)));
     Ok(out)
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
+fn text(file: &SuiteFile) -> Result<&str, LoadError> {
+    file.text.as_deref().map_err(|cause| LoadError::Read {
+        path: file.path.clone(),
+        cause: cause.to_string(),
+    })
 }
 
-fn load_pair(ty: NsType, case_path: &Path, fixture_path: &Path) -> Result<(Case, Fixture), String> {
-    let case = parse_case(case_path, &read(case_path)?).map_err(|e| e.to_string())?;
-    let fixture = parse_fixture(fixture_path, &read(fixture_path)?).map_err(|e| e.to_string())?;
-    let _ = ty;
-    Ok((case, fixture))
+fn load_pair(case: &SuiteFile, fixture: &SuiteFile) -> Result<(Case, Fixture), LoadError> {
+    let c = parse_case(&case.path, text(case)?)?;
+    let f = parse_fixture(&fixture.path, text(fixture)?)?;
+    Ok((c, f))
 }
 
-/// Read the suite. Nothing here is fatal: each unusable file is a problem.
-pub fn load(cases: &Path, fixtures: &Path) -> Result<Suite, String> {
-    let mut suite = Suite::default();
-    let case_files = json_files(cases)?;
-    let fixture_files = json_files(fixtures).unwrap_or_default();
-    let case_keys: BTreeSet<(String, String)> = case_files
-        .iter()
-        .map(|(t, n, _)| (t.clone(), n.clone()))
-        .collect();
-    for (ty_name, name, path) in &case_files {
-        let problem = |message: String| Problem {
-            ty: ty_name.clone(),
-            name: name.clone(),
-            message,
-        };
-        let Some(ty) = NsType::from_name(ty_name) else {
-            let known: Vec<&str> = NsType::all().map(NsType::name).collect();
-            let msg = format!(
-                "{}: unknown namespace type {ty_name:?} (known: {})",
-                path.display(),
-                known.join(", ")
-            );
-            suite.problems.push(problem(msg));
-            continue;
-        };
-        let fixture_path = fixtures.join(ty_name).join(format!("{name}.json"));
-        if !fixture_path.exists() {
-            let msg = format!(
-                "{}: the case has no fixture (expected {})",
-                path.display(),
-                fixture_path.display()
-            );
-            suite.problems.push(problem(msg));
-            continue;
+/// The hash of a suite's files, as `fnv1a64:<hex>`.
+fn hash(cases: &[SuiteFile], fixtures: &[SuiteFile]) -> String {
+    let mut h = fnv::FnvHasher::default();
+    let all = [("cases", cases), ("fixtures", fixtures)];
+    for (dir, files) in all {
+        for f in files {
+            h.write(format!("{dir}/{}/{}.json\0", f.ty, f.name).as_bytes());
+            h.write(f.text.as_deref().unwrap_or("").as_bytes());
+            h.write(b"\0");
         }
-        match load_pair(ty, path, &fixture_path) {
+    }
+    format!("fnv1a64:{:016x}", h.finish())
+}
+
+/// Pair cases with fixtures. Nothing here is fatal: each unusable file is a problem.
+pub fn pair(cases: &[SuiteFile], fixtures: &[SuiteFile], source: String) -> Suite {
+    let mut suite = Suite {
+        id: SuiteId {
+            source,
+            hash: hash(cases, fixtures),
+        },
+        ..Suite::default()
+    };
+    let by_key: BTreeMap<(&str, &str), &SuiteFile> = fixtures
+        .iter()
+        .map(|f| ((f.ty.as_str(), f.name.as_str()), f))
+        .collect();
+    let case_keys: BTreeSet<(&str, &str)> = cases
+        .iter()
+        .map(|c| (c.ty.as_str(), c.name.as_str()))
+        .collect();
+    for c in cases {
+        let problem = |error| Problem {
+            ty: c.ty.clone(),
+            name: c.name.clone(),
+            error,
+        };
+        let Some(ty) = NsType::from_name(&c.ty) else {
+            let error = LoadError::UnknownType {
+                path: c.path.clone(),
+                ty: c.ty.clone(),
+            };
+            suite.problems.push(problem(error));
+            continue;
+        };
+        let Some(f) = by_key.get(&(c.ty.as_str(), c.name.as_str())) else {
+            let expected = fixture_path_for(fixtures, c);
+            let error = LoadError::NoFixture {
+                case: c.path.clone(),
+                expected,
+            };
+            suite.problems.push(problem(error));
+            continue;
+        };
+        match load_pair(c, f) {
             Ok((case, fixture)) => suite.entries.push(Entry {
                 ty,
-                name: name.clone(),
+                name: c.name.clone(),
                 case: Arc::new(case),
                 fixture: Arc::new(fixture),
             }),
-            Err(message) => suite.problems.push(problem(message)),
+            Err(error) => suite.problems.push(problem(error)),
         }
     }
-    for (ty_name, name, path) in fixture_files {
-        if !case_keys.contains(&(ty_name.clone(), name.clone())) {
-            let message = format!("{}: the fixture has no case", path.display());
+    for f in fixtures {
+        if !case_keys.contains(&(f.ty.as_str(), f.name.as_str())) {
             suite.problems.push(Problem {
-                ty: ty_name,
-                name,
-                message,
+                ty: f.ty.clone(),
+                name: f.name.clone(),
+                error: LoadError::NoCase {
+                    fixture: f.path.clone(),
+                },
             });
         }
     }
-    Ok(suite)
+    suite
 }
 
-/// Where the suite's data is: `dir` if given, else `./<name>` when it
-/// exists, else the directory of the source tree this binary was built from.
-pub fn data_dir(given: Option<&Path>, name: &str) -> PathBuf {
-    if let Some(dir) = given {
-        return dir.to_path_buf();
-    }
-    let here = PathBuf::from(name);
-    if here.is_dir() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
+/// Where the fixture of `case` would be: beside the other fixtures.
+fn fixture_path_for(fixtures: &[SuiteFile], case: &SuiteFile) -> PathBuf {
+    let root = fixtures
+        .first()
+        .and_then(|f| f.path.parent()?.parent())
+        .map_or_else(|| PathBuf::from("fixtures"), Path::to_path_buf);
+    root.join(&case.ty).join(format!("{}.json", case.name))
+}
+
+/// Read the suite from two directories. Only an unreadable directory is fatal.
+pub fn load(cases: &Path, fixtures: &Path) -> Result<Suite, LoadError> {
+    let case_files = json_files(cases, "cases")?;
+    let fixture_files = json_files(fixtures, "fixtures")?;
+    let source = format!("{} + {}", cases.display(), fixtures.display());
+    Ok(pair(&case_files, &fixture_files, source))
+}
+
+/// The suite to run: the directories given, the built-in suite for those
+/// not given.
+pub fn choose(cases: Option<&Path>, fixtures: Option<&Path>) -> Result<Suite, LoadError> {
+    let (builtin_cases, builtin_fixtures) = crate::embedded::files();
+    let (case_files, case_source) = match cases {
+        Some(dir) => (json_files(dir, "cases")?, dir.display().to_string()),
+        None => (builtin_cases, "built-in cases".to_string()),
+    };
+    let (fixture_files, fixture_source) = match fixtures {
+        Some(dir) => (json_files(dir, "fixtures")?, dir.display().to_string()),
+        None => (builtin_fixtures, "built-in fixtures".to_string()),
+    };
+    let source = match (cases, fixtures) {
+        (None, None) => "built-in".to_string(),
+        _ => format!("{case_source} + {fixture_source}"),
+    };
+    Ok(pair(&case_files, &fixture_files, source))
 }

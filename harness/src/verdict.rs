@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::skip::{SkipClass, SkipReason};
+use crate::suite::SuiteId;
+
 /// The outcome of one trial.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -71,6 +74,9 @@ pub struct TrialRecord {
     /// Why it was skipped, what broke, or a one-line summary of the failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For a skip: which kind of requirement the reason names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip: Option<SkipClass>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diff: Vec<Difference>,
     pub duration_ms: f64,
@@ -80,6 +86,15 @@ pub struct TrialRecord {
     /// What the probe wrote on its standard error.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub stderr: String,
+}
+
+impl TrialRecord {
+    /// Make this record a skip for `reason`.
+    pub fn set_skip(&mut self, reason: &SkipReason) {
+        self.verdict = Verdict::Skip;
+        self.reason = Some(reason.to_string());
+        self.skip = Some(reason.class());
+    }
 }
 
 /// Counts of each verdict.
@@ -170,6 +185,13 @@ pub struct Report {
     pub environment: Environment,
     pub summary: Summary,
     pub trials: Vec<TrialRecord>,
+    /// Which suite ran: where its cases and fixtures came from, and their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<SuiteId>,
+    /// The signal (`SIGINT`, `SIGTERM`) that stopped the run before every
+    /// trial finished; the report holds the trials that did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
     /// Kernel log lines (WARNING, BUG, Oops, ...) that appeared during the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kernel_log: Vec<String>,
@@ -182,6 +204,8 @@ impl Report {
             environment,
             summary: Summary::of(&trials),
             trials,
+            suite: None,
+            interrupted: None,
             kernel_log: Vec::new(),
         }
     }

@@ -1,25 +1,37 @@
 //! The conformance suite as `cargo test`: one libtest test per trial, named
 //! `<type>::<case>::<door>`, so that `cargo test uts::` and nextest work.
-//! Verdicts are recorded as they come, and written as reports under
-//! `reports/cargo-test/` once the whole suite has run.
+//! What cannot run here is known when the tests are listed (the environment
+//! is probed then) and those trials are ignored; the reasons are in the
+//! reports, which are written under `reports/cargo-test/` when every trial
+//! ran, and under `reports/cargo-test-partial/` when only some did.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use nsconform::run::{self, Config, Filter};
-use nsconform::verdict::{Report, TrialRecord, Verdict};
+use nsconform::run::{Config, Filter, Run};
+use nsconform::verdict::{TrialRecord, Verdict};
 
 fn source_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
 }
 
-/// Turn a record into libtest's terms: skips are ignored with their reason.
+/// Whether the tests run under cargo-nextest, which shows a test that
+/// ignores itself at run time as a pass.
+fn under_nextest() -> bool {
+    std::env::var_os("NEXTEST").is_some() || std::env::var_os("NEXTEST_RUN_ID").is_some()
+}
+
+/// Turn a record into libtest's terms. A skip found only at run time is
+/// ignored with its reason, or under nextest a failure (never a pass).
 fn conclude(record: &TrialRecord) -> Result<Completion, Failed> {
     let reason = record.reason.clone().unwrap_or_default();
     match record.verdict {
         Verdict::Pass => Ok(Completion::Completed),
+        Verdict::Skip if under_nextest() => {
+            Err(format!("skipped at run time (nextest shows no skip): {reason}").into())
+        }
         Verdict::Skip => Ok(Completion::ignored_with(reason)),
         Verdict::Fail => {
             let diff: Vec<String> = record.diff.iter().map(|d| format!("  {d}")).collect();
@@ -29,54 +41,64 @@ fn conclude(record: &TrialRecord) -> Result<Completion, Failed> {
     }
 }
 
+/// Whether libtest runs every trial: no filter, no skip, no `--ignored`.
+fn runs_everything(args: &Arguments) -> bool {
+    args.filter.is_none() && args.skip.is_empty() && !args.ignored
+}
+
 fn main() {
     let args = Arguments::from_args();
-    let suite = match nsconform::suite::load(&source_dir("cases"), &source_dir("fixtures")) {
+    let suite = match nsconform::suite::choose(None, None) {
         Ok(suite) => suite,
         Err(e) => {
             eprintln!("cannot load the suite: {e}");
             std::process::exit(2);
         }
     };
-    let config = Arc::new(Config {
+    let config = Config {
         probe: PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe")),
         timeout: Duration::from_secs(20),
         jobs: 1,
         environment: nsconform::env::probe("host"),
-    });
-    let records: Arc<Mutex<Vec<TrialRecord>>> = Arc::default();
-    let tests = run::trials(&suite, &Filter::default())
-        .into_iter()
-        .map(|trial| {
-            let (config, records) = (config.clone(), records.clone());
-            Trial::ignorable_test(trial.id(), move || {
-                let record = run::execute(&trial, &config);
-                let result = conclude(&record);
-                if let Ok(mut r) = records.lock() {
-                    r.push(record);
-                }
-                result
-            })
+    };
+    let run = Arc::new(Run::new(&suite, &Filter::default(), config));
+    let tests: Vec<Trial> = (0..run.trials.len())
+        .map(|i| {
+            let ahead = run.ahead(i);
+            let r = run.clone();
+            Trial::ignorable_test(run.trials[i].id(), move || conclude(&r.execute(i)))
+                .with_ignored_flag(ahead.is_some())
         })
         .collect();
-    let listing = args.list;
-    let mut kernel_log = nsconform::kmsg::KernelLog::open();
+    let ignored: Vec<usize> = (0..tests.len())
+        .filter(|&i| tests[i].has_ignored_flag() && !args.is_filtered_out(&tests[i]))
+        .collect();
     let conclusion = libtest_mimic::run(&args, tests);
-    let records = std::mem::take(&mut *records.lock().unwrap_or_else(|e| e.into_inner()));
-    let alarms = kernel_log.as_mut().map(|k| k.alarms()).unwrap_or_default();
-    for line in &alarms {
+    if args.list {
+        conclusion.exit();
+    }
+    for i in ignored {
+        run.execute(i); // a skip known ahead: recorded without running a probe
+    }
+    let report = run.report();
+    for line in &report.kernel_log {
         eprintln!("the kernel logged during the run: {line}");
     }
-    if !listing && records.len() > 1 {
-        let mut report = Report::new(config.environment.clone(), records);
-        report.kernel_log = alarms.clone();
-        let dir = source_dir("reports").join("cargo-test");
-        if let Err(e) = nsconform::report::write_all(&report, &dir, &nsconform::report::Format::ALL)
-        {
-            eprintln!("cannot write the reports: {e}");
-        }
+    let full = runs_everything(&args) && report.trials.len() == run.trials.len();
+    let dir = source_dir("reports").join(if full {
+        "cargo-test"
+    } else {
+        "cargo-test-partial"
+    });
+    match nsconform::report::write_all(&report, &dir, &nsconform::report::Format::ALL) {
+        Ok(_) => eprintln!(
+            "reports of {} trials in {}",
+            report.trials.len(),
+            dir.display()
+        ),
+        Err(e) => eprintln!("cannot write the reports: {e}"),
     }
-    if !alarms.is_empty() {
+    if !report.kernel_log.is_empty() {
         std::process::exit(101);
     }
     conclusion.exit();

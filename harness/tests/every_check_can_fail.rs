@@ -94,7 +94,7 @@ fn runnable_door(entry: &Entry, config: &Config) -> Option<nsconform::plan::Door
         .case
         .doors()
         .into_iter()
-        .find(|d| run::unmet(entry, *d, env).is_none())
+        .find(|d| run::unmet(&Trial::of(entry, *d, env), env).is_none())
 }
 
 /// Whether changing some expected value of `entry`'s fixture fails its trial.
@@ -115,13 +115,7 @@ fn can_fail(entry: &Entry, config: &Config) -> Result<(), String> {
             fixture: Arc::new(fixture),
             ..entry.clone()
         };
-        let record = run::execute(
-            &Trial::Case {
-                entry: changed,
-                door,
-            },
-            config,
-        );
+        let record = run::execute(&Trial::of(&changed, door, &config.environment), config);
         if record.verdict == Verdict::Fail
             && record.diff.iter().any(|d| d.path.starts_with(p.as_str()))
         {

@@ -23,7 +23,8 @@ fn the_trial() -> Trial {
         case: Some(TRIAL.into()),
         ..Filter::default()
     };
-    let trials = run::trials(&suite, &filter);
+    let environment = nsconform::env::probe("host");
+    let trials = run::trials(&suite, &filter, &environment);
     let trial = trials.into_iter().find(|t| t.id() == TRIAL);
     trial.expect("the suite has the trial")
 }
@@ -281,7 +282,8 @@ fn a_large_trial(tree: &Tree) -> Trial {
     let fixture = pretty(&template("fixtures", "uts", "hostname-isolated"));
     tree.pair("uts", "large", Some(&pretty(&case)), Some(&fixture));
     let suite = nsconform::suite::load(&tree.cases(), &tree.fixtures()).expect("the suite loads");
-    let trials = run::trials(&suite, &Filter::default());
+    let environment = nsconform::env::probe("host");
+    let trials = run::trials(&suite, &Filter::default(), &environment);
     let trial = trials.into_iter().find(|t| t.id() == "uts::large::clone");
     trial.expect("the large trial")
 }

@@ -5,7 +5,7 @@ mod support_rel;
 
 use std::time::Duration;
 
-use nsconform::run::{self, Config, Filter};
+use nsconform::run::{Config, Filter, Run};
 use nsconform::verdict::Verdict;
 use support_rel::*;
 
@@ -28,17 +28,18 @@ fn open_fds() -> Vec<(String, String)> {
 fn the_whole_suite_leaves_no_descriptor_open() {
     let suite = nsconform::suite::load(&source_dir("cases"), &source_dir("fixtures"))
         .expect("the suite loads");
-    let trials = run::trials(&suite, &Filter::default());
     let config = Config {
         probe: probe(),
         timeout: Duration::from_secs(20),
         jobs: 2,
         environment: nsconform::env::probe("host"),
     };
+    let run = Run::new(&suite, &Filter::default(), config);
     let before = open_fds();
-    let records = run::run_all(&trials, &config, &|_| {});
+    run.run_all(&|_| {});
     let after = open_fds();
-    assert_eq!(records.len(), trials.len());
+    let records = run.report().trials;
+    assert_eq!(records.len(), run.trials.len());
     let errors: Vec<String> = records
         .iter()
         .filter(|r| r.verdict == Verdict::Error)

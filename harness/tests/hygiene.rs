@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nsconform::snapshot::HostSnapshot;
 use serde_json::Value;
+use support_rel::snapshot::HostSnapshot;
 use support_rel::*;
 
 /// How long one whole run may take before the test gives up on it.
@@ -125,7 +125,7 @@ fn a_run_killed_at_any_moment_leaves_nothing() {
         let spawned = Instant::now();
         std::thread::sleep(at.saturating_sub(spawned.elapsed()));
         let early = matches!(child.try_wait(), Ok(Some(_)));
-        let running = nsconform::snapshot::suite_processes(&scope(&marker));
+        let running = support_rel::snapshot::suite_processes(&scope(&marker));
         probes_seen += running
             .iter()
             .filter(|p| p.exe == "nsconform-probe")

@@ -4,6 +4,9 @@
 //! fail with "namespace not isolated", and the host's hostname and domain
 //! name must never change.
 
+#[allow(dead_code)]
+mod support_rel;
+
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
@@ -156,18 +159,18 @@ fn every_namespace_faked_leaves_the_host_alone() {
         eprintln!("skipped: installing the seccomp filter for this test needs root");
         return;
     }
-    let scope = nsconform::snapshot::Scope {
+    let scope = support_rel::snapshot::Scope {
         marker: Some(format!("{MARKER_VAR}={}", marker())),
-        ..nsconform::snapshot::Scope::default()
+        ..support_rel::snapshot::Scope::default()
     };
     let before = (
-        nsconform::snapshot::HostSnapshot::take_scoped(&scope),
+        support_rel::snapshot::HostSnapshot::take_scoped(&scope),
         sysctls(),
         uname(),
     );
     let (code, out) = run_faked(&[], filter(ALL_NEW, u32::MAX));
     let after = (
-        nsconform::snapshot::HostSnapshot::take_scoped(&scope),
+        support_rel::snapshot::HostSnapshot::take_scoped(&scope),
         sysctls(),
         uname(),
     );

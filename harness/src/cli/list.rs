@@ -1,14 +1,28 @@
-//! `nsconform list`: the trials, one id a line, and the files that failed to load.
+//! `nsconform list`: the trials, one id a line, and the files that failed to
+//! load (which make it exit non-zero).
 
-use super::{Selection, EXIT_OK};
+use std::io::Write;
+
+use super::{Selection, EXIT_FAILED, EXIT_OK};
 
 pub fn main(sel: &Selection) -> anyhow::Result<u8> {
     let (suite, filter) = sel.load()?;
-    for trial in crate::run::trials(&suite, &filter) {
-        println!("{}", trial.id());
+    let environment = crate::env::probe("host");
+    let trials = crate::run::trials(&suite, &filter, &environment);
+    if trials.is_empty() {
+        return Err(super::nothing_selected(sel));
     }
+    let mut out = std::io::stdout().lock();
+    for trial in &trials {
+        writeln!(out, "{}", trial.id())?;
+    }
+    out.flush()?;
     for p in &suite.problems {
-        eprintln!("nsconform: {}", p.message);
+        eprintln!("nsconform: {}", p.error);
     }
-    Ok(EXIT_OK)
+    Ok(if suite.problems.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
 }

@@ -6,6 +6,7 @@ mod list;
 mod probe;
 mod record;
 mod run;
+mod signal;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,39 +48,43 @@ enum Command {
 /// Which trials: shared by `run`, `list` and `record`.
 #[derive(Args, Clone, Debug)]
 pub struct Selection {
-    /// Only these namespace types (repeatable).
-    #[arg(long = "type", value_name = "T")]
+    /// Only these namespace types (a comma list, or repeated).
+    #[arg(long = "type", value_name = "T", value_delimiter = ',')]
     pub types: Vec<String>,
-    /// Only these doors (repeatable).
-    #[arg(long = "door", value_name = "D")]
+    /// Only these doors (a comma list, or repeated).
+    #[arg(long = "door", value_name = "D", value_delimiter = ',')]
     pub doors: Vec<String>,
-    /// Only trials whose id contains PATTERN.
+    /// Only trials whose id contains PATTERN (`*` matches anything: `uts::*::clone`).
     #[arg(long, value_name = "PATTERN")]
     pub case: Option<String>,
-    /// The cases directory [default: ./cases, or the source tree's].
+    /// Read the cases from DIR instead of the suite built into this binary.
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
-    /// The fixtures directory [default: ./fixtures, or the source tree's].
+    /// Read the fixtures from DIR instead of the suite built into this binary.
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
+}
+
+/// Refuse any of `given` that is not one of `known`, listing the known ones.
+fn check_names(what: &str, given: &[String], known: &[&str]) -> anyhow::Result<()> {
+    match given.iter().find(|g| !known.contains(&g.as_str())) {
+        Some(bad) => anyhow::bail!("unknown {what} {bad:?} (known: {})", known.join(", ")),
+        None => Ok(()),
+    }
 }
 
 impl Selection {
     /// Load the suite and the filter, checking type and door names.
     pub fn load(&self) -> anyhow::Result<(crate::suite::Suite, crate::run::Filter)> {
-        for t in &self.types {
-            if crate::kind::NsType::from_name(t).is_none() {
-                anyhow::bail!("unknown namespace type {t:?}");
-            }
-        }
-        for d in &self.doors {
-            if crate::plan::Door::from_name(door_name(d)).is_none() {
-                anyhow::bail!("unknown door {d:?}");
-            }
-        }
-        let cases = crate::suite::data_dir(self.cases.as_deref(), "cases");
-        let fixtures = crate::suite::data_dir(self.fixtures.as_deref(), "fixtures");
-        let suite = crate::suite::load(&cases, &fixtures).map_err(anyhow::Error::msg)?;
+        let types: Vec<&str> = crate::kind::NsType::all().map(|t| t.name()).collect();
+        check_names("namespace type", &self.types, &types)?;
+        let doors: Vec<&str> = (crate::plan::Door::ALL.iter())
+            .chain(&crate::plan::runtime::RUNTIME_DOORS)
+            .map(|d| d.name())
+            .collect();
+        let given: Vec<String> = self.doors.iter().map(|d| door_name(d).into()).collect();
+        check_names("door", &given, &doors)?;
+        let suite = crate::suite::choose(self.cases.as_deref(), self.fixtures.as_deref())?;
         let filter = crate::run::Filter {
             types: self.types.clone(),
             doors: self
@@ -126,10 +131,44 @@ pub fn runtime_overrides(
     Ok(out)
 }
 
+/// The error for a selection that keeps no trial.
+pub fn nothing_selected(sel: &Selection) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no trial matches the selection (type {:?}, door {:?}, case {:?}); `nsconform list` shows them all",
+        sel.types,
+        sel.doors,
+        sel.case.as_deref().unwrap_or("")
+    )
+}
+
+/// Whether `e` is a write to a closed pipe (`nsconform list | head`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The probe binary: beside this one.
 pub fn probe_path() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     exe.with_file_name("nsconform-probe")
+}
+
+/// An error and its causes, each said once: a cause whose text the message
+/// already holds is not repeated.
+fn once_each(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&said);
+        }
+    }
+    text
 }
 
 /// Parse the command line and run the command.
@@ -144,8 +183,9 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            eprintln!("nsconform: {e:#}");
+            eprintln!("nsconform: {}", once_each(&e));
             ExitCode::from(EXIT_USAGE)
         }
     }

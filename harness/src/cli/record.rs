@@ -3,13 +3,21 @@
 //! draft to what the kernel promises, and turns volatile values (inode
 //! numbers, pids, clock readings) into references or matchers.
 
+use std::io::Write;
 use std::time::Duration;
 
 use clap::Args;
 use serde_json::{Map, Value};
 
 use super::{Selection, EXIT_FAILED, EXIT_OK};
+use std::sync::Arc;
+
+use crate::case::read_case;
+use crate::fixture::Fixture;
+use crate::kind::NsType;
+use crate::plan::Door;
 use crate::run::Trial;
+use crate::suite::{Entry, LoadError, Suite};
 
 #[derive(Args)]
 pub struct RecordArgs {
@@ -33,21 +41,38 @@ fn trim(view: &Value, keep: &[String]) -> Value {
     Value::Object(kept)
 }
 
+/// The case named `which` (`<type>::<name>`, or a name): one of the suite's,
+/// or a case file that has no fixture yet (judged by an empty fixture).
+fn find(suite: &Suite, which: &str) -> anyhow::Result<Entry> {
+    let (ty, name) = which.split_once("::").unwrap_or(("", which));
+    let named = |t: &str, n: &str| n == name && (ty.is_empty() || t == ty);
+    if let Some(e) = suite.entries.iter().find(|e| named(e.ty.name(), &e.name)) {
+        return Ok(e.clone());
+    }
+    let unpaired = suite.problems.iter().find_map(|p| match &p.error {
+        LoadError::NoFixture { case, .. } if named(&p.ty, &p.name) => Some((p, case)),
+        _ => None,
+    });
+    let Some((problem, path)) = unpaired else {
+        anyhow::bail!(
+            "no case {which:?} (try `nsconform list`; for a case of your own tree, add --cases DIR)"
+        );
+    };
+    let ty = NsType::from_name(&problem.ty)
+        .ok_or_else(|| anyhow::anyhow!("{}: unknown namespace type", path.display()))?;
+    Ok(Entry {
+        ty,
+        name: problem.name.clone(),
+        case: Arc::new(read_case(path)?),
+        fixture: Arc::new(Fixture::default()),
+    })
+}
+
 pub fn main(args: &RecordArgs) -> anyhow::Result<u8> {
     let (suite, _) = args.sel.load()?;
-    let (ty, name) = args
-        .which
-        .split_once("::")
-        .unwrap_or(("", args.which.as_str()));
-    let entry = suite
-        .entries
-        .iter()
-        .find(|e| e.name == name && (ty.is_empty() || e.ty.name() == ty))
-        .ok_or_else(|| anyhow::anyhow!("no case {:?} (try `nsconform list`)", args.which))?;
+    let entry = find(&suite, &args.which)?;
     let door = match args.sel.doors.first() {
-        Some(d) => {
-            crate::plan::Door::from_name(d).ok_or_else(|| anyhow::anyhow!("unknown door {d:?}"))?
-        }
+        Some(d) => Door::from_name(d).ok_or_else(|| anyhow::anyhow!("unknown door {d:?}"))?,
         None => entry.case.doors()[0],
     };
     let config = crate::run::Config {
@@ -56,13 +81,8 @@ pub fn main(args: &RecordArgs) -> anyhow::Result<u8> {
         jobs: 1,
         environment: crate::env::probe("host"),
     };
-    let record = crate::run::execute(
-        &Trial::Case {
-            entry: entry.clone(),
-            door,
-        },
-        &config,
-    );
+    let trial = Trial::of(&entry, door, &config.environment);
+    let record = crate::run::execute(&trial, &config);
     let Some(views) = record.views else {
         eprintln!(
             "nsconform: {} gave {}: {}",
@@ -86,7 +106,8 @@ pub fn main(args: &RecordArgs) -> anyhow::Result<u8> {
             draft.insert(p.name().to_string(), trim(v, &keep));
         }
     }
-    println!("{}", serde_json::to_string_pretty(&Value::Object(draft))?);
+    let text = serde_json::to_string_pretty(&Value::Object(draft))?;
+    writeln!(std::io::stdout().lock(), "{text}")?;
     eprintln!(
         "nsconform: a draft from {} ({}); review it before saving it as a fixture",
         record.id, record.verdict

@@ -1,12 +1,11 @@
 //! `nsconform run`: run the suite on this machine's kernel and write reports.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::report::{self, progress::Progress, Format};
-use crate::run::{self, Config};
-use crate::verdict::Report;
+use crate::run::{Config, Run};
 use clap::Args;
 
 use super::{Selection, EXIT_FAILED, EXIT_OK};
@@ -15,17 +14,20 @@ use super::{Selection, EXIT_FAILED, EXIT_OK};
 pub struct RunArgs {
     #[command(flatten)]
     sel: Selection,
-    /// Trials to run at once [default: the number of CPUs].
-    #[arg(long, short = 'j', value_name = "N")]
-    jobs: Option<usize>,
-    /// Where to write the reports [default: reports/<timestamp>, linked from reports/latest].
+    /// Trials to run at once (at least 1) [default: the number of CPUs].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Where to write the reports [default: ./reports/<timestamp>, linked from ./reports/latest].
     #[arg(long, value_name = "DIR")]
     report_dir: Option<PathBuf>,
+    /// How many older runs to keep under ./reports besides the latest (without --report-dir).
+    #[arg(long, value_name = "N", default_value_t = report::DEFAULT_KEEP)]
+    keep: usize,
     /// Which reports to write: any of json,junit,ktap,md,html.
     #[arg(long, value_name = "LIST", default_value = "json,junit,ktap,md,html")]
     format: String,
-    /// Seconds a trial may take before its probe is killed.
-    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    /// Seconds a trial may take before its probe is killed (at least 1).
+    #[arg(long, value_name = "SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
     /// No progress on stderr.
     #[arg(long, short)]
@@ -35,25 +37,25 @@ pub struct RunArgs {
     runtime: Vec<String>,
 }
 
-/// The directory to write into: the one given, or a new timestamped one
-/// under `reports/` that `reports/latest` then points at.
-fn report_dir(given: Option<&Path>) -> anyhow::Result<(PathBuf, bool)> {
-    match given {
-        Some(dir) => Ok((dir.to_path_buf(), false)),
-        None => {
-            let root = crate::suite::data_dir(None, "reports");
-            Ok((report::create_run_dir(&root)?, true))
-        }
-    }
+/// The root of the default report directories: `./reports`.
+const REPORT_ROOT: &str = "reports";
+
+/// The directory to write into, made and checked writable before any trial
+/// runs: the one given, or a new timestamped one under `./reports/`.
+fn report_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let dir = match given {
+        Some(dir) => dir.to_path_buf(),
+        None => report::create_run_dir(Path::new(REPORT_ROOT))?,
+    };
+    report::check_writable(&dir)?;
+    Ok(dir)
 }
 
-pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
-    let formats = Format::parse_list(&args.format)?;
-    let (suite, filter) = args.sel.load()?;
-    let trials = run::trials(&suite, &filter);
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+fn config(args: &RunArgs) -> anyhow::Result<Config> {
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(2, |n| n.get()),
+        usize::from,
+    );
     let config = Config {
         probe: super::probe_path(),
         timeout: Duration::from_secs(args.timeout),
@@ -69,9 +71,21 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
             config.probe.display()
         );
     }
-    let mut kernel_log = crate::kmsg::KernelLog::open();
-    let progress = Mutex::new(Progress::stderr(trials.len(), args.quiet));
-    let records = run::run_all(&trials, &config, &|r| {
+    Ok(config)
+}
+
+pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
+    let signals = super::signal::block()?;
+    let formats = Format::parse_list(&args.format)?;
+    let (suite, filter) = args.sel.load()?;
+    let run = Arc::new(Run::new(&suite, &filter, config(args)?));
+    if run.trials.is_empty() {
+        return Err(super::nothing_selected(&args.sel));
+    }
+    let dir = report_dir(args.report_dir.as_deref())?;
+    super::signal::stop_on(signals, &run);
+    let progress = Mutex::new(Progress::stderr(run.trials.len(), args.quiet));
+    run.run_all(&|r| {
         if let Ok(mut p) = progress.lock() {
             p.record(r);
         }
@@ -79,25 +93,36 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
     if let Ok(mut p) = progress.lock() {
         p.finish();
     }
-    let mut report = Report::new(config.environment, records);
-    report.kernel_log = kernel_log.as_mut().map(|k| k.alarms()).unwrap_or_default();
+    let report = run.report();
     for line in &report.kernel_log {
         eprintln!("nsconform: the kernel logged: {line}");
     }
-    let (dir, latest) = report_dir(args.report_dir.as_deref())?;
     report::write_all(&report, &dir, &formats)?;
-    if latest {
-        report::point_latest(dir.parent().unwrap_or(Path::new(".")), &dir)?;
+    if args.report_dir.is_none() {
+        let root = Path::new(REPORT_ROOT);
+        report::point_latest(root, &dir)?;
+        report::prune(root, args.keep)?;
     }
     let s = report.summary;
     eprintln!(
-        "{} passed, {} failed, {} skipped, {} errored; reports in {}",
+        "{} passed, {} failed, {} skipped, {} errored{}; reports in {}",
         s.pass,
         s.fail,
         s.skip,
         s.error,
+        match &report.interrupted {
+            Some(sig) => format!(
+                " ({sig}: stopped after {} of {} trials)",
+                s.total(),
+                run.trials.len()
+            ),
+            None => String::new(),
+        },
         dir.display()
     );
+    if let Some(signal) = run.stopped() {
+        return Ok(128u8.saturating_add(signal as u8));
+    }
     let good = s.ok() && report.kernel_log.is_empty();
     Ok(if good { EXIT_OK } else { EXIT_FAILED })
 }

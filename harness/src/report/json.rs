@@ -36,11 +36,11 @@ pub fn read(text: &str) -> Result<Report, ReportError> {
 
 /// Reads the `report.json` at `path`.
 pub fn read_file(path: &std::path::Path) -> Result<Report, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ReportError::File {
+    let text = std::fs::read_to_string(path).map_err(|e| ReportError::at("read", path, e))?;
+    read(&text).map_err(|e| ReportError::Invalid {
         path: path.to_path_buf(),
-        source: e,
-    })?;
-    read(&text)
+        cause: Box::new(e),
+    })
 }
 
 #[cfg(test)]

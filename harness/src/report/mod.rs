@@ -34,11 +34,18 @@ pub enum ReportError {
     /// Serialising JUnit XML failed.
     #[error("failed to write JUnit XML: {0}")]
     Junit(#[from] quick_junit::SerializeError),
-    /// A file or directory under the report directory could not be made.
-    #[error("failed to write {path}: {source}")]
+    /// A file or directory could not be made, written or read.
+    #[error("failed to {op} {}: {cause}", path.display())]
     File {
+        op: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
+    },
+    /// A file that is not a report.json this nsconform reads.
+    #[error("{}: not a report: {cause}", path.display())]
+    Invalid {
+        path: PathBuf,
+        cause: Box<ReportError>,
     },
     /// A report of another format version was read.
     #[error("report.json is version {found}, this nsconform reads version {expected}")]
@@ -49,10 +56,16 @@ pub enum ReportError {
 }
 
 impl ReportError {
-    fn file(path: &Path, source: std::io::Error) -> ReportError {
+    fn file(path: &Path, cause: std::io::Error) -> ReportError {
+        ReportError::at("write", path, cause)
+    }
+
+    /// `op` (`read`, `write`, `create`, `remove`) failed on `path`.
+    pub fn at(op: &'static str, path: &Path, cause: std::io::Error) -> ReportError {
         ReportError::File {
+            op,
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 }
@@ -208,6 +221,59 @@ pub fn point_latest(root: &Path, dir: &Path) -> Result<PathBuf, ReportError> {
         ReportError::file(&latest, e)
     })?;
     Ok(latest)
+}
+
+/// How many older runs `prune` keeps besides the latest, by default.
+pub const DEFAULT_KEEP: usize = 5;
+
+/// Makes `dir` (and its parents) and checks that a file can be written in it,
+/// so that a run learns before its first trial that it could not report.
+pub fn check_writable(dir: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::at("create", dir, e))?;
+    tempfile::tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| ReportError::at("write in", dir, e))
+}
+
+/// Whether `name` is that of a run directory: `YYYYMMDDTHHMMSSZ`, maybe with `-N`.
+fn is_run_dir_name(name: &str) -> bool {
+    let stamp = name.split_once('-').map_or(name, |(s, _)| s);
+    stamp.len() == 16
+        && stamp.as_bytes()[8] == b'T'
+        && stamp.ends_with('Z')
+        && stamp[..8]
+            .bytes()
+            .chain(stamp[9..15].bytes())
+            .all(|b| b.is_ascii_digit())
+}
+
+/// Removes the oldest finished run directories under `root` (those holding a
+/// `report.json`), keeping the newest `keep + 1`: the latest and `keep` older.
+/// Directories of runs still going, and anything else, are left alone.
+pub fn prune(root: &Path, keep: usize) -> Result<Vec<PathBuf>, ReportError> {
+    let entries = std::fs::read_dir(root).map_err(|e| ReportError::at("read", root, e))?;
+    let mut runs: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+        .filter(|(name, path)| is_run_dir_name(name) && path.join("report.json").exists())
+        .collect();
+    runs.sort_by_key(|(name, _)| run_order(name));
+    let surplus = runs.len().saturating_sub(keep + 1);
+    let mut removed = Vec::new();
+    for (_, path) in runs.into_iter().take(surplus) {
+        std::fs::remove_dir_all(&path).map_err(|e| ReportError::at("remove", &path, e))?;
+        removed.push(path);
+    }
+    Ok(removed)
+}
+
+/// The order of run directory names: by stamp, then by `-N` suffix.
+fn run_order(name: &str) -> (String, u32) {
+    match name.split_once('-') {
+        Some((stamp, n)) => (stamp.to_string(), n.parse().unwrap_or(0)),
+        None => (name.to_string(), 1),
+    }
 }
 
 /// `t` as a compact UTC timestamp, `YYYYMMDDTHHMMSSZ`.

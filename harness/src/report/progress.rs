@@ -155,6 +155,7 @@ mod tests {
             target: "host".into(),
             verdict,
             reason: reason.map(String::from),
+            skip: None,
             diff: vec![],
             duration_ms: 1.0,
             views: None,

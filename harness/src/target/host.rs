@@ -1,13 +1,15 @@
 //! The host target: run the probe on this machine's kernel, in its own
 //! process group, with a timeout; kill the whole group when it is over.
 
+use std::collections::BTreeSet;
 use std::io::{Read, Seek, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::ProbeRun;
+use super::{ProbeError, ProbeRun};
 use crate::plan::{Outcome, Plan};
 
 /// The default time a trial may take.
@@ -81,11 +83,49 @@ fn wait_until(child: &Child, timeout: Duration) -> bool {
     }
 }
 
+/// The process groups of the probes running now, so that a stopped run can
+/// kill them all; and whether the run is stopping (no probe may start then).
+static LIVE: Mutex<(BTreeSet<i32>, bool)> = Mutex::new((BTreeSet::new(), false));
+
+fn live() -> std::sync::MutexGuard<'static, (BTreeSet<i32>, bool)> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Note a started probe's group; kill it at once when the run is stopping.
+/// Returns whether it may run.
+fn register(pgid: i32) -> bool {
+    let mut live = live();
+    if live.1 {
+        kill_group(pgid);
+        return false;
+    }
+    live.0.insert(pgid);
+    true
+}
+
+/// Forget a probe's group once it is reaped; returns whether the run is stopping.
+fn unregister(pgid: i32) -> bool {
+    let mut live = live();
+    live.0.remove(&pgid);
+    live.1
+}
+
+/// Stop the run: kill the group of every probe running now, and of every
+/// probe that starts from now on. Each one is still reaped by the thread
+/// that started it.
+pub fn stop_all() {
+    let mut live = live();
+    live.1 = true;
+    for pgid in &live.0 {
+        kill_group(*pgid);
+    }
+}
+
 /// Kill the probe's process group (the probe and every descendant that did
 /// not leave it; those that did die with their parent or their pid
 /// namespace's init).
-fn kill_group(child: &Child) {
-    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
+fn kill_group(pgid: i32) {
+    let pgid = nix::unistd::Pid::from_raw(pgid);
     let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
 }
 
@@ -99,9 +139,8 @@ fn read_back(file: &mut std::fs::File) -> String {
 /// Run `plan` through the probe at `probe`, for at most `timeout`.
 pub fn run(probe: &Path, plan: &Plan, timeout: Duration) -> ProbeRun {
     let start = Instant::now();
-    let outcome = run_inner(probe, plan, timeout);
-    let (outcome, stderr) = match outcome {
-        Ok((o, e)) => (o, e),
+    let (outcome, stderr) = match run_inner(probe, plan, timeout) {
+        Ok(answer) => answer,
         Err(e) => (Err(e), String::new()),
     };
     ProbeRun {
@@ -111,45 +150,51 @@ pub fn run(probe: &Path, plan: &Plan, timeout: Duration) -> ProbeRun {
     }
 }
 
-type Answer = (Result<Outcome, String>, String);
+type Answer = (Result<Outcome, ProbeError>, String);
 
-fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, String> {
-    let mut out = tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
-    let mut err = tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
-    let text = serde_json::to_vec(plan).map_err(|e| format!("cannot encode the plan: {e}"))?;
-    let mut input =
-        tempfile::tempfile().map_err(|e| format!("cannot make a temporary file: {e}"))?;
+fn temp(what: &'static str) -> Result<std::fs::File, ProbeError> {
+    tempfile::tempfile().map_err(|cause| ProbeError::TempFile { what, cause })
+}
+
+fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, ProbeError> {
+    let mut out = temp("make a temporary file")?;
+    let mut err = temp("make a temporary file")?;
+    let text = serde_json::to_vec(plan).map_err(ProbeError::Encode)?;
+    let mut input = temp("make a temporary file")?;
     input
         .write_all(&text)
         .and_then(|()| input.rewind())
-        .map_err(|e| format!("cannot write the plan: {e}"))?;
-    let mut child = spawn(probe, input, &out, &err)
-        .map_err(|e| format!("cannot start the probe {}: {e}", probe.display()))?;
-    let finished = wait_until(&child, timeout);
-    kill_group(&child);
-    let status = child
-        .wait()
-        .map_err(|e| format!("cannot wait for the probe: {e}"))?;
+        .map_err(|cause| ProbeError::TempFile {
+            what: "write the plan",
+            cause,
+        })?;
+    let mut child = spawn(probe, input, &out, &err).map_err(|cause| ProbeError::Spawn {
+        path: probe.to_path_buf(),
+        cause,
+    })?;
+    let pgid = child.id() as i32;
+    let finished = register(pgid) && wait_until(&child, timeout);
+    kill_group(pgid);
+    let status = child.wait().map_err(ProbeError::Wait);
+    let stopping = unregister(pgid);
+    let status = status?;
     let stdout = read_back(&mut out);
     let stderr = read_back(&mut err);
-    if !finished {
-        return Ok((
-            Err(format!("timeout: the probe ran longer than {timeout:?}")),
-            stderr,
-        ));
+    if stopping {
+        return Ok((Err(ProbeError::Interrupted), stderr));
     }
-    if let Some(sig) = status.signal() {
-        let name = nix::sys::signal::Signal::try_from(sig)
+    if !finished {
+        return Ok((Err(ProbeError::Timeout(timeout)), stderr));
+    }
+    if let Some(signal) = status.signal() {
+        let name = nix::sys::signal::Signal::try_from(signal)
             .map(|s| s.as_str())
             .unwrap_or("?");
-        return Ok((
-            Err(format!("the probe was killed by signal {sig} ({name})")),
-            stderr,
-        ));
+        return Ok((Err(ProbeError::Signal { signal, name }), stderr));
     }
-    let outcome = serde_json::from_str::<Outcome>(&stdout).map_err(|e| {
+    let outcome = serde_json::from_str::<Outcome>(&stdout).map_err(|cause| {
         let shown: String = stdout.chars().take(300).collect();
-        format!("the probe printed bad output ({e}); it read: {shown:?}")
+        ProbeError::BadOutput { cause, shown }
     });
     Ok((outcome, stderr))
 }

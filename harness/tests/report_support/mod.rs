@@ -62,6 +62,7 @@ pub fn trial(ty: &str, case: &str, door: &str, verdict: Verdict) -> TrialRecord 
         target: "host".into(),
         verdict,
         reason: None,
+        skip: None,
         diff: vec![],
         duration_ms: 1.25,
         views: Some(views("nsconform-a", 0)),

@@ -8,7 +8,9 @@ use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use nsconform::snapshot::{suite_processes, HostSnapshot, Scope, SuiteProcess};
+pub mod snapshot;
+
+use snapshot::{suite_processes, HostSnapshot, Scope, SuiteProcess};
 
 /// The environment variable that marks the processes of one test's runs.
 pub const MARKER_VAR: &str = "NSCONFORM_REL_MARKER";

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::view::{ipc, mnt, uts};
+use nsconform::view::{ipc, mnt, uts};
 
 /// The names of the suite's binaries.
 pub const SUITE_BINARIES: [&str; 2] = ["nsconform", "nsconform-probe"];
@@ -212,7 +212,7 @@ fn read_links() -> (Vec<LinkEntry>, Vec<String>) {
         flags
             .entry(entry.interface_name.clone())
             .or_insert_with(|| names.collect());
-        if let Some(a) = crate::view::net::address_of(entry) {
+        if let Some(a) = nsconform::view::net::address_of(entry) {
             addresses.push(format!("{} {}/{}", a.link, a.address, a.prefix));
         }
     }
