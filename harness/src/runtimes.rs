@@ -156,9 +156,8 @@ pub fn unmet(entry: &crate::suite::Entry, door: Door, envm: &Environment) -> Opt
     if !door.is_runtime() {
         return None;
     }
-    let reason = unavailable(door, envm).or_else(|| {
-        (entry.case.requires.features.iter()).find_map(|f| lacks(door, f))
-    })?;
+    let reason = unavailable(door, envm)
+        .or_else(|| (entry.case.requires.features.iter()).find_map(|f| lacks(door, f)))?;
     Some(SkipReason::RuntimeDoor { door, reason })
 }
 

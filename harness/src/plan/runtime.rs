@@ -201,6 +201,17 @@ fn door_cannot(plan: &Plan) -> Option<String> {
         }
     }
     let supported = plan.runtime.as_ref().and_then(|r| r.supported.as_ref());
+    let offsets = plan
+        .runtime
+        .as_ref()
+        .is_some_and(|r| r.config.time_offsets.is_some());
+    if let Some(list) = supported.filter(|l| offsets && !l.iter().any(|s| s == "time")) {
+        return Some(format!(
+            "{runtime} lacks the time namespace (its `features` lists only {}), so it cannot \
+             know timeOffsets to refuse them",
+            list.join(", ")
+        ));
+    }
     if let Some(list) = supported {
         if let Some(ty) = ns
             .types()

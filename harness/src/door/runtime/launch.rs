@@ -156,6 +156,9 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
     };
     match run(ctx, &mut launch) {
         Ok(None) => {}
+        // Once released, the container may end any way (the init of a pid
+        // namespace it joined may exit first and take it along).
+        Ok(Some(_)) if crate::probe::pipe::closed_now(ctx.release) => {}
         Ok(Some(result)) => ctx.send(&Message::Door {
             process: "runtime".into(),
             result,
