@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+/// How every workspace's name begins: then the supervisor's pid.
+pub const PREFIX: &str = "nsconform-runtime-";
+
+/// The file in a workspace that holds its clean-up commands.
+pub const CLEANUP_FILE: &str = "cleanup.json";
+
 /// Where the probe appears inside the container.
 pub const PROBE_IN_ROOTFS: &str = "/nsconform-probe";
 
@@ -52,10 +58,12 @@ fn create(path: &Path, dir: bool) -> Result<(), BundleError> {
 }
 
 impl Workspace {
-    /// Make the directory, the rootfs and the state root.
-    pub fn new() -> Result<Workspace, BundleError> {
+    /// Make the directory, the rootfs and the state root, named after the
+    /// probe's supervisor so that [`super::sweep`] finds what a killed
+    /// trial left.
+    pub fn new(supervisor: i32) -> Result<Workspace, BundleError> {
         let dir = tempfile::Builder::new()
-            .prefix("nsconform-runtime-")
+            .prefix(&format!("{PREFIX}{supervisor}-"))
             .tempdir()
             .map_err(|source| BundleError::Create {
                 path: std::env::temp_dir(),
@@ -65,9 +73,9 @@ impl Workspace {
         let tail = dir
             .path()
             .file_name()
-            .map(|n| n.to_string_lossy().replace("nsconform-runtime-", ""))
+            .map(|n| n.to_string_lossy().replace(PREFIX, ""))
             .unwrap_or_default();
-        let id = format!("nsconform-{}-{tail}", std::process::id());
+        let id = format!("nsconform-{tail}");
         let ws = Workspace { dir, id, probe };
         let rootfs = ws.rootfs();
         for d in ROOTFS_DIRS {
@@ -95,6 +103,14 @@ impl Workspace {
     /// Any other path of the workspace.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Record the clean-up commands, for a sweep after a killed trial.
+    pub fn write_cleanup(&self, commands: &[Vec<String>]) -> Result<(), BundleError> {
+        let text = serde_json::to_vec(&(&self.id, commands))
+            .map_err(|e| BundleError::Config(e.to_string()))?;
+        let path = self.path(CLEANUP_FILE);
+        std::fs::write(&path, text).map_err(|source| BundleError::Create { path, source })
     }
 
     /// Write `config.json` into the bundle.

@@ -130,9 +130,17 @@ fn run(ctx: &Ctx, launch: &mut Launch) -> Result<Option<DoorResult>, String> {
     }))
 }
 
+/// A command as its words.
+fn argv(c: &Command) -> Vec<String> {
+    std::iter::once(c.get_program())
+        .chain(c.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
 /// The launcher process: never returns.
 fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
-    let ws = match Workspace::new() {
+    let ws = match Workspace::new(ctx.supervisor) {
         Ok(ws) => ws,
         Err(e) => {
             ctx.send(&Message::error("runtime", e.to_string()));
@@ -154,6 +162,10 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
             fork::exit(1)
         }
     };
+    let recorded: Vec<Vec<String>> = launch.cleanup.iter().map(argv).collect();
+    if let Err(e) = ws.write_cleanup(&recorded) {
+        ctx.send(&Message::error("runtime", e.to_string()));
+    }
     match run(ctx, &mut launch) {
         Ok(None) => {}
         // Once released, the container may end any way (the init of a pid

@@ -11,6 +11,8 @@ pub mod engine;
 pub mod launch;
 pub mod oci;
 pub mod oci_runtime;
+pub mod sweep;
 pub mod unshare_cli;
 
 pub use launch::{enter, Invocation, Launch};
+pub use sweep::sweep;
