@@ -93,6 +93,13 @@ fn docker_daemon(program: &Path) -> Result<(), String> {
 /// What this host makes a door do differently, for the report.
 fn note(door: Door) -> Option<String> {
     let hybrid = crate::door::runtime::oci_runtime::hybrid_cgroups();
+    if door == Door::Podman && hybrid {
+        return Some(
+            "cgroups are hybrid here, which crun (podman's default OCI runtime) refuses: podman \
+             runs its containers with `--runtime runc`, and with the caller's RLIMIT_NOFILE and RLIMIT_NPROC (podman's defaults are above what a host without CAP_SYS_RESOURCE grants)"
+                .into(),
+        );
+    }
     (door == Door::Crun && hybrid).then(|| {
         "cgroups are hybrid here (v1 controllers, cgroup2 at /sys/fs/cgroup/unified), which \
          crun refuses: crun runs in a private mount namespace whose /sys/fs/cgroup is cgroup2 \

@@ -13,6 +13,10 @@ use super::{Invocation, Launch};
 use crate::kind::NsType;
 use crate::plan::{Door, MapLine, Outside};
 
+/// The process limit the container gets: podman's default (4194304) is
+/// refused on a host without CAP_SYS_RESOURCE, and the trials need few.
+const NPROC: u32 = 4096;
+
 /// The engine's option for a type, and the words for new and shared.
 fn option(ty: NsType) -> Option<(&'static str, &'static str)> {
     Some(match ty {
@@ -35,12 +39,15 @@ fn engine(inv: &Invocation) -> Command {
             .arg(inv.workspace.path("run"))
             .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"])
             .args(["--events-backend", "none"]);
+        if super::oci_runtime::hybrid_cgroups() {
+            c.args(["--runtime", "runc"]);
+        }
     }
     c
 }
 
 fn image(inv: &Invocation) -> String {
-    format!("localhost/{}:latest", inv.workspace.id)
+    format!("localhost/{}:latest", inv.workspace.id.to_lowercase())
 }
 
 /// Pack the rootfs and import it as the trial's image.
@@ -107,6 +114,12 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     }
     if inv.plan.door == Door::Podman {
         c.arg(format!("--cgroup-parent=/{}", inv.workspace.id));
+        if let Ok((soft, hard)) =
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        {
+            c.arg(format!("--ulimit=nofile={soft}:{hard}"));
+        }
+        c.arg(format!("--ulimit=nproc={NPROC}:{NPROC}"));
     }
     c.args(["--cap-add", "all", "--security-opt", "seccomp=unconfined"])
         .args(["--read-only", "--tmpfs", "/tmp", "--log-driver", "none"])
