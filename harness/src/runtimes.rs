@@ -207,10 +207,12 @@ pub fn fill(plan: &mut Plan, envm: &Environment) {
 }
 
 /// The namespace types a runtime door makes whether the case asks or not.
-fn always_new(door: Door) -> &'static [crate::kind::NsType] {
-    match door {
+fn always_new(plan: &Plan) -> &'static [crate::kind::NsType] {
+    use crate::kind::NsType::{Cgroup, Mnt};
+    match plan.door {
         Door::UnshareCli => &[],
-        _ => &[crate::kind::NsType::Mnt],
+        Door::Crun if plan.outer_userns => &[Mnt, Cgroup],
+        _ => &[Mnt],
     }
 }
 
@@ -222,7 +224,7 @@ pub fn excuse_added(j: &mut crate::judge::Judgement, plan: &Plan) {
     if j.verdict != crate::verdict::Verdict::Fail || j.diff.is_empty() {
         return;
     }
-    let added: Vec<&str> = always_new(plan.door)
+    let added: Vec<&str> = always_new(plan)
         .iter()
         .filter(|t| !plan.namespaces.has(**t))
         .map(|t| t.name())

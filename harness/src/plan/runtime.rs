@@ -162,6 +162,12 @@ fn door_cannot(plan: &Plan) -> Option<String> {
     let ns = &plan.namespaces;
     let door = plan.door;
     let runtime = who(plan);
+    if plan.outer_userns && matches!(door, Door::Youki | Door::Podman | Door::Docker) {
+        return Some(format!(
+            "{runtime} runs only as root here: rootless, the suite runs runc, crun, bwrap and \
+             unshare(1) from a user namespace of its own"
+        ));
+    }
     if let Some(u) = &ns.user {
         if u.unmapped && door != Door::UnshareCli {
             return Some(format!(

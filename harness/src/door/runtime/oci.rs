@@ -237,9 +237,13 @@ pub fn spec(inv: &Invocation) -> Result<Spec, String> {
         .namespaces(namespaces(inv)?)
         .masked_paths(config.masked_paths.clone())
         .readonly_paths(config.readonly_paths.clone())
-        .cgroups_path(format!("/{}", inv.workspace.id))
         .build()
         .map_err(|e| e.to_string())?;
+    // Rootless, a runtime may skip cgroups it cannot make, but only those
+    // it chose the path of.
+    if !plan.outer_userns {
+        linux.set_cgroups_path(Some(format!("/{}", inv.workspace.id).into()));
+    }
     linux.set_resources(None);
     if let Some(user) = &plan.namespaces.user {
         let (uid, gid) = inv.caller;

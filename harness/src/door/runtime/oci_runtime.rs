@@ -4,6 +4,8 @@
 //! supported"), so on such a host it runs in a private mount namespace whose
 //! /sys/fs/cgroup is the unified hierarchy alone, with its cgroup manager
 //! disabled (it then applies no cgroup limits, which no case asks for).
+//! Rootless, that namespace comes with a cgroup namespace of its own, which
+//! the container then inherits.
 
 use std::path::Path;
 use std::process::Command;
@@ -57,8 +59,13 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
 /// is a fresh cgroup2 mount: a runtime that refuses hybrid hierarchies runs
 /// there. The isolation guard checks the namespace is new before mounting.
 pub fn enter_cgroup2_only(ctx: &Ctx) -> Result<(), String> {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-        .map_err(|e| format!("unshare(CLONE_NEWNS) for crun's cgroups: {e}"))?;
+    // Rootless, cgroup2 can be mounted only from a cgroup namespace of the
+    // caller's own user namespace.
+    let mut flags = nix::sched::CloneFlags::CLONE_NEWNS;
+    if ctx.plan.outer_userns {
+        flags |= nix::sched::CloneFlags::CLONE_NEWCGROUP;
+    }
+    nix::sched::unshare(flags).map_err(|e| format!("unshare for crun's cgroups: {e}"))?;
     ctx.origin.check(NsType::Mnt)?;
     let none = None::<&str>;
     nix::mount::mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
