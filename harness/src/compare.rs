@@ -1,17 +1,82 @@
-//! Comparison of two reports: which trials changed verdict, and which view fields differ.
+//! Comparison of two reports: which trials changed verdict, which only one
+//! report holds, and which view fields differ.
 //!
 //! Trials are matched by id, and also by target unless each report holds a single
 //! target (so that a run on one kernel compares with a run on another). For trials in
 //! both reports, the `views` are flattened to dotted paths (`inside.uts.hostname`,
 //! `inside.mnt.mounts[3].fstype`) and compared leaf by leaf, except for the few fields
-//! that differ between any two runs (see [`VOLATILE`]).
+//! that differ between any two runs (see [`VOLATILE`]). By default only the
+//! fields a fixture judges are compared ([`ViewScope::Judged`]); a list of
+//! strings (capabilities, mount options) is compared as a set.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::fixture::{Expect, Fixture};
+use crate::suite::Suite;
 use crate::verdict::{Report, TrialRecord, Verdict};
+
+/// Which view fields to compare.
+#[derive(Debug, Clone)]
+pub enum ViewScope {
+    /// Every field that is not volatile.
+    All,
+    /// Only the fields under the paths each case's fixture names, by
+    /// `(type, case)`; trials of cases not found compare no view field.
+    Judged(BTreeMap<(String, String), Vec<Vec<String>>>),
+}
+
+impl ViewScope {
+    /// The fields the fixtures of `suite` judge.
+    pub fn judged_by(suite: &Suite) -> ViewScope {
+        let paths = suite.entries.iter().map(|e| {
+            let key = (e.ty.name().to_string(), e.name.clone());
+            (key, judged_paths(&e.fixture))
+        });
+        ViewScope::Judged(paths.collect())
+    }
+
+    fn keeps(&self, trial: &TrialRecord, path: &[String]) -> bool {
+        match self {
+            ViewScope::All => true,
+            ViewScope::Judged(map) => map
+                .get(&(trial.ty.clone(), trial.case.clone()))
+                .is_some_and(|ps| ps.iter().any(|p| path.starts_with(p))),
+        }
+    }
+}
+
+/// The paths a fixture judges: down through objects, to the first value
+/// that is not an object (a literal, a list, a matcher).
+pub fn judged_paths(fixture: &Fixture) -> Vec<Vec<String>> {
+    fn walk(e: &Expect, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match e {
+            Expect::Object(fields) => {
+                for (k, v) in fields {
+                    path.push(k.clone());
+                    walk(v, path, out);
+                    path.pop();
+                }
+            }
+            _ => out.push(path.clone()),
+        }
+    }
+    let mut out = Vec::new();
+    for (section, e) in fixture.sections() {
+        walk(e, &mut vec![section.to_string()], &mut out);
+    }
+    out
+}
+
+/// A trial that only one of the two reports holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnlyIn {
+    pub id: String,
+    pub target: String,
+    pub verdict: Verdict,
+}
 
 /// View fields ignored by the comparison, as paths below the process name (`inside`,
 /// `host`, ...); `*` stands for any one key or index, and a pattern also covers
@@ -38,7 +103,7 @@ pub const VOLATILE: &[&[&str]] = &[
     &["mnt", "mounts", "*", "parent"],
 ];
 
-/// A trial whose verdict differs between the two reports, or that only one holds.
+/// A trial of both reports whose verdict differs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerdictChange {
     pub id: String,
@@ -69,17 +134,22 @@ pub struct Comparison {
     pub views: Vec<ViewChange>,
     /// Trials present in both reports.
     pub common: usize,
+    pub only_a: Vec<OnlyIn>,
+    pub only_b: Vec<OnlyIn>,
 }
 
 impl Comparison {
-    /// Whether any trial changed verdict or is present in only one report.
+    /// Whether any trial of both reports changed verdict.
     pub fn verdicts_differ(&self) -> bool {
         !self.verdicts.is_empty()
     }
 
     /// Whether nothing at all differs.
     pub fn is_empty(&self) -> bool {
-        self.verdicts.is_empty() && self.views.is_empty()
+        self.verdicts.is_empty()
+            && self.views.is_empty()
+            && self.only_a.is_empty()
+            && self.only_b.is_empty()
     }
 
     /// A Markdown account of the differences.
@@ -87,11 +157,16 @@ impl Comparison {
         let mut md = String::from("# nsconform comparison: A against B\n\n");
         let _ = writeln!(
             md,
-            "{} trials in both; {} verdicts differ; {} view fields differ.\n",
+            "{} trials in both; {} verdicts differ; {} view fields differ; \
+             {} trials only in A, {} only in B.\n",
             self.common,
             self.verdicts.len(),
-            self.views.len()
+            self.views.len(),
+            self.only_a.len(),
+            self.only_b.len()
         );
+        only_in(&mut md, "A", &self.only_a);
+        only_in(&mut md, "B", &self.only_b);
         if !self.verdicts.is_empty() {
             md.push_str("## Verdicts that differ\n\n| trial | target | A | B | why |\n");
             md.push_str("|:--|:--|:--|:--|:--|\n");
@@ -132,6 +207,27 @@ impl Comparison {
     }
 }
 
+fn only_in(md: &mut String, side: &str, trials: &[OnlyIn]) {
+    if trials.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## Trials only in {side}\n\n| trial | target | verdict |"
+    );
+    md.push_str("|:--|:--|:--|\n");
+    for t in trials {
+        let _ = writeln!(
+            md,
+            "| `{}` | `{}` | **{}** |",
+            cell(&t.id),
+            cell(&t.target),
+            t.verdict
+        );
+    }
+    md.push('\n');
+}
+
 fn verdict_cell(v: Option<Verdict>) -> String {
     v.map_or("(absent)".to_string(), |v| format!("**{v}**"))
 }
@@ -142,8 +238,8 @@ fn cell(s: &str) -> String {
         .replace('`', "'")
 }
 
-/// Compares report A with report B.
-pub fn compare(a: &Report, b: &Report) -> Comparison {
+/// Compares report A with report B, the view fields of `scope`.
+pub fn compare(a: &Report, b: &Report, scope: &ViewScope) -> Comparison {
     let by_target = distinct_targets(a) > 1 || distinct_targets(b) > 1;
     let key = |t: &TrialRecord| {
         let target = if by_target {
@@ -160,24 +256,35 @@ pub fn compare(a: &Report, b: &Report) -> Comparison {
     keys.sort();
     keys.dedup();
     for k in keys {
-        let (x, y) = (ta.get(&k).copied(), tb.get(&k).copied());
-        if x.map(|t| t.verdict) != y.map(|t| t.verdict) {
-            let any = x.or(y).expect("every key comes from one side");
-            out.verdicts.push(VerdictChange {
-                id: any.id.clone(),
-                target: any.target.clone(),
-                a: x.map(|t| t.verdict),
-                b: y.map(|t| t.verdict),
-                reason_a: x.and_then(|t| t.reason.clone()),
-                reason_b: y.and_then(|t| t.reason.clone()),
-            });
-        }
-        if let (Some(x), Some(y)) = (x, y) {
-            out.common += 1;
-            out.views.extend(view_changes(x, y));
+        match (ta.get(&k).copied(), tb.get(&k).copied()) {
+            (Some(x), Some(y)) => {
+                out.common += 1;
+                if x.verdict != y.verdict {
+                    out.verdicts.push(VerdictChange {
+                        id: x.id.clone(),
+                        target: x.target.clone(),
+                        a: Some(x.verdict),
+                        b: Some(y.verdict),
+                        reason_a: x.reason.clone(),
+                        reason_b: y.reason.clone(),
+                    });
+                }
+                out.views.extend(view_changes(x, y, scope));
+            }
+            (Some(x), None) => out.only_a.push(only(x)),
+            (None, Some(y)) => out.only_b.push(only(y)),
+            (None, None) => {}
         }
     }
     out
+}
+
+fn only(t: &TrialRecord) -> OnlyIn {
+    OnlyIn {
+        id: t.id.clone(),
+        target: t.target.clone(),
+        verdict: t.verdict,
+    }
 }
 
 fn distinct_targets(r: &Report) -> usize {
@@ -187,7 +294,7 @@ fn distinct_targets(r: &Report) -> usize {
     t.len()
 }
 
-fn view_changes(x: &TrialRecord, y: &TrialRecord) -> Vec<ViewChange> {
+fn view_changes(x: &TrialRecord, y: &TrialRecord, scope: &ViewScope) -> Vec<ViewChange> {
     let (fa, fb) = (
         flatten_views(x.views.as_ref()),
         flatten_views(y.views.as_ref()),
@@ -197,7 +304,7 @@ fn view_changes(x: &TrialRecord, y: &TrialRecord) -> Vec<ViewChange> {
     paths.dedup();
     paths
         .into_iter()
-        .filter(|p| !is_volatile(p))
+        .filter(|p| !is_volatile(p) && scope.keeps(x, p))
         .filter_map(|p| {
             let (va, vb) = (fa.get(p), fb.get(p));
             (va != vb).then(|| ViewChange {
@@ -228,6 +335,15 @@ fn flatten(v: &Value, path: &mut Vec<String>, out: &mut BTreeMap<Vec<String>, Va
                 flatten(v, path, out);
                 path.pop();
             }
+        }
+        Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_string) => {
+            let mut set: Vec<&Value> = items.iter().collect();
+            set.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            set.dedup();
+            out.insert(
+                path.clone(),
+                Value::Array(set.into_iter().cloned().collect()),
+            );
         }
         Value::Array(items) if !items.is_empty() => {
             for (i, v) in items.iter().enumerate() {

@@ -79,10 +79,10 @@ fn has_setns_pidfd() -> bool {
     let Some(fd) = pidfd_of_a_dead_child() else {
         return false;
     };
-    match nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWUTS) {
-        Err(nix::errno::Errno::ESRCH) => true,
-        _ => false,
-    }
+    matches!(
+        nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWUTS),
+        Err(nix::errno::Errno::ESRCH)
+    )
 }
 
 /// ioctl(NS_GET_ID) (6.18) on the caller's UTS namespace: ENOTTY where the

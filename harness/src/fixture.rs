@@ -198,17 +198,28 @@ pub struct RefPath {
     pub segments: Vec<String>,
 }
 
+/// Why a string of a fixture is not a valid reference or template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefError {
+    /// `${a..b}`: a part of the path is empty.
+    #[error("reference `${{{0}}}` has an empty part")]
+    EmptyPart(String),
+    /// The path starts with none of the processes a fixture may name.
+    #[error("reference `${{{0}}}` starts with none of {roots}", roots = ROOTS.join(", "))]
+    UnknownRoot(String),
+    /// `${` without its `}`.
+    #[error("unterminated reference in `{0}`")]
+    Unterminated(String),
+}
+
 impl RefPath {
-    pub fn parse(text: &str) -> Result<RefPath, String> {
+    pub fn parse(text: &str) -> Result<RefPath, RefError> {
         let segments: Vec<String> = text.split('.').map(str::to_string).collect();
         if segments.iter().any(String::is_empty) {
-            return Err(format!("reference `${{{text}}}` has an empty part"));
+            return Err(RefError::EmptyPart(text.to_string()));
         }
         if !ROOTS.contains(&segments[0].as_str()) {
-            return Err(format!(
-                "reference `${{{text}}}` starts with none of {}",
-                ROOTS.join(", ")
-            ));
+            return Err(RefError::UnknownRoot(text.to_string()));
         }
         Ok(RefPath {
             text: text.to_string(),
@@ -224,7 +235,7 @@ impl fmt::Display for RefPath {
 }
 
 impl Template {
-    pub fn parse(s: &str) -> Result<Template, String> {
+    pub fn parse(s: &str) -> Result<Template, RefError> {
         if !s.contains("${") {
             return Ok(Template::Plain(s.to_string()));
         }
@@ -237,7 +248,7 @@ impl Template {
             let after = &rest[start + 2..];
             let end = after
                 .find('}')
-                .ok_or_else(|| format!("unterminated reference in `{s}`"))?;
+                .ok_or_else(|| RefError::Unterminated(s.to_string()))?;
             parts.push(Part::Ref(RefPath::parse(&after[..end])?));
             rest = &after[end + 1..];
         }

@@ -131,7 +131,7 @@ fn unmet_by_case(entry: &Entry, envm: &Environment) -> Option<SkipReason> {
     if let (Some(need), Some(have)) = (&req.kernel, have) {
         if have < *need {
             return Some(SkipReason::KernelTooOld {
-                need: need.clone(),
+                need: *need,
                 have: envm.kernel_release.clone(),
             });
         }

@@ -10,7 +10,9 @@ use crate::plan::Door;
 
 /// What kind of requirement a skip names, recorded in the report beside
 /// the reason's text so that tools need not read the text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SkipClass {
     /// The run lacks a privilege the case needs.

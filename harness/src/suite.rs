@@ -90,7 +90,7 @@ pub struct SuiteFile {
     pub name: String,
     /// Where it is, as shown in messages.
     pub path: PathBuf,
-    pub text: Result<String, String>,
+    pub text: Result<String, LoadError>,
 }
 
 /// The `*.json` files of `dir/<type>/`, in order.
@@ -110,7 +110,10 @@ fn json_files(dir: &Path, flag: &'static str) -> Result<Vec<SuiteFile>, LoadErro
                 out.push(SuiteFile {
                     ty: ty_name.clone(),
                     name: name.to_string_lossy().into_owned(),
-                    text: std::fs::read_to_string(&path).map_err(|e| e.to_string()),
+                    text: std::fs::read_to_string(&path).map_err(|e| LoadError::Read {
+                        path: path.clone(),
+                        cause: e.to_string(),
+                    }),
                     path,
                 });
             }
@@ -121,10 +124,7 @@ fn json_files(dir: &Path, flag: &'static str) -> Result<Vec<SuiteFile>, LoadErro
 }
 
 fn text(file: &SuiteFile) -> Result<&str, LoadError> {
-    file.text.as_deref().map_err(|cause| LoadError::Read {
-        path: file.path.clone(),
-        cause: cause.to_string(),
-    })
+    file.text.as_deref().map_err(Clone::clone)
 }
 
 fn load_pair(case: &SuiteFile, fixture: &SuiteFile) -> Result<(Case, Fixture), LoadError> {

@@ -1,5 +1,7 @@
 //! The `nsconform` command line, as a user runs it.
 
+mod tool_support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -11,7 +13,11 @@ fn nsconform(args: &[&str]) -> Output {
 }
 
 fn as_nobody(args: &[&str]) -> Option<Output> {
-    if !nix::unistd::geteuid().is_root() || !Path::new("/usr/bin/setpriv").exists() {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    if !Path::new("/usr/bin/setpriv").exists() {
+        tool_support::missing("/usr/bin/setpriv", "apt-get install -y util-linux");
         return None;
     }
     let mut cmd = Command::new("/usr/bin/setpriv");

@@ -4,7 +4,6 @@
 //! fail with "namespace not isolated", and the host's hostname and domain
 //! name must never change.
 
-#[allow(dead_code)]
 mod support_rel;
 
 use std::os::unix::process::CommandExt;

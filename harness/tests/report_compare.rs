@@ -2,13 +2,13 @@
 
 mod report_support;
 
-use nsconform::compare::compare;
+use nsconform::compare::{compare, ViewScope};
 use nsconform::verdict::{Summary, Verdict};
 
 #[test]
 fn a_report_equals_itself() {
     let r = report_support::report();
-    let c = compare(&r, &r);
+    let c = compare(&r, &r, &ViewScope::All);
     assert!(c.is_empty(), "{c:?}");
     assert!(!c.verdicts_differ());
     assert_eq!(c.common, r.trials.len());
@@ -36,7 +36,7 @@ fn skipped_trials_are_listed_exactly() {
         t.views = None;
     }
     rootless.summary = Summary::of(&rootless.trials);
-    let c = compare(&root, &rootless);
+    let c = compare(&root, &rootless, &ViewScope::All);
     assert!(c.verdicts_differ());
     let mut ids: Vec<&str> = c.verdicts.iter().map(|v| v.id.as_str()).collect();
     ids.sort();
@@ -66,14 +66,55 @@ fn missing_trials_and_view_changes_are_found() {
         .unwrap();
     // Volatile fields change in every run; the hostname is a real difference.
     t.views = Some(report_support::views("other", 7));
-    let c = compare(&a, &b);
-    assert_eq!(c.verdicts.len(), 1);
-    assert_eq!(c.verdicts[0].id, "ipc::isolated::clone");
-    assert_eq!(
-        (c.verdicts[0].a, c.verdicts[0].b),
-        (Some(Verdict::Pass), None)
+    let c = compare(&a, &b, &ViewScope::All);
+    assert!(
+        c.verdicts.is_empty(),
+        "a trial of one side is no verdict change"
     );
+    assert!(!c.verdicts_differ());
+    assert_eq!(c.only_a.len(), 1);
+    assert_eq!(c.only_a[0].id, "ipc::isolated::clone");
+    assert_eq!(c.only_a[0].verdict, Verdict::Pass);
+    assert!(c.only_b.is_empty());
+    assert_eq!(c.common, a.trials.len() - 1);
     let paths: Vec<&str> = c.views.iter().map(|v| v.path.as_str()).collect();
     assert_eq!(paths, ["inside.uts.hostname"], "{c:?}");
-    assert!(c.to_markdown().contains("(absent)"));
+    assert!(c.to_markdown().contains("## Trials only in A"));
+}
+
+#[test]
+fn lists_of_strings_compare_as_sets() {
+    let mut a = report_support::report();
+    a.trials.truncate(1);
+    let mut b = a.clone();
+    a.trials[0].views = Some(serde_json::json!({"inside": {"user": {"caps": ["a", "b", "c"]}}}));
+    b.trials[0].views = Some(serde_json::json!({"inside": {"user": {"caps": ["c", "a", "b"]}}}));
+    assert!(compare(&a, &b, &ViewScope::All).views.is_empty());
+    b.trials[0].views = Some(serde_json::json!({"inside": {"user": {"caps": ["a", "c"]}}}));
+    let c = compare(&a, &b, &ViewScope::All);
+    assert_eq!(
+        c.views.len(),
+        1,
+        "one change, not one per shifted element: {c:?}"
+    );
+}
+
+#[test]
+fn by_default_only_judged_fields_compare() {
+    let mut a = report_support::report();
+    a.trials.truncate(1);
+    let mut b = a.clone();
+    b.trials[0].views = Some(report_support::views("other", 0));
+    let key = (a.trials[0].ty.clone(), a.trials[0].case.clone());
+    let judged = |paths: &[&[&str]]| {
+        let paths = paths
+            .iter()
+            .map(|p| p.iter().map(|s| s.to_string()).collect())
+            .collect();
+        ViewScope::Judged([(key.clone(), paths)].into_iter().collect())
+    };
+    let hostname: &[&str] = &["inside", "uts", "hostname"];
+    let domain: &[&str] = &["inside", "uts", "domainname"];
+    assert_eq!(compare(&a, &b, &judged(&[hostname])).views.len(), 1);
+    assert!(compare(&a, &b, &judged(&[domain])).views.is_empty());
 }

@@ -1,9 +1,10 @@
 //! The HTML matrix: every trial is a cell, text is escaped, and Chromium renders it.
 //!
 //! The screenshot check needs Debian's `chromium` package (`apt-get install -y chromium`);
-//! without `/usr/bin/chromium` it is skipped with a printed reason.
+//! without `/usr/bin/chromium` it is skipped with a printed reason (a failure with `CI=true`).
 
 mod report_support;
+mod tool_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -75,7 +76,7 @@ fn several_targets_get_their_own_columns() {
 fn screenshot(url: &str, png: &Path) -> Option<()> {
     let chromium = Path::new("/usr/bin/chromium");
     if !chromium.exists() {
-        eprintln!("SKIP: /usr/bin/chromium is absent (apt-get install -y chromium)");
+        tool_support::missing("/usr/bin/chromium", "apt-get install -y chromium");
         return None;
     }
     let profile = tempfile::tempdir().unwrap();

@@ -2,9 +2,10 @@
 //!
 //! The parser comes from Debian's `linux-source-6.12` package (see
 //! `tests/tools/ktap_check.py`); without it, or without python3, the check is skipped
-//! with a printed reason. CI installs it: `apt-get install -y python3 linux-source-6.12`.
+//! with a printed reason, and fails with `CI=true`. `.ci/run` installs both.
 
 mod report_support;
+mod tool_support;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -60,7 +61,10 @@ fn python() -> Option<PathBuf> {
 /// Parses the KTAP with kunit_parser.py; `None` (after printing why) when it is absent.
 fn parse_with_kunit(ktap: &str) -> Option<Value> {
     let Some(python) = python() else {
-        eprintln!("SKIP: python3 is not installed; cannot run the kernel's KTAP parser");
+        tool_support::missing(
+            "python3",
+            "apt-get install -y python3; it runs the kernel's KTAP parser",
+        );
         return None;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -78,7 +82,7 @@ fn parse_with_kunit(ktap: &str) -> Option<Value> {
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     if run.status.code() == Some(77) {
-        eprintln!("SKIP: {stderr}");
+        tool_support::missing("kunit_parser.py", &stderr);
         return None;
     }
     let stdout = String::from_utf8_lossy(&run.stdout);

@@ -178,6 +178,13 @@ fn header(h: &mut String, report: &Report) {
         let _ = write!(h, "<span class=\"badge b-{v}\">{n} {v}</span>");
     }
     let _ = writeln!(h, "<span>{} trials</span></div>", s.total());
+    if let Some(signal) = &report.interrupted {
+        let _ = writeln!(
+            h,
+            "<p class=\"env\"><b>interrupted</b> by {}: only the trials that finished are shown</p>",
+            esc(signal)
+        );
+    }
     let _ = writeln!(
         h,
         "<p class=\"env\">kernel <b>{}</b> {} · {} · target {} · uid {} · {}{}</p>",

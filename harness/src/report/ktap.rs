@@ -44,6 +44,12 @@ pub fn to_string(report: &Report) -> String {
         one_line(&env.arch),
         one_line(&env.target)
     ));
+    if let Some(signal) = &report.interrupted {
+        k.push_str(&format!(
+            "# interrupted by {}: only the trials that finished are reported\n",
+            one_line(signal)
+        ));
+    }
     k.push_str(&format!("1..{}\n", groups.len()));
     for (n, (ty, trials)) in groups.iter().enumerate() {
         k.push_str("  KTAP version 1\n");

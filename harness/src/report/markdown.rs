@@ -41,8 +41,27 @@ pub fn to_string(report: &Report) -> String {
 fn headline(md: &mut String, report: &Report) {
     let s = report.summary;
     let env = &report.environment;
-    let mark = if s.ok() { "✅" } else { "❌" };
+    let mark = if s.ok() && report.interrupted.is_none() {
+        "✅"
+    } else {
+        "❌"
+    };
     let _ = writeln!(md, "# {mark} nsconform report\n");
+    if let Some(signal) = &report.interrupted {
+        let _ = writeln!(
+            md,
+            "**Interrupted** by {}: only the trials that finished are reported.\n",
+            code(signal)
+        );
+    }
+    if let Some(suite) = &report.suite {
+        let _ = writeln!(
+            md,
+            "Suite: {} ({}).\n",
+            cell(&suite.source),
+            code(&suite.hash)
+        );
+    }
     let _ = writeln!(
         md,
         "**{} passed · {} failed · {} skipped · {}** out of {} trials \

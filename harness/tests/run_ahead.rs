@@ -1,0 +1,67 @@
+//! What cannot run is known before it runs: `Run::ahead` (used by the
+//! `cargo test` front end to ignore trials when they are listed) gives the
+//! typed reason, and the record of such a trial is a skip of that class.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nsconform::run::{Config, Filter, Run};
+use nsconform::skip::{SkipClass, SkipReason};
+use nsconform::verdict::{Environment, Verdict};
+
+fn run_with(environment: Environment) -> Run {
+    let suite = nsconform::suite::choose(None, None).expect("the built-in suite");
+    let config = Config {
+        probe: PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe")),
+        timeout: Duration::from_secs(20),
+        jobs: 1,
+        environment,
+    };
+    Run::new(&suite, &Filter::default(), config)
+}
+
+fn index(run: &Run, id: &str) -> usize {
+    let found = run.trials.iter().position(|t| t.id() == id);
+    found.unwrap_or_else(|| panic!("no trial {id}"))
+}
+
+#[test]
+fn a_door_that_cannot_express_the_case_is_known_ahead() {
+    let run = run_with(nsconform::env::probe("host"));
+    let i = index(&run, "time::nsfs-time-for-children::clone");
+    let reason = run.ahead(i).expect("clone(2) cannot take CLONE_NEWTIME");
+    assert!(matches!(reason, SkipReason::Inexpressible(_)), "{reason:?}");
+    assert_eq!(reason.class(), SkipClass::Door);
+    let record = run.execute(i);
+    assert_eq!(record.verdict, Verdict::Skip);
+    assert_eq!(record.skip, Some(SkipClass::Door));
+    assert_eq!(record.reason, Some(reason.to_string()));
+}
+
+#[test]
+fn missing_privileges_and_features_are_known_ahead() {
+    let mut environment = nsconform::env::probe("host");
+    environment.privileged = false;
+    environment.uid = 65534;
+    environment
+        .features
+        .insert("unprivileged_userns".into(), false);
+    environment.features.insert("ns.time".into(), false);
+    let run = run_with(environment);
+    assert!(!run.trials.is_empty());
+    let mut classes = std::collections::BTreeSet::new();
+    for (i, trial) in run.trials.iter().enumerate() {
+        let reason = run.ahead(i);
+        let class = reason.as_ref().map(SkipReason::class);
+        assert!(
+            matches!(
+                class,
+                Some(SkipClass::Privilege | SkipClass::Feature | SkipClass::Door)
+            ),
+            "{} would run: {reason:?}",
+            trial.id()
+        );
+        classes.extend(class);
+    }
+    assert!(classes.contains(&SkipClass::Privilege) && classes.contains(&SkipClass::Feature));
+}
