@@ -153,7 +153,7 @@ pub fn detect_all(overrides: &Overrides) -> Vec<DoorInfo> {
         .collect()
 }
 
-fn info<'a>(door: Door, envm: &'a Environment) -> Option<&'a DoorInfo> {
+fn info(door: Door, envm: &Environment) -> Option<&DoorInfo> {
     envm.doors.iter().find(|d| d.name == door.name())
 }
 
@@ -237,6 +237,7 @@ pub fn excuse_added(j: &mut crate::judge::Judgement, plan: &Plan) {
     });
     if only_added {
         j.verdict = crate::verdict::Verdict::Skip;
+        j.skip = Some(crate::skip::SkipClass::Door);
         j.reason = Some(format!(
             "{} always makes a new {} namespace, and the case expects the host's",
             plan.door,
@@ -274,4 +275,82 @@ pub fn lacks(door: Door, feature: &str) -> Option<String> {
         _ => (false, ""),
     };
     (door.is_runtime() && lacking).then(|| format!("{door} {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::Judgement;
+    use crate::verdict::{Difference, Verdict};
+
+    fn diff(path: &str) -> Difference {
+        Difference {
+            path: path.into(),
+            expected: serde_json::json!(1),
+            observed: serde_json::json!(2),
+        }
+    }
+
+    fn failed(paths: &[&str]) -> Judgement {
+        Judgement {
+            verdict: Verdict::Fail,
+            reason: Some("x".into()),
+            skip: None,
+            diff: paths.iter().map(|p| diff(p)).collect(),
+        }
+    }
+
+    fn plan(door: Door, ns: serde_json::Value) -> Plan {
+        Plan {
+            door,
+            namespaces: serde_json::from_value(ns).expect("namespaces"),
+            steps: Vec::new(),
+            child_steps: Vec::new(),
+            observe: Vec::new(),
+            outer_userns: false,
+            runtime: None,
+        }
+    }
+
+    #[test]
+    fn only_the_door_s_own_mount_namespace_is_excused() {
+        let p = plan(Door::Runc, serde_json::json!({"uts": {}}));
+        let mut j = failed(&["inside.ns.mnt"]);
+        excuse_added(&mut j, &p);
+        assert_eq!(j.verdict, Verdict::Skip);
+        let mut j = failed(&["inside.ns.mnt", "inside.uts.hostname"]);
+        excuse_added(&mut j, &p);
+        assert_eq!(j.verdict, Verdict::Fail);
+        let mut j = failed(&["host.ns.mnt"]);
+        excuse_added(&mut j, &p);
+        assert_eq!(j.verdict, Verdict::Fail);
+        let mut j = failed(&["inside.ns.mnt"]);
+        excuse_added(
+            &mut j,
+            &plan(Door::UnshareCli, serde_json::json!({"uts": {}})),
+        );
+        assert_eq!(j.verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn door_features_spare_the_syscall_doors() {
+        assert!(lacks(Door::Clone, "door.untouched_net").is_none());
+        assert!(lacks(Door::Runc, "door.untouched_net").is_some());
+        assert!(lacks(Door::UnshareCli, "door.host_proc").is_none());
+        assert!(lacks(Door::Bwrap, "door.host_cgroup").is_none());
+        assert!(lacks(Door::Podman, "door.host_cgroup").is_some());
+    }
+
+    #[test]
+    fn a_missing_program_says_how_to_install_it() {
+        let mut o = Overrides::new();
+        o.insert(Door::Runc, PathBuf::from("/nonexistent/runc"));
+        let info = detect(Door::Runc, &o);
+        assert!(!info.available);
+        assert!(info.unavailable.unwrap().contains("apt-get install runc"));
+        assert!(detect(Door::Oci, &Overrides::new())
+            .unavailable
+            .unwrap()
+            .contains("oci:PATH"));
+    }
 }

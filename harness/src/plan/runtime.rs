@@ -247,3 +247,89 @@ fn steps_reach_supervisor(plan: &Plan) -> bool {
         .chain(&plan.child_steps)
         .any(|s| named(s) || cgroup_steps(s))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn plan(door: Door, ns: serde_json::Value, config: RuntimeConfig) -> Plan {
+        Plan {
+            door,
+            namespaces: serde_json::from_value(ns).expect("namespaces"),
+            steps: Vec::new(),
+            child_steps: Vec::new(),
+            observe: vec![Process::Inside, Process::Host],
+            outer_userns: false,
+            runtime: Some(RuntimePlan {
+                config,
+                ..RuntimePlan::default()
+            }),
+        }
+    }
+
+    #[rstest]
+    #[case(Door::Runc, serde_json::json!({"uts": {}}), false)]
+    #[case(Door::Bwrap, serde_json::json!({"time": {}}), true)]
+    #[case(Door::UnshareCli, serde_json::json!({"time": {"monotonic": [1, 5]}}), true)]
+    #[case(Door::UnshareCli, serde_json::json!({"time": {"monotonic": [1, 0]}}), false)]
+    #[case(Door::Docker, serde_json::json!({"user": {}}), true)]
+    #[case(Door::Runc, serde_json::json!({"user": {"unmapped": true}}), true)]
+    #[case(Door::Bwrap, serde_json::json!({"user": {"uid_map": [[0, 1000, 2]]}}), true)]
+    #[case(Door::Bwrap, serde_json::json!({"user": {"uid_map": [[5, "caller", 1]]}}), false)]
+    #[case(Door::Crun, serde_json::json!({}), true)]
+    fn doors_say_what_they_cannot_express(
+        #[case] door: Door,
+        #[case] ns: serde_json::Value,
+        #[case] inexpressible: bool,
+    ) {
+        let p = plan(door, ns, RuntimeConfig::default());
+        assert_eq!(
+            p.inexpressible().is_some(),
+            inexpressible,
+            "{:?}",
+            p.inexpressible()
+        );
+    }
+
+    #[test]
+    fn a_runtime_without_the_time_namespace_skips_naming_its_version() {
+        let mut p = plan(
+            Door::Runc,
+            serde_json::json!({"time": {}}),
+            RuntimeConfig::default(),
+        );
+        let rt = p.runtime.as_mut().unwrap();
+        rt.version = Some("runc version 1.1.5".into());
+        rt.supported = Some(vec!["uts".into(), "mount".into()]);
+        let reason = p.inexpressible().expect("a skip");
+        assert!(
+            reason.contains("runc version 1.1.5") && reason.contains("time"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn oci_fields_run_through_the_oci_doors_only() {
+        let config = RuntimeConfig {
+            hostname: Some("h".into()),
+            ..RuntimeConfig::default()
+        };
+        let ns = serde_json::json!({"uts": {}});
+        assert!(plan(Door::Bwrap, ns.clone(), config.clone())
+            .inexpressible()
+            .is_some());
+        assert!(plan(Door::Youki, ns, config).inexpressible().is_none());
+    }
+
+    #[test]
+    fn steps_that_reach_the_supervisor_are_not_for_containers() {
+        let mut p = plan(
+            Door::Runc,
+            serde_json::json!({"uts": {}}),
+            RuntimeConfig::default(),
+        );
+        p.steps = vec![Step::Stat("/proc/supervisor/ns/uts".into())];
+        assert!(p.inexpressible().is_some());
+    }
+}

@@ -279,3 +279,97 @@ pub fn write_bundle(inv: &Invocation, ws: &Workspace) -> Result<(), String> {
     let spec = spec(inv)?;
     ws.write_config(&spec).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::runtime::RuntimePlan;
+
+    fn spec_of(ns: serde_json::Value, config: RuntimeConfig) -> Spec {
+        let plan = Plan {
+            door: crate::plan::Door::Runc,
+            namespaces: serde_json::from_value(ns).expect("namespaces"),
+            steps: Vec::new(),
+            child_steps: Vec::new(),
+            observe: Vec::new(),
+            outer_userns: false,
+            runtime: Some(RuntimePlan {
+                config,
+                ..RuntimePlan::default()
+            }),
+        };
+        let ws = Workspace::new(std::process::id() as i32).expect("workspace");
+        let inv = Invocation {
+            plan: &plan,
+            workspace: &ws,
+            holder: Some(42),
+            caller: (1000, 1001),
+            args: vec!["/nsconform-probe".into()],
+            program: "runc".into(),
+        };
+        spec(&inv).expect("spec")
+    }
+
+    fn types(spec: &Spec) -> Vec<(String, Option<PathBuf>)> {
+        let linux = spec.linux().as_ref().unwrap();
+        (linux.namespaces().as_ref().unwrap().iter())
+            .map(|n| (n.typ().to_string(), n.path().clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_mount_namespace_always_and_the_case_s_types() {
+        let s = spec_of(
+            serde_json::json!({"uts": {}, "net": {}}),
+            RuntimeConfig::default(),
+        );
+        let t: Vec<String> = types(&s).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(t, ["net", "uts", "mnt"]);
+    }
+
+    #[test]
+    fn joined_duplicated_and_wrong_paths() {
+        let join = RuntimeConfig {
+            join: true,
+            ..RuntimeConfig::default()
+        };
+        let s = spec_of(serde_json::json!({"ipc": {}}), join);
+        assert_eq!(types(&s)[0].1, Some(PathBuf::from("/proc/42/ns/ipc")));
+        let dup = RuntimeConfig {
+            duplicate: Some(NsType::Uts),
+            ..RuntimeConfig::default()
+        };
+        let s = spec_of(serde_json::json!({"uts": {}}), dup);
+        assert_eq!(types(&s).iter().filter(|(t, _)| t == "uts").count(), 2);
+        let wrong = RuntimeConfig {
+            wrong_path: Some(NsType::Uts),
+            ..RuntimeConfig::default()
+        };
+        let s = spec_of(serde_json::json!({"uts": {}}), wrong);
+        assert_eq!(types(&s)[0].1, Some(PathBuf::from("/proc/42/ns/ipc")));
+    }
+
+    #[test]
+    fn maps_hostname_and_offsets() {
+        let config = RuntimeConfig {
+            hostname: Some("h".into()),
+            ..RuntimeConfig::default()
+        };
+        let ns = serde_json::json!({
+            "user": {"uid_map": [[0, "caller", 1], [1, 100000, 10]]},
+            "uts": {}, "time": {"monotonic": [5, 0]}
+        });
+        let s = spec_of(ns, config);
+        let linux = s.linux().as_ref().unwrap();
+        let uids = linux.uid_mappings().as_ref().unwrap();
+        assert_eq!(
+            (uids[0].host_id(), uids[1].host_id(), uids[1].size()),
+            (1000, 100000, 10)
+        );
+        let gids = linux.gid_mappings().as_ref().unwrap();
+        assert_eq!((gids[0].container_id(), gids[0].host_id()), (0, 1001));
+        assert_eq!(s.hostname().as_deref(), Some("h"));
+        let offsets = linux.time_offsets().as_ref().unwrap();
+        assert_eq!(offsets["monotonic"].secs(), Some(5));
+    }
+}
