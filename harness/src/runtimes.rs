@@ -164,8 +164,21 @@ pub fn unmet(entry: &crate::suite::Entry, door: Door, envm: &Environment) -> Opt
         return None;
     }
     let reason = unavailable(door, envm)
-        .or_else(|| (entry.case.requires.features.iter()).find_map(|f| lacks(door, f)))?;
+        .or_else(|| (entry.case.requires.features.iter()).find_map(|f| lacks(door, f)))
+        .or_else(|| host_lacks(door, &entry.case.namespaces))?;
     Some(SkipReason::RuntimeDoor { door, reason })
+}
+
+/// What this host lacks for a door to express the namespaces: podman binds
+/// the host's /dev/mqueue into a container of a user namespace of its own
+/// that shares the host's IPC namespace.
+fn host_lacks(door: Door, ns: &crate::plan::Namespaces) -> Option<String> {
+    let binds_mqueue = door == Door::Podman && ns.user.is_some() && ns.ipc.is_none();
+    (binds_mqueue && !Path::new("/dev/mqueue").is_dir()).then(|| {
+        "podman binds the host's /dev/mqueue into a container with a user namespace and the \
+         host's IPC namespace, and this host has no /dev/mqueue"
+            .into()
+    })
 }
 
 /// Why a runtime door cannot run here, if it cannot.
@@ -266,6 +279,14 @@ pub fn lacks(door: Door, feature: &str) -> Option<String> {
         "door.host_cgroup" => (
             engine_or_oci,
             "puts the container in a cgroup of its own, and the case expects the caller's",
+        ),
+        "door.no_mqueue_mount" => (
+            matches!(door, Door::Podman | Door::Docker),
+            "mounts /dev/mqueue in the container itself, and the case's steps mount their own",
+        ),
+        "door.writable_proc_sys" => (
+            matches!(door, Door::Podman | Door::Docker),
+            "mounts /proc/sys read-only, and the case writes a sysctl of its network namespace",
         ),
         "door.host_mounts" => (
             container,

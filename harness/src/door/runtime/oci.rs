@@ -163,15 +163,25 @@ fn all_capabilities() -> Capabilities {
         .collect()
 }
 
-/// The id the probe runs as: root where the map gives root an id, else the
-/// first id the map gives (an OCI runtime cannot start an unmapped process).
-fn inside_id(inv: &Invocation, map: fn(&UserSettings) -> Option<&Vec<MapLine>>) -> u32 {
-    let lines = inv.plan.namespaces.user.as_ref().and_then(map);
-    match lines {
-        Some(lines) if !lines.iter().any(|l| l.0 == 0 && l.2 > 0) => {
-            lines.first().map_or(0, |l| l.0)
-        }
-        _ => 0,
+/// The id the probe runs as: the one the map gives the caller, as the
+/// syscall doors keep the caller's ids; else root where the map gives root
+/// an id; else the first id it gives (a runtime cannot start an unmapped
+/// process).
+fn inside_id(
+    inv: &Invocation,
+    map: fn(&UserSettings) -> Option<&Vec<MapLine>>,
+    caller: u32,
+) -> u32 {
+    let Some(lines) = inv.plan.namespaces.user.as_ref().and_then(map) else {
+        return 0;
+    };
+    let is_caller = |o: &Outside| matches!(o, Outside::Caller(_)) || *o == Outside::Id(caller);
+    if let Some(l) = lines.iter().find(|l| is_caller(&l.1) && l.2 > 0) {
+        return l.0;
+    }
+    match lines.iter().any(|l| l.0 == 0 && l.2 > 0) {
+        true => 0,
+        false => lines.first().map_or(0, |l| l.0),
     }
 }
 
@@ -187,8 +197,8 @@ fn process(inv: &Invocation) -> Result<oci_spec::runtime::Process, String> {
         .terminal(false)
         .user(
             UserBuilder::default()
-                .uid(inside_id(inv, |u| u.uid_map.as_ref()))
-                .gid(inside_id(inv, |u| u.gid_map.as_ref()))
+                .uid(inside_id(inv, |u| u.uid_map.as_ref(), inv.caller.0))
+                .gid(inside_id(inv, |u| u.gid_map.as_ref(), inv.caller.1))
                 .build()
                 .map_err(|e| e.to_string())?,
         )
