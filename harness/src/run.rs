@@ -101,15 +101,17 @@ fn id_matches(pattern: &str, id: &str) -> bool {
 }
 
 /// Every trial of the suite that the filter keeps, planned for `environment`.
-/// The runtime doors run the cases whose doors are `"all"`, when the filter
-/// names them.
+/// The runtime doors run only when the filter names them: then every case
+/// whose doors are `"all"`, and those that name them.
 pub fn trials(suite: &Suite, filter: &Filter, environment: &Environment) -> Vec<Trial> {
     let runtime_doors: Vec<Door> = (filter.doors.iter())
         .filter_map(|d| Door::from_name(d))
         .filter(|d| d.is_runtime())
         .collect();
     let cases = suite.entries.iter().flat_map(|entry| {
-        let mut doors = entry.case.doors();
+        let mut doors: Vec<Door> = (entry.case.doors().into_iter())
+            .filter(|d| !d.is_runtime() || runtime_doors.contains(d))
+            .collect();
         if entry.case.doors == crate::case::Doors::All {
             doors.extend(&runtime_doors);
         }
