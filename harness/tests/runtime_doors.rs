@@ -60,7 +60,21 @@ fn verdicts(report: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The runtime workspaces under the temporary directory.
+/// Whether the probe whose pid follows `prefix` in `name` is gone: what
+/// it left is left behind, while a live probe's (another test's, running at
+/// the same time) is still in use.
+fn orphaned(name: &str, prefix: &str) -> bool {
+    let pid = name
+        .strip_prefix(prefix)
+        .and_then(|r| r.split('-').next())
+        .and_then(|p| p.parse::<i32>().ok());
+    pid.is_some_and(|p| {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None) == Err(nix::errno::Errno::ESRCH)
+    })
+}
+
+/// The runtime workspaces under the temporary directory that no live probe
+/// owns.
 fn workspaces() -> Vec<PathBuf> {
     let tmp = std::env::temp_dir();
     let entries = std::fs::read_dir(&tmp).map(|d| d.flatten().collect::<Vec<_>>());
@@ -70,12 +84,13 @@ fn workspaces() -> Vec<PathBuf> {
         .map(|e| e.path())
         .filter(|p| {
             p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("nsconform-runtime-"))
+                .is_some_and(|n| orphaned(&n.to_string_lossy(), "nsconform-runtime-"))
         })
         .collect()
 }
 
-/// Cgroups named like a runtime door's containers, in any hierarchy.
+/// Cgroups named like a runtime door's containers whose probe is gone, in
+/// any hierarchy.
 fn leftover_cgroups() -> Vec<PathBuf> {
     let roots = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"];
     let mut dirs: Vec<PathBuf> = roots.iter().map(PathBuf::from).collect();
@@ -89,7 +104,7 @@ fn leftover_cgroups() -> Vec<PathBuf> {
         .flat_map(|d| d.flatten().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("nsconform-"))
+                .is_some_and(|n| orphaned(&n.to_string_lossy(), "nsconform-"))
         })
         .collect()
 }
@@ -99,15 +114,12 @@ fn runc_runs_uts_cases_and_leaves_nothing() {
     if !have("runc") || !nsconform::env::privileged() {
         return;
     }
-    let before = workspaces();
     let report = run(&["--door", "runc", "--type", "uts"]);
     let v = verdicts(&report);
     assert!(v.keys().any(|id| id.ends_with("::runc")), "{v:?}");
     assert!(v.values().all(|v| v != "error"), "{v:#?}");
     assert!(v.values().any(|v| v == "pass"), "{v:#?}");
-    let left: Vec<PathBuf> = (workspaces().into_iter())
-        .filter(|p| !before.contains(p))
-        .collect();
+    let left = workspaces();
     assert!(left.is_empty(), "workspaces left behind: {left:?}");
     assert!(leftover_cgroups().is_empty(), "{:?}", leftover_cgroups());
 }
