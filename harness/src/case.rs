@@ -80,7 +80,8 @@ impl Case {
 pub fn parse_case(path: &Path, text: &str) -> Result<Case, FormatError> {
     let case: Case = serde_json::from_str(text).map_err(|e| FormatError::from_json(path, &e))?;
     crate::fixture::require_object(path, text, "a case")?;
-    limits::check_case(&case).map_err(|v| FormatError::at_path(path, text, &v.path, v.message))?;
+    limits::check_parts(&case.namespaces, &case.steps, &case.child_steps)
+        .map_err(|v| FormatError::at_path(path, text, &v.path, v.message))?;
     Ok(case)
 }
 
@@ -304,5 +305,98 @@ mod tests {
         assert!(err.message.contains(msg), "{err}");
         assert_eq!((err.line, err.column), (line, column), "{err}");
         assert!(err.to_string().starts_with("cases/uts/x.json:"));
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    //! The limits, as a case file meets them.
+    use super::parse_case;
+    use crate::limits::{check_plan, path_problem};
+    use crate::plan::Door;
+    use crate::plan::Step;
+    use rstest::rstest;
+    use std::path::Path;
+
+    #[rstest]
+    #[case("/tmp", true)]
+    #[case("/tmp/a/b", true)]
+    #[case("/proc", true)]
+    #[case("/sys/fs/cgroup", true)]
+    #[case("/dev/mqueue", true)]
+    #[case("/", false)]
+    #[case("/etc", false)]
+    #[case("/tmpfoo", false)]
+    #[case("/proc/sys", false)]
+    #[case("tmp/a", false)]
+    #[case("/tmp/../etc", false)]
+    #[case("/tmp/a/..", false)]
+    #[case("/tmp//a", false)]
+    #[case("/tmp/./a", false)]
+    #[case("/tmp/a/", false)]
+    #[case("", false)]
+    fn paths(#[case] p: &str, #[case] ok: bool) {
+        assert_eq!(path_problem(p).is_none(), ok, "{p}: {:?}", path_problem(p));
+    }
+
+    fn case_with(ns: &str, steps: &str) -> String {
+        format!("{{\"about\": \"a\",\n \"namespaces\": {ns},\n \"observe\": [\"inside\"],\n \"steps\": {steps}\n}}")
+    }
+
+    fn refused(text: &str) -> (usize, usize, String) {
+        let e = parse_case(Path::new("c.json"), text).unwrap_err();
+        (e.line, e.column, e.message)
+    }
+
+    #[rstest]
+    #[case::long_hostname(r#"{"uts": {}}"#, r#"[{"sethostname": "LONG"}]"#, (4, 28), "steps.0.sethostname: 4097 bytes")]
+    #[case::long_domainname(r#"{"uts": {}}"#, r#"[{"setsid": {}}, {"setdomainname": "LONG"}]"#, (4, 46), "steps.1.setdomainname: 4097 bytes")]
+    #[case::mkdir_outside(r#"{"mnt": {}}"#, r#"[{"mkdir": "/etc/x"}]"#, (4, 22), "steps.0.mkdir: `/etc/x` is outside the sandbox")]
+    #[case::mount_dotdot(r#"{"mnt": {}}"#, r#"[{"mount": {"fstype": "tmpfs", "target": "/tmp/../etc"}}]"#, (4, 52), "steps.0.mount.target: `/tmp/../etc` contains `..`")]
+    #[case::bind_source(r#"{"mnt": {}}"#, r#"[{"mount": {"fstype": "bind", "source": "/home", "target": "/tmp/a"}}]"#, (4, 51), "steps.0.mount.source: `/home` is outside")]
+    #[case::fstype(r#"{"mnt": {}}"#, r#"[{"mount": {"fstype": "ext4", "target": "/tmp/a"}}]"#, (4, 33), "steps.0.mount.fstype: filesystem type `ext4`")]
+    #[case::propagation(r#"{"mnt": {}}"#, r#"[{"propagation": {"target": "/", "type": "shared"}}]"#, (4, 39), "steps.0.propagation.target: `/` is outside")]
+    #[case::umount_relative(r#"{"mnt": {}}"#, r#"[{"umount": "tmp"}]"#, (4, 23), "steps.0.umount: `tmp` is not an absolute path")]
+    #[case::unguarded(r#"{"pid": {}}"#, r#"[{"setsid": {}}, {"sethostname": "x"}]"#, (4, 28), "steps.1: sethostname needs a new uts namespace")]
+    #[case::too_many_steps(r#"{}"#, "MANY", (4, 11), "steps: 257 steps, over the limit of 256")]
+    #[case::long_map(r#"{"user": {"uid_map": MAP}}"#, "[]", (2, 37), "namespaces.user.uid_map: 1001 map lines")]
+    fn refuses_absurd(
+        #[case] ns: &str,
+        #[case] steps: &str,
+        #[case] pos: (usize, usize),
+        #[case] msg: &str,
+    ) {
+        let many = format!("[{}]", vec![r#"{"setsid": {}}"#; 257].join(","));
+        let map = format!("[{}]", vec!["[0, 0, 1]"; 1001].join(","));
+        let text = case_with(&ns.replace("MAP", &map), &steps.replace("MANY", &many))
+            .replace("LONG", &"x".repeat(4097));
+        let (line, column, message) = refused(&text);
+        assert!(message.starts_with(msg), "{message}");
+        assert_eq!((line, column), pos, "{message}");
+    }
+
+    #[test]
+    fn accepts_sane() {
+        let text = case_with(
+            r#"{"mnt": {}, "uts": {}, "user": {"uid_map": [[0, "caller", 1]]}}"#,
+            r#"[{"sethostname": "x"}, {"mkdir": "/tmp/a"},
+               {"mount": {"fstype": "bind", "source": "/tmp/a", "target": "/tmp/a"}},
+               {"mount": {"fstype": "proc", "source": "proc", "target": "/proc"}}]"#,
+        );
+        parse_case(Path::new("c.json"), &text).unwrap();
+    }
+
+    #[test]
+    fn checks_plans() {
+        let text = case_with(r#"{"mnt": {}}"#, r#"[{"mkdir": "/tmp/ok"}]"#);
+        let case = parse_case(Path::new("c.json"), &text).unwrap();
+        let mut plan = case.plan(Door::Unshare, false);
+        assert_eq!(check_plan(&plan), Ok(()));
+        plan.child_steps = vec![Step::Mkdir("/var/x".into())];
+        let err = check_plan(&plan).unwrap_err();
+        assert!(
+            err.starts_with("child_steps.0.mkdir: `/var/x` is outside"),
+            "{err}"
+        );
     }
 }

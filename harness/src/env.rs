@@ -35,12 +35,8 @@ fn unprivileged_userns() -> bool {
     max_ok && clone_ok
 }
 
-/// clone3(NULL, 0) fails with EINVAL where clone3 exists, ENOSYS where not;
-/// it creates nothing either way.
 fn has_clone3() -> bool {
-    // SAFETY: a null pointer with size 0 is rejected before anything is read.
-    let ret = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
-    ret == -1 && nix::errno::Errno::last() != nix::errno::Errno::ENOSYS
+    crate::sys::clone::clone3_exists()
 }
 
 /// A pidfd of `pid`, if pidfd_open(2) exists.

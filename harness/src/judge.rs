@@ -110,17 +110,27 @@ fn step_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
     None
 }
 
+/// A change the isolation guard refused, in any process of the probe: the
+/// trial fails, whatever else went wrong after (the refusing process may
+/// have sent no view), since the namespace the case asked for was not new.
+fn refused(outcome: &Outcome) -> Option<Judgement> {
+    let g = outcome.guard.first()?;
+    Some(Judgement::of(
+        Verdict::Fail,
+        format!("{}: {}", g.process, g.message),
+    ))
+}
+
 /// Judge one outcome against its fixture; `observed` is [`observed`] of it.
 pub fn judge(outcome: &Outcome, observed: &Value, fixture: &Fixture, ctx: &Context) -> Judgement {
+    if let Some(j) = refused(outcome) {
+        return j;
+    }
     if let Some(reason) = &outcome.skip {
         return Judgement::skip(&SkipReason::Inexpressible(reason.clone()));
     }
     if !outcome.errors.is_empty() {
         return Judgement::of(Verdict::Error, outcome.errors.join("; "));
-    }
-    if let Some(g) = outcome.guard.first() {
-        let reason = format!("{}: {}", g.process, g.message);
-        return Judgement::of(Verdict::Fail, reason);
     }
     if let Some(j) = door_failure(outcome, fixture).or_else(|| step_failure(outcome, fixture)) {
         return j;

@@ -1,9 +1,10 @@
 //! nsconform: a conformance suite for Linux namespaces.
 //!
-//! The actor side (`view`, `door`, `step`, `probe`) runs in the single-threaded
-//! probe; the judge side (`case`, `fixture`, `matcher`, `judge`, `suite`,
-//! `run`, `report`, `target`) runs in the harness. They share only `plan`,
-//! `kind` and views.
+//! The actor side runs in the single-threaded probe, layered without
+//! circles: `probe` -> {`door`, `step`} -> {`sys`, `guard`} -> {`view`,
+//! `plan`, `kind`}. The judge side (`case`, `fixture`, `matcher`, `judge`,
+//! `suite`, `limits`, `run`, `report`, `target`) runs in the harness. They
+//! share only `plan`, `kind` and views (`tests/layers.rs` keeps it so).
 
 pub mod case;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod fixture;
 pub mod format_error;
 #[cfg(test)]
 mod format_fuzz;
+pub mod guard;
 pub mod judge;
 pub mod kind;
 pub mod kmsg;
@@ -29,6 +31,7 @@ pub mod runtimes;
 pub mod skip;
 pub mod step;
 pub mod suite;
+pub mod sys;
 pub mod target;
 pub mod verdict;
 pub mod view;

@@ -219,20 +219,7 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
     record.reason = judgement.reason;
     record.skip = judgement.skip;
     record.diff = judgement.diff;
-    if let Some(line) = not_isolated(&record.stderr) {
-        record.verdict = Verdict::Fail;
-        record.reason = Some(line);
-    }
     record
-}
-
-/// The first complaint of the isolation guard in a probe's stderr: any
-/// process of the probe that refused a change says so there.
-fn not_isolated(stderr: &str) -> Option<String> {
-    stderr
-        .lines()
-        .find(|l| l.contains("namespace not isolated"))
-        .map(|l| l.trim_start_matches("nsconform-probe: ").to_string())
 }
 
 /// A run: its trials, scheduled on threads or by a test runner, the records

@@ -228,10 +228,35 @@ pub fn load(cases: &Path, fixtures: &Path) -> Result<Suite, LoadError> {
     Ok(pair(&case_files, &fixture_files, source))
 }
 
+/// The built-in cases and fixtures, each sorted by type and name.
+fn builtin() -> (Vec<SuiteFile>, Vec<SuiteFile>) {
+    let (mut cases, mut fixtures) = (Vec::new(), Vec::new());
+    for (rel, text) in crate::embedded::files() {
+        let mut parts = rel.splitn(3, '/');
+        let (Some(dir), Some(ty), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let file = SuiteFile {
+            ty: ty.to_string(),
+            name: file.trim_end_matches(".json").to_string(),
+            path: PathBuf::from(rel),
+            text: Ok(text.to_string()),
+        };
+        match dir {
+            "cases" => cases.push(file),
+            _ => fixtures.push(file),
+        }
+    }
+    let key = |f: &SuiteFile| (f.ty.clone(), f.name.clone());
+    cases.sort_by_key(key);
+    fixtures.sort_by_key(key);
+    (cases, fixtures)
+}
+
 /// The suite to run: the directories given, the built-in suite for those
 /// not given.
 pub fn choose(cases: Option<&Path>, fixtures: Option<&Path>) -> Result<Suite, LoadError> {
-    let (builtin_cases, builtin_fixtures) = crate::embedded::files();
+    let (builtin_cases, builtin_fixtures) = builtin();
     let (case_files, case_source) = match cases {
         Some(dir) => (json_files(dir, "cases")?, dir.display().to_string()),
         None => (builtin_cases, "built-in cases".to_string()),

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // Started by a runtime door as a container's process.
-    if std::env::args().nth(1).as_deref() == Some(nsconform::probe::container::INSIDE_ARG) {
+    if std::env::args().nth(1).as_deref() == Some(nsconform::plan::runtime::INSIDE_ARG) {
         let text = std::env::args().nth(2).unwrap_or_default();
         return match serde_json::from_str::<nsconform::plan::Plan>(&text) {
             Ok(plan) => ExitCode::from(nsconform::probe::container::run(&plan) as u8),

@@ -4,8 +4,8 @@
 use nix::unistd::Pid;
 
 use super::{unshare, Ctx, Handshake};
-use crate::probe::fork::{self, Forked};
-use crate::probe::pipe::{self, Pipe};
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process::{self, Forked};
 
 /// A started holder.
 pub struct Holder {
@@ -19,15 +19,15 @@ pub struct Holder {
 
 /// Fork the holder's child, which only waits to be released.
 fn fork_keeper(ctx: &Ctx, ready: &Pipe) -> Pid {
-    match fork::fork(&[ready.write, ctx.views]) {
+    match process::fork(&[ready.write, ctx.views]) {
         Ok(Forked::Child) => {
             pipe::wait_closed(ctx.release);
-            fork::exit(0)
+            process::exit(0)
         }
         Ok(Forked::Parent(pid)) => pid,
         Err(e) => {
             ctx.door_failed("holder", "fork", e);
-            fork::exit(1)
+            process::exit(1)
         }
     }
 }
@@ -36,7 +36,7 @@ fn holder_main(ctx: &Ctx, hs: &Handshake, ready: &Pipe, keeper: bool) -> ! {
     pipe::close(ready.read);
     let flags = ctx.plan.namespaces.flags();
     if !unshare::unshare_and_wait(ctx, "holder", flags, hs) || !super::settle(ctx, "holder") {
-        fork::exit(1);
+        process::exit(1);
     }
     let target = if keeper {
         fork_keeper(ctx, ready)
@@ -48,9 +48,9 @@ fn holder_main(ctx: &Ctx, hs: &Handshake, ready: &Pipe, keeper: bool) -> ! {
     pipe::close(ctx.views);
     pipe::wait_closed(ctx.release);
     if keeper {
-        fork::reap(target);
+        process::reap(target);
     }
-    fork::exit(0)
+    process::exit(0)
 }
 
 /// Start a holder. `keeper` asks for a child inside the new pid and time
@@ -64,7 +64,7 @@ pub fn start(ctx: &Ctx, keeper: bool) -> Result<Holder, Option<Pid>> {
         ctx.door_failed("supervisor", "pipe2", e);
         None
     })?;
-    let pid = match fork::fork(&ctx.closing(&hs.parent_ends())) {
+    let pid = match process::fork(&ctx.closing(&hs.parent_ends())) {
         Err(e) => {
             ctx.door_failed("supervisor", "fork", e);
             return Err(None);
@@ -91,14 +91,14 @@ pub fn with_joiner(ctx: &Ctx, keeper: bool, join: fn(&Ctx, &Holder) -> bool) -> 
         Ok(h) => h,
         Err(pid) => return pid.into_iter().collect(),
     };
-    match fork::fork(&ctx.parent_only) {
+    match process::fork(&ctx.parent_only) {
         Err(e) => {
             ctx.door_failed("supervisor", "fork", e);
             vec![holder.pid]
         }
         Ok(Forked::Child) => {
             if !join(ctx, &holder) {
-                fork::exit(1);
+                process::exit(1);
             }
             if ctx.plan.namespaces.needs_child() {
                 ctx.fork_inside("joiner")

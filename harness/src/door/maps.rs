@@ -6,8 +6,9 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+use crate::guard;
+use crate::kind::NsType;
 use crate::plan::{CallerTag, MapLine, Outside, Setgroups, UserSettings};
-use crate::probe::guard;
 use crate::view::ns::{self, NsId};
 
 /// A failed write: which file, and the errno.
@@ -20,23 +21,11 @@ pub struct MapError {
 fn write(path: &Path, data: &str) -> Result<(), MapError> {
     std::fs::write(path, data).map_err(|e| MapError {
         file: path.display().to_string(),
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        errno: crate::sys::errno::io_errno(e),
     })
 }
 
-/// Render map lines in the kernel's format, `caller` resolved to `caller_id`.
-pub fn render(lines: &[MapLine], caller_id: u32) -> String {
-    lines
-        .iter()
-        .map(|MapLine(inside, outside, count)| {
-            let outside = match outside {
-                Outside::Id(id) => *id,
-                Outside::Caller(_) => caller_id,
-            };
-            format!("{inside} {outside} {count}\n")
-        })
-        .collect()
-}
+pub use crate::plan::render_map as render;
 
 /// Whether the caller has CAP_SETGID in its own user namespace, which lets
 /// it write a gid map without denying setgroups first.
@@ -44,7 +33,7 @@ fn can_setgid() -> bool {
     caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETGID).unwrap_or(false)
 }
 
-/// Refuse, saying so on standard error, unless the user namespace of
+/// Refuse, sending the guard's event, unless the user namespace of
 /// process `pid` differs from `before`: a user namespace the caller meant to
 /// leave (its own, or the one it was in before unshare(2)).
 fn ensure_new(pid: &str, before: Option<NsId>) -> Result<(), MapError> {
@@ -54,10 +43,9 @@ fn ensure_new(pid: &str, before: Option<NsId>) -> Result<(), MapError> {
     }
     let message =
         format!("namespace not isolated: the user namespace of process {pid} is not new ({now:?})");
-    eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
     Err(MapError {
         file: format!("/proc/{pid}/ns/user"),
-        errno: guard::NOT_ISOLATED,
+        errno: guard::refuse(NsType::User, message).into(),
     })
 }
 
@@ -124,8 +112,13 @@ mod tests {
     fn refuses_a_user_namespace_that_is_not_new() {
         let own = ns::id_of("self", "user");
         assert!(own.is_some());
-        let err = ensure_new("self", own).unwrap_err();
-        assert_eq!(err.errno, guard::NOT_ISOLATED);
+        let refusals = guard::sent();
+        assert!(ensure_new("self", own).is_err());
+        assert_eq!(
+            guard::sent(),
+            refusals + 1,
+            "the refusal is sent as an event"
+        );
         assert!(ensure_new("self", None).is_err());
         let other = Some(NsId { ino: 1, dev: 1 });
         assert!(ensure_new("self", other).is_ok());

@@ -16,12 +16,12 @@ use std::os::fd::RawFd;
 
 use nix::unistd::Pid;
 
+use crate::guard::{self, Origin};
 use crate::kind::NsType;
 use crate::plan::{Door, Plan};
-use crate::probe::fork;
-use crate::probe::guard::Origin;
-use crate::probe::message::{self, Message};
-use crate::probe::pipe::{self, Pipe};
+use crate::sys::message::{self, Message};
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process;
 
 /// What every door needs: the plan, where the probe started, and the pipes
 /// to the supervisor.
@@ -40,6 +40,9 @@ pub struct Ctx<'a> {
     pub supervisor: i32,
     /// What the `inside` process runs; returns its exit status.
     pub body: &'a dyn Fn(&Ctx) -> i32,
+    /// The view of the calling process, for a door process the plan
+    /// observes (the unsharer).
+    pub observe: &'a dyn Fn() -> serde_json::Value,
 }
 
 impl Ctx<'_> {
@@ -60,29 +63,29 @@ impl Ctx<'_> {
 
     /// Run the body in this process and leave with its status.
     pub fn become_inside(&self) -> ! {
-        fork::exit((self.body)(self))
+        process::exit((self.body)(self))
     }
 
     /// Fork `inside` from this process (for pid and time namespaces, which
     /// apply to children), then wait for it, reporting how it ended if badly,
     /// and leave.
     pub fn fork_inside(&self, who: &str) -> ! {
-        match fork::fork(&[]) {
+        match process::fork(&[]) {
             Err(e) => {
                 self.door_failed(who, "fork", e);
-                fork::exit(1)
+                process::exit(1)
             }
-            Ok(fork::Forked::Child) => self.become_inside(),
-            Ok(fork::Forked::Parent(pid)) => {
+            Ok(process::Forked::Child) => self.become_inside(),
+            Ok(process::Forked::Parent(pid)) => {
                 // Once released, the init of a pid namespace may exit first
                 // and take `inside` with it: that death is expected.
-                if let Some(how) = fork::reap(pid) {
+                if let Some(how) = process::reap(pid) {
                     if !pipe::closed_now(self.release) {
                         self.send(&Message::error(who, format!("inside {how}")));
                     }
                 }
                 pipe::close(self.views);
-                fork::exit(0)
+                process::exit(0)
             }
         }
     }
@@ -122,7 +125,7 @@ pub fn write_maps(ctx: &Ctx, pid: Pid) -> bool {
         return true;
     };
     if let Err(message) = ctx.origin.check_process(NsType::User, pid.as_raw()) {
-        return refused(ctx, "supervisor", NsType::User, message);
+        return refused("supervisor", NsType::User, message);
     }
     match maps::write_for(pid, user, ctx.caller) {
         Ok(()) => true,
@@ -138,7 +141,7 @@ pub fn write_maps(ctx: &Ctx, pid: Pid) -> bool {
 pub fn spawn(
     ctx: &Ctx,
     syscall: &str,
-    call: fn(u64) -> Result<fork::Forked, nix::errno::Errno>,
+    call: fn(u64) -> Result<process::Forked, nix::errno::Errno>,
 ) -> Vec<Pid> {
     let hs = match Handshake::new() {
         Ok(hs) => hs,
@@ -152,8 +155,8 @@ pub fn spawn(
             ctx.door_failed("supervisor", syscall, e);
             Vec::new()
         }
-        Ok(fork::Forked::Child) => clone::child(ctx, &hs),
-        Ok(fork::Forked::Parent(pid)) => {
+        Ok(process::Forked::Child) => clone::child(ctx, &hs),
+        Ok(process::Forked::Parent(pid)) => {
             clone::parent(ctx, pid, &hs);
             vec![pid]
         }
@@ -173,14 +176,9 @@ pub fn enter(ctx: &Ctx) -> Vec<Pid> {
 }
 
 /// Report a change refused by the isolation guard, before any step ran.
-fn refused(ctx: &Ctx, who: &str, ty: NsType, message: String) -> bool {
-    let process = who.to_string();
-    ctx.send(&Message::Guard {
-        process,
-        step: usize::MAX,
-        ty,
-        message,
-    });
+fn refused(who: &str, ty: NsType, message: String) -> bool {
+    guard::at(who, None);
+    guard::refuse(ty, message);
     false
 }
 
@@ -191,7 +189,7 @@ pub fn settle(ctx: &Ctx, who: &str) -> bool {
     if let Some(time) = &ctx.plan.namespaces.time {
         if time.has_offsets() {
             if let Err(msg) = ctx.origin.check_link(NsType::Time, "time_for_children") {
-                return refused(ctx, who, NsType::Time, msg);
+                return refused(who, NsType::Time, msg);
             }
             if let Err(e) = offsets::write(time) {
                 ctx.door_failed(who, "write timens_offsets", e);
@@ -201,7 +199,7 @@ pub fn settle(ctx: &Ctx, who: &str) -> bool {
     }
     if ctx.plan.namespaces.mnt.is_some() {
         if let Err(msg) = ctx.origin.check(NsType::Mnt) {
-            return refused(ctx, who, NsType::Mnt, msg);
+            return refused(who, NsType::Mnt, msg);
         }
     }
     if let Err(msg) = prepare::mount_namespace(ctx.plan) {

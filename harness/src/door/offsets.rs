@@ -2,25 +2,16 @@
 
 use nix::errno::Errno;
 
+use crate::guard;
+use crate::kind::NsType;
 use crate::plan::TimeSettings;
-use crate::probe::guard;
 use crate::view::ns;
 
-/// The text written to `timens_offsets` for these settings.
-pub fn render(settings: &TimeSettings) -> String {
-    let mut text = String::new();
-    for (clock, offset) in [
-        ("monotonic", settings.monotonic),
-        ("boottime", settings.boottime),
-    ] {
-        if let Some(o) = offset {
-            text.push_str(&format!("{clock} {} {}\n", o.0, o.1));
-        }
-    }
-    text
+fn render(settings: &TimeSettings) -> String {
+    settings.render()
 }
 
-/// Refuse, saying so on standard error, unless the caller's
+/// Refuse, sending the guard's event, unless the caller's
 /// `time_for_children` namespace is a new one, not its own time namespace
 /// (as it is when unshare(CLONE_NEWTIME) did nothing). The callers have
 /// also checked it against the probe's origin.
@@ -30,12 +21,11 @@ fn ensure_new_for_children() -> Result<(), Errno> {
     if own.is_some() && children.is_some() && own != children {
         return Ok(());
     }
-    eprintln!(
-        "nsconform-probe: namespace not isolated: time_for_children is not a new time namespace \
-         ({children:?}, own {own:?}) (pid {})",
-        std::process::id()
+    let message = format!(
+        "namespace not isolated: time_for_children is not a new time namespace \
+         ({children:?}, own {own:?})"
     );
-    Err(guard::NOT_ISOLATED)
+    Err(guard::refuse(NsType::Time, message).into())
 }
 
 /// Write the offsets of the caller's `time_for_children` namespace; each
@@ -50,7 +40,7 @@ pub fn write(settings: &TimeSettings) -> Result<(), Errno> {
     for line in text.lines() {
         ensure_new_for_children()?;
         std::fs::write("/proc/self/timens_offsets", format!("{line}\n"))
-            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+            .map_err(crate::sys::errno::io_errno)?;
     }
     Ok(())
 }
@@ -67,7 +57,13 @@ mod tests {
             monotonic: Some(Offset(1, 0)),
             boottime: None,
         };
-        assert_eq!(write(&settings), Err(guard::NOT_ISOLATED));
+        let refusals = guard::sent();
+        assert!(write(&settings).is_err());
+        assert_eq!(
+            guard::sent(),
+            refusals + 1,
+            "the refusal is sent as an event"
+        );
     }
 
     #[rstest]

@@ -4,9 +4,9 @@
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::{Plan, Prepare};
-use crate::probe::guard;
 
 /// Make every mount private, as unshare(1) does, when the plan creates a
 /// mount namespace and asks for it (the default). The caller has checked,

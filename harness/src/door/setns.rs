@@ -24,7 +24,7 @@ fn join(ctx: &Ctx, holder: &Holder) -> bool {
         match File::open(&path) {
             Ok(f) => files.push((ty, f)),
             Err(e) => {
-                let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+                let errno = crate::sys::errno::io_errno(e);
                 ctx.door_failed("joiner", &format!("open {path}"), errno);
                 return false;
             }

@@ -6,9 +6,9 @@ use nix::unistd::Pid;
 
 use super::{Ctx, Handshake};
 use crate::plan::Process;
-use crate::probe::fork::{self, Forked};
-use crate::probe::message::Message;
-use crate::probe::pipe;
+use crate::sys::message::Message;
+use crate::sys::pipe;
+use crate::sys::process::{self, Forked};
 
 /// Call unshare(2) with `flags`, and for a new user namespace wait for the
 /// parent to write the maps. Returns false (after reporting) on failure.
@@ -45,10 +45,10 @@ pub fn parent_handshake(ctx: &Ctx, pid: Pid, hs: &Handshake) -> bool {
 fn unsharer(ctx: &Ctx, hs: &Handshake) -> ! {
     let who = Process::Unsharer.name();
     if !unshare_and_wait(ctx, who, ctx.plan.namespaces.flags(), hs) || !super::settle(ctx, who) {
-        fork::exit(1);
+        process::exit(1);
     }
     if ctx.plan.observe.contains(&Process::Unsharer) {
-        let view = crate::probe::inside::observe(Vec::new());
+        let view = (ctx.observe)();
         ctx.send(&Message::View {
             process: who.into(),
             view,
@@ -68,7 +68,7 @@ pub fn enter(ctx: &Ctx) -> Vec<Pid> {
             return Vec::new();
         }
     };
-    match fork::fork(&ctx.closing(&hs.parent_ends())) {
+    match process::fork(&ctx.closing(&hs.parent_ends())) {
         Err(e) => {
             ctx.door_failed("supervisor", "fork", e);
             Vec::new()

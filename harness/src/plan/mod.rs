@@ -171,6 +171,20 @@ pub enum CallerTag {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MapLine(pub u32, pub Outside, pub u32);
 
+/// Render map lines in the kernel's format, `caller` resolved to `caller_id`.
+pub fn render_map(lines: &[MapLine], caller_id: u32) -> String {
+    lines
+        .iter()
+        .map(|MapLine(inside, outside, count)| {
+            let outside = match outside {
+                Outside::Id(id) => *id,
+                Outside::Caller(_) => caller_id,
+            };
+            format!("{inside} {outside} {count}\n")
+        })
+        .collect()
+}
+
 /// The most lines a map may have (the kernel's limit since 4.15).
 pub const MAX_MAP_LINES: usize = 340;
 
@@ -236,6 +250,17 @@ pub struct TimeSettings {
 }
 
 impl TimeSettings {
+    /// The text written to `timens_offsets` for these settings.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        for (clock, offset) in [("monotonic", self.monotonic), ("boottime", self.boottime)] {
+            if let Some(o) = offset {
+                text.push_str(&format!("{clock} {} {}\n", o.0, o.1));
+            }
+        }
+        text
+    }
+
     pub fn has_offsets(&self) -> bool {
         self.monotonic.is_some() || self.boottime.is_some()
     }
@@ -514,11 +539,13 @@ pub struct DoorResult {
     pub errno: Option<String>,
 }
 
-/// A step refused because its namespace was not new.
+/// A change refused because its namespace was not new: the one event any
+/// process of a probe sends when the isolation guard refuses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GuardFailure {
     pub process: String,
-    pub step: usize,
+    /// The step refused, by index; none when a door refused before any step.
+    pub step: Option<usize>,
     #[serde(rename = "type")]
     pub ty: NsType,
     pub message: String,

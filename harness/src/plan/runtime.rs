@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::{Door, Plan, Process, Step};
 use crate::kind::NsType;
 
+/// The argument that starts the probe as a container's process; the plan
+/// follows it as JSON.
+pub const INSIDE_ARG: &str = "--in-container";
+
 /// The runtime doors, in the order reports list them.
 pub const RUNTIME_DOORS: [Door; 8] = [
     Door::Runc,

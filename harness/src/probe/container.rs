@@ -5,16 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use super::guard::{self, Origin};
 use super::inside;
 use crate::door::Ctx;
+use crate::guard::{self, Origin};
 use crate::kind::NsType;
 use crate::plan::Plan;
 use crate::view::ns::NsId;
-
-/// The argument that starts the probe as a container's process; the plan
-/// follows it as JSON.
-pub const INSIDE_ARG: &str = "--in-container";
 
 /// Carry out the steps of `plan` in the namespaces this process is in, and
 /// report; returns the exit status.
@@ -28,6 +24,7 @@ pub fn run(plan: &Plan) -> i32 {
     let origin = Origin::from_ids(host);
     guard::remember(&origin);
     let body = |ctx: &Ctx| inside::run(ctx);
+    let observe = || inside::observe(Vec::new());
     let ctx = Ctx {
         plan,
         origin: &origin,
@@ -40,13 +37,14 @@ pub fn run(plan: &Plan) -> i32 {
         ),
         supervisor: 0,
         body: &body,
+        observe: &observe,
     };
     if plan.namespaces.mnt.is_some() {
         let prepared = origin
             .check(NsType::Mnt)
             .and_then(|()| crate::door::prepare::mount_namespace(plan));
         if let Err(message) = prepared {
-            ctx.send(&super::message::Message::error("inside", message));
+            ctx.send(&crate::sys::message::Message::error("inside", message));
             return 1;
         }
     }

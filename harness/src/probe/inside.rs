@@ -3,12 +3,12 @@
 
 use serde_json::Value;
 
-use super::fork::{self, Forked};
-use super::message::Message;
-use super::pipe::{self, Pipe};
 use crate::door::Ctx;
 use crate::plan::{Process, Step};
 use crate::step::{Runner, StepEnv};
+use crate::sys::message::Message;
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process::{self, Forked};
 
 /// The calling process's view, with the results of its steps.
 pub fn observe(steps: Vec<Value>) -> Value {
@@ -19,8 +19,7 @@ pub fn observe(steps: Vec<Value>) -> Value {
     view
 }
 
-/// Run `steps` as `who`, sending refused steps as guard messages; returns
-/// the step results.
+/// Run `steps` as `who`; returns the step results.
 fn run_steps(ctx: &Ctx, who: &str, steps: &[Step]) -> Vec<Value> {
     let env = StepEnv {
         origin: ctx.origin,
@@ -28,16 +27,7 @@ fn run_steps(ctx: &Ctx, who: &str, steps: &[Step]) -> Vec<Value> {
         process: who,
     };
     let mut runner = Runner::new(env);
-    let results = runner.run_all(steps);
-    for g in runner.refused {
-        ctx.send(&Message::Guard {
-            process: g.process,
-            step: g.step,
-            ty: g.ty,
-            message: g.message,
-        });
-    }
-    results
+    runner.run_all(steps)
 }
 
 /// The child of `inside`: its own steps, its view, then a byte on `done`.
@@ -53,7 +43,7 @@ fn child(ctx: &Ctx, done: &Pipe) -> ! {
     let _ = pipe::send_u32(done.write, 1);
     pipe::close(done.write);
     pipe::wait_closed(ctx.release);
-    fork::exit(0)
+    process::exit(0)
 }
 
 /// Fork the child and wait until it has reported (or died).
@@ -68,7 +58,7 @@ fn fork_child(ctx: &Ctx) -> Option<nix::unistd::Pid> {
             return None;
         }
     };
-    match fork::fork(&[]) {
+    match process::fork(&[]) {
         Err(e) => {
             ctx.send(&Message::error("inside", format!("fork of the child: {e}")));
             None
@@ -77,7 +67,7 @@ fn fork_child(ctx: &Ctx) -> Option<nix::unistd::Pid> {
         Ok(Forked::Parent(pid)) => {
             pipe::close(done.write);
             if pipe::recv_u32(done.read).is_none() {
-                let how = fork::reap(pid).unwrap_or_else(|| "exited".into());
+                let how = process::reap(pid).unwrap_or_else(|| "exited".into());
                 ctx.send(&Message::error(
                     "child",
                     format!("child {how} before reporting"),
@@ -107,7 +97,7 @@ pub fn run(ctx: &Ctx) -> i32 {
     pipe::close(ctx.views);
     pipe::wait_closed(ctx.release);
     if let Some(pid) = child {
-        fork::reap(pid);
+        process::reap(pid);
     }
     0
 }

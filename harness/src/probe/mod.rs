@@ -4,11 +4,7 @@
 //! they are still alive, then releases and reaps them all.
 
 pub mod container;
-pub mod fork;
-pub mod guard;
 pub mod inside;
-pub mod message;
-pub mod pipe;
 
 use std::collections::BTreeSet;
 
@@ -16,10 +12,11 @@ use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 use crate::door::{self, Ctx};
-use crate::plan::{GuardFailure, Outcome, Plan, Process};
-use guard::Origin;
-use message::Message;
-use pipe::Pipe;
+use crate::guard::{self, Origin};
+use crate::plan::{Outcome, Plan, Process};
+use crate::sys::message::{self, Message};
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process;
 
 /// Carry out `plan` and say what happened.
 pub fn run(plan: &Plan) -> Outcome {
@@ -50,11 +47,13 @@ pub fn run(plan: &Plan) -> Outcome {
             return out;
         }
     };
+    guard::report_to(views.write);
     let caller = (
         nix::unistd::geteuid().as_raw(),
         nix::unistd::getegid().as_raw(),
     );
     let body = |ctx: &Ctx| inside::run(ctx);
+    let observe = || inside::observe(Vec::new());
     let ctx = Ctx {
         plan,
         origin: &origin,
@@ -64,6 +63,7 @@ pub fn run(plan: &Plan) -> Outcome {
         caller,
         supervisor: nix::unistd::getpid().as_raw(),
         body: &body,
+        observe: &observe,
     };
     let children = door::enter(&ctx);
     pipe::close(views.write);
@@ -83,7 +83,7 @@ pub fn run(plan: &Plan) -> Outcome {
 fn reap_all(children: &[Pid]) -> Vec<String> {
     children
         .iter()
-        .filter_map(|pid| fork::reap(*pid).map(|how| format!("process {pid} {how}")))
+        .filter_map(|pid| process::reap(*pid).map(|how| format!("process {pid} {how}")))
         .collect()
 }
 
@@ -174,17 +174,7 @@ impl Collector {
                         out.door = result;
                     }
                 }
-                Message::Guard {
-                    process,
-                    step,
-                    ty,
-                    message,
-                } => out.guard.push(GuardFailure {
-                    process,
-                    step,
-                    ty,
-                    message,
-                }),
+                Message::Guard(refusal) => out.guard.push(refusal),
                 Message::Error { process, message } => {
                     out.errors.push(format!("{process}: {message}"))
                 }

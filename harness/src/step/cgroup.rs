@@ -16,22 +16,21 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use crate::door::clone3::CloneArgs;
+use crate::sys::clone::{self, CloneArgs};
+use crate::sys::errno::io_errno;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 use serde_json::{json, Map, Value};
 
-use super::child::in_child;
-use super::time::reap_within;
 use super::{Extra, StepEnv};
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::cgroup::{CgroupStep, Via};
-use crate::probe::fork::{self, Forked};
-use crate::probe::guard;
-use crate::probe::pipe::{self, Pipe};
+use crate::sys::helper::in_child;
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process::{self, Forked};
 use crate::view::{cgroup as cview, mnt};
 
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 const NEWCGROUP: i32 = libc::CLONE_NEWCGROUP;
 
 /// How long a step waits for its processes, and the guardian for the
@@ -58,10 +57,6 @@ pub fn perform(step: &CgroupStep, env: &StepEnv) -> Result<Extra, Errno> {
     };
     guardian.finish();
     result
-}
-
-fn io_errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// The cgroup v2 path of process `pid` (`self` for the caller), relative to
@@ -175,25 +170,26 @@ impl Guardian {
                 return Err(e);
             }
         };
-        // SAFETY: the probe is single-threaded, so the child is a complete
-        // copy; it runs only the guardian's loop and leaves with _exit.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
+        let forked = process::fork_outliving();
+        if let Ok(Forked::Child) = forked {
             guardian_main(feed.read, ready.write);
         }
-        let e = Errno::last();
         pipe::close(feed.read);
         pipe::close(ready.write);
-        let confirmed = pid > 0
-            && crate::probe::pipe::readable_by(ready.read, Instant::now() + LIMIT)
+        let confirmed = forked.is_ok()
+            && pipe::readable_by(ready.read, Instant::now() + LIMIT)
             && pipe::recv_u32(ready.read).is_some();
         pipe::close(ready.read);
-        if pid == -1 {
-            pipe::close(feed.write);
-            return Err(e);
-        }
+        let pid = match forked {
+            Ok(Forked::Parent(pid)) => pid,
+            Ok(Forked::Child) => process::exit(1),
+            Err(e) => {
+                pipe::close(feed.write);
+                return Err(e);
+            }
+        };
         let guardian = Guardian {
-            pid: Pid::from_raw(pid),
+            pid,
             feed: feed.write,
             dirs: Vec::new(),
         };
@@ -230,7 +226,7 @@ impl Guardian {
             remove_dir(dir, deadline);
         }
         pipe::close(self.feed);
-        reap_within(self.pid, deadline + LIMIT, 0);
+        process::reap_within(self.pid, deadline + LIMIT);
     }
 }
 
@@ -256,7 +252,7 @@ fn guardian_main(feed: RawFd, ready: RawFd) -> ! {
     for dir in to_remove(whole) {
         remove_dir(&dir, deadline);
     }
-    fork::exit(0)
+    process::exit(0)
 }
 
 /// Move process `pid` (a child of the step) into the step's cgroup `dir`.
@@ -284,7 +280,7 @@ fn read_line(fd: RawFd, deadline: Instant) -> Result<Value, Errno> {
     let mut out = Vec::new();
     let mut byte = [0u8; 1];
     while !out.ends_with(b"\n") {
-        if !crate::probe::pipe::readable_by(fd, deadline) {
+        if !crate::sys::pipe::readable_by(fd, deadline) {
             return Err(Errno::ETIMEDOUT);
         }
         // SAFETY: reading one byte into the buffer we own.
@@ -328,10 +324,10 @@ impl Wires {
 
 /// Fork a process that only waits for the gate.
 fn fork_waiter(w: &Wires) -> Result<Pid, Errno> {
-    match fork::fork(&w.child_closes())? {
+    match process::fork(&w.child_closes())? {
         Forked::Child => {
             pipe::wait_closed(w.gate.read);
-            fork::exit(0)
+            process::exit(0)
         }
         Forked::Parent(pid) => Ok(pid),
     }
@@ -396,7 +392,7 @@ fn nested_main(w: &Wires, sibling: Pid, step: Pid, mount: bool) -> ! {
     send_line(w.report.write, &nested_report(sibling, step, mount));
     pipe::close(w.report.write);
     pipe::wait_closed(w.gate.read);
-    fork::exit(0)
+    process::exit(0)
 }
 
 fn errno_line(e: Errno) -> Value {
@@ -405,26 +401,10 @@ fn errno_line(e: Errno) -> Value {
 
 /// Fork-like clone(2) or clone3(2) with `flags`, exit signal SIGCHLD.
 fn raw_clone(via: Via, flags: u64) -> Result<Forked, Errno> {
-    let ret = if via == Via::Clone3 {
-        clone3(flags, None)
+    if via == Via::Clone3 {
+        clone::clone3(&CloneArgs::new(flags))
     } else {
-        // SAFETY: with a null stack clone(2) behaves like fork(2), which is
-        // sound in the single-threaded probe; the other arguments are unused.
-        unsafe {
-            libc::syscall(
-                libc::SYS_clone,
-                flags | libc::SIGCHLD as u64,
-                0usize,
-                0usize,
-                0usize,
-                0usize,
-            )
-        }
-    };
-    match ret {
-        -1 => Err(Errno::last()),
-        0 => Ok(Forked::Child),
-        pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
+        clone::clone(flags | libc::SIGCHLD as u64)
     }
 }
 
@@ -439,7 +419,7 @@ fn worker_main(
     mount: bool,
 ) -> ! {
     if pipe::recv_u32(w.go.read).is_none() {
-        fork::exit(1);
+        process::exit(1);
     }
     let newns = if mount { libc::CLONE_NEWNS } else { 0 };
     let entered = match via {
@@ -447,21 +427,21 @@ fn worker_main(
         Via::Setns => setns_holder(holder, newns),
         Via::Clone | Via::Clone3 => match raw_clone(via, (NEWCGROUP | newns) as u64) {
             Ok(Forked::Child) => {
-                fork::child_setup(&[]);
+                process::child_setup(&[]);
                 nested_main(w, sibling, step, mount)
             }
             Ok(Forked::Parent(pid)) => {
                 pipe::close(w.report.write);
                 pipe::wait_closed(w.gate.read);
-                reap_within(pid, Instant::now() + LIMIT, 0);
-                fork::exit(0)
+                process::reap_within(pid, Instant::now() + LIMIT);
+                process::exit(0)
             }
             Err(e) => Err(e),
         },
     };
     if let Err(e) = entered {
         send_line(w.report.write, &errno_line(e));
-        fork::exit(1);
+        process::exit(1);
     }
     nested_main(w, sibling, step, mount)
 }
@@ -482,7 +462,7 @@ fn fork_holder(w: &Wires, dir: &Own, kids: &mut Vec<Pid>) -> Result<Pid, Errno> 
     let ready = Pipe::new()?;
     let mut closes = w.child_closes().to_vec();
     closes.push(ready.read);
-    let pid = match fork::fork(&closes)? {
+    let pid = match process::fork(&closes)? {
         Forked::Child => {
             if pipe::recv_u32(w.go.read).is_some()
                 && nix::sched::unshare(CloneFlags::from_bits_retain(NEWCGROUP)).is_ok()
@@ -491,7 +471,7 @@ fn fork_holder(w: &Wires, dir: &Own, kids: &mut Vec<Pid>) -> Result<Pid, Errno> 
             }
             pipe::close(ready.write);
             pipe::wait_closed(w.gate.read);
-            fork::exit(0)
+            process::exit(0)
         }
         Forked::Parent(pid) => pid,
     };
@@ -525,7 +505,7 @@ fn run_nested(
         Via::Setns => Some(fork_holder(w, dirs.0, kids)?),
         _ => None,
     };
-    let worker = match fork::fork(&w.child_closes())? {
+    let worker = match process::fork(&w.child_closes())? {
         Forked::Child => worker_main(w, via, holder, sibling, step, mount),
         Forked::Parent(pid) => pid,
     };
@@ -537,10 +517,7 @@ fn run_nested(
         return Err(Errno::EIO);
     };
     if let Some(Value::String(e)) = extra.get("errno") {
-        return Err(errno_by_name(e));
-    }
-    if extra.get("mount_errno") == Some(&format!("{:?}", guard::NOT_ISOLATED).into()) {
-        return Err(guard::NOT_ISOLATED);
+        return Err(crate::sys::errno::by_name(e));
     }
     let nested = extra.get("pid").and_then(Value::as_i64).unwrap_or(0);
     extra.insert("outside".into(), v2_path(&nested.to_string()).into());
@@ -552,13 +529,6 @@ fn run_nested(
     }
     extra.remove("pid");
     Ok(extra)
-}
-
-fn errno_by_name(name: &str) -> Errno {
-    (1..134)
-        .map(Errno::from_raw)
-        .find(|e| format!("{e:?}") == name)
-        .unwrap_or(Errno::EIO)
 }
 
 fn nested(g: &mut Guardian, base: &Path, via: Via, mount: bool) -> Result<Extra, Errno> {
@@ -576,33 +546,12 @@ fn nested(g: &mut Guardian, base: &Path, via: Via, mount: bool) -> Result<Extra,
     w.close_all();
     let deadline = Instant::now() + LIMIT;
     for pid in kids {
-        reap_within(pid, deadline, 0);
+        process::reap_within(pid, deadline);
     }
     let mut extra = result?;
     extra.insert("a".into(), a.into());
     extra.insert("b".into(), b.into());
     Ok(extra)
-}
-
-/// Fork-like clone3(2) with `flags`, exit signal SIGCHLD, and the target
-/// cgroup's descriptor if given. Returns the raw syscall result.
-fn clone3(flags: u64, cgroup: Option<RawFd>) -> libc::c_long {
-    let args = CloneArgs {
-        flags: flags | cgroup.map_or(0, |_| CLONE_INTO_CGROUP),
-        exit_signal: libc::SIGCHLD as u64,
-        cgroup: cgroup.map_or(0, |fd| fd as u64),
-        ..Default::default()
-    };
-    // SAFETY: `args` is a valid clone_args of the size given that outlives
-    // the call; with no stack the child runs on a copy of ours, as after
-    // fork(2), which is sound in the single-threaded probe.
-    unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    }
 }
 
 fn clone_into(g: &mut Guardian, base: &Path, newcgroup: bool) -> Result<Extra, Errno> {
@@ -611,27 +560,26 @@ fn clone_into(g: &mut Guardian, base: &Path, newcgroup: bool) -> Result<Extra, E
     let target = File::open(&dir.0).map_err(io_errno)?;
     let (report, gate) = (Pipe::new()?, Pipe::new()?);
     let flags = if newcgroup { NEWCGROUP as u64 } else { 0 };
-    let ret = clone3(flags, Some(target.as_raw_fd()));
-    if ret == 0 {
-        fork::child_setup(&[g.feed, report.read, gate.write]);
-        send_line(report.write, &json!({ "path": v2_path("self") }));
-        pipe::close(report.write);
-        pipe::wait_closed(gate.read);
-        fork::exit(0);
-    }
-    let e = Errno::last();
+    let forked = match clone::clone3(&CloneArgs::new(flags).into_cgroup(target.as_raw_fd())) {
+        Ok(Forked::Child) => {
+            process::child_setup(&[g.feed, report.read, gate.write]);
+            send_line(report.write, &json!({ "path": v2_path("self") }));
+            pipe::close(report.write);
+            pipe::wait_closed(gate.read);
+            process::exit(0);
+        }
+        Ok(Forked::Parent(pid)) => Ok(pid),
+        Err(e) => Err(e),
+    };
     pipe::close(report.write);
     pipe::close(gate.read);
-    let result = if ret == -1 {
-        Err(e)
-    } else {
-        read_line(report.read, Instant::now() + LIMIT).map(|v| (v, ret.to_string()))
-    };
+    let result =
+        forked.and_then(|pid| read_line(report.read, Instant::now() + LIMIT).map(|v| (v, pid)));
     pipe::close(report.read);
     pipe::close(gate.write);
     let (answer, pid) = result?;
-    let outside = v2_path(&pid);
-    reap_within(Pid::from_raw(ret as i32), Instant::now() + LIMIT, 0);
+    let outside = v2_path(&pid.to_string());
+    process::reap_within(pid, Instant::now() + LIMIT);
     let mut extra = Extra::new();
     extra.insert(
         "path".into(),
@@ -681,11 +629,5 @@ mod tests {
     fn names_are_unique() {
         assert_ne!(new_name(), new_name());
         assert!(new_name().starts_with(&format!("nsconform-{}-", std::process::id())));
-    }
-
-    #[test]
-    fn errno_names_round_trip() {
-        assert_eq!(errno_by_name("EACCES"), Errno::EACCES);
-        assert_eq!(errno_by_name("nonsense"), Errno::EIO);
     }
 }

@@ -7,8 +7,7 @@ use nix::errno::Errno;
 use super::Extra;
 
 pub fn stat(path: &str) -> Result<Extra, Errno> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    let meta = std::fs::metadata(path).map_err(crate::sys::errno::io_errno)?;
     let mut extra = Extra::new();
     extra.insert("uid".into(), meta.uid().into());
     extra.insert("gid".into(), meta.gid().into());

@@ -7,13 +7,13 @@ use std::os::fd::AsRawFd;
 use nix::errno::Errno;
 use serde_json::Value;
 
-use super::child::in_child;
-use super::nsfs::{open, setns_fd, unshare, DEADLINE};
 use super::{Extra, StepEnv};
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::ipc::{IpcStep, MqueueOtherNsStep, RejoinStep, SameKeyStep};
 use crate::plan::{SysvKind, SysvStep};
-use crate::probe::guard;
+use crate::sys::helper::in_child;
+use crate::sys::ns::{open, setns_fd, unshare, DEADLINE};
 
 /// Create a SysV object with `IPC_CREAT | IPC_EXCL` and mode 0600.
 pub fn sysv(step: &SysvStep) -> Result<Extra, Errno> {
@@ -232,8 +232,7 @@ fn rejoin(s: &RejoinStep) -> Result<Extra, Errno> {
 
 /// The queue names in an mqueue directory, sorted.
 fn queues(dir: &str) -> Result<Value, Errno> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    let entries = std::fs::read_dir(dir).map_err(crate::sys::errno::io_errno)?;
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .collect();

@@ -3,11 +3,9 @@
 //! checked by the isolation guard first, and refused when it is not.
 
 mod cgroup;
-mod child;
 mod file;
 mod ipc;
 mod mnt;
-mod mount;
 mod net;
 mod nsfs;
 mod pid;
@@ -19,8 +17,8 @@ mod uts;
 use nix::errno::Errno;
 use serde_json::{json, Map, Value};
 
-use crate::plan::{GuardFailure, Step};
-use crate::probe::guard::Origin;
+use crate::guard::{self, Origin};
+use crate::plan::Step;
 
 /// What a step gives back besides success: named values for the view.
 pub type Extra = Map<String, Value>;
@@ -36,19 +34,17 @@ pub struct StepEnv<'a> {
     pub process: &'a str,
 }
 
-/// Runs steps for one process and keeps what the guard refused.
+/// Runs steps for one process.
 pub struct Runner<'a> {
     env: StepEnv<'a>,
-    sandbox: mount::Sandbox,
-    pub refused: Vec<GuardFailure>,
+    sandbox: mnt::Sandbox,
 }
 
 impl<'a> Runner<'a> {
     pub fn new(env: StepEnv<'a>) -> Runner<'a> {
         Runner {
             env,
-            sandbox: mount::Sandbox::default(),
-            refused: Vec::new(),
+            sandbox: mnt::Sandbox::default(),
         }
     }
 
@@ -63,34 +59,26 @@ impl<'a> Runner<'a> {
 
     fn run_one(&mut self, index: usize, step: &Step) -> Value {
         let name = step.label();
+        guard::at(self.env.process, Some(index));
         if let Some(ty) = step.guarded_by() {
             if let Err(message) = self.env.origin.check(ty) {
-                self.refused.push(GuardFailure {
-                    process: self.env.process.to_string(),
-                    step: index,
-                    ty,
-                    message: message.clone(),
-                });
+                guard::refuse(ty, message.clone());
                 return json!({ "step": name, "guard": message });
             }
         }
-        match self.perform(step) {
+        let refusals = guard::sent();
+        let result = self.perform(step);
+        if guard::sent() > refusals {
+            let message = format!("namespace not isolated: {name} refused a change");
+            return json!({ "step": name, "guard": message });
+        }
+        match result {
             Ok(extra) => {
                 let mut entry = Extra::new();
                 entry.insert("step".into(), name.into());
                 entry.insert("ok".into(), true.into());
                 entry.extend(extra);
                 Value::Object(entry)
-            }
-            Err(crate::probe::guard::NOT_ISOLATED) => {
-                let message = format!("namespace not isolated: {name} refused a change");
-                self.refused.push(GuardFailure {
-                    process: self.env.process.to_string(),
-                    step: index,
-                    ty: step.guarded_by().unwrap_or(crate::kind::NsType::User),
-                    message: message.clone(),
-                });
-                json!({ "step": name, "guard": message })
             }
             Err(e) => json!({ "step": name, "errno": format!("{e:?}") }),
         }
@@ -102,8 +90,8 @@ impl<'a> Runner<'a> {
             Step::Setdomainname(name) => uts::setdomainname(name),
             Step::Mkdir(path) => self.sandbox.mkdir(path),
             Step::Mount(m) => self.sandbox.mount(m),
-            Step::Umount(path) => mount::umount(path),
-            Step::Propagation(p) => mount::propagation(p),
+            Step::Umount(path) => mnt::umount(path),
+            Step::Propagation(p) => mnt::propagation(p),
             Step::Sysv(s) => ipc::sysv(s),
             Step::Mqueue(name) => ipc::mqueue(name),
             Step::LinkUp(name) => net::link_up(name),

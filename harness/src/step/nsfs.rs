@@ -4,28 +4,27 @@
 //! forked child with a bounded wait, and naming namespaces by identity.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::MetadataExt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::errno::Errno;
 
-use crate::door::clone3::CloneArgs;
+use crate::sys::clone::{self, CloneArgs};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
+use crate::guard;
 use crate::kind::{NsType, KINDS};
 use crate::plan::nsfs::{
     CreateCall, CreateStep, DropPrivilege, ForChildrenStep, IoctlStep, NsRequest, NsfsStep,
     SetnsPidfdStep, SetnsStep,
 };
-use crate::probe::fork::{self, Forked};
-use crate::probe::guard;
-use crate::probe::pipe::{self, Pipe};
+use crate::sys::ns::{flags_of, ns_at, ns_of_fd, open, reap_by, setns_fd, unshare};
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process::{self, Forked};
 use crate::view::ns::NsId;
 
-/// How long a step waits for a child it forked.
-pub(super) const DEADLINE: Duration = Duration::from_secs(5);
+pub(super) use crate::sys::ns::DEADLINE;
 
 const NS_GET_USERNS: u64 = 0xb701;
 const NS_GET_PARENT: u64 = 0xb702;
@@ -42,55 +41,6 @@ pub fn perform(step: &NsfsStep, env: &StepEnv) -> Result<Extra, Errno> {
         NsfsStep::Create(s) => create(s),
         NsfsStep::ForChildren(s) => for_children(s),
     }
-}
-
-// ---- helpers shared with the ipc and uts steps -------------------------
-
-/// Reap `pid`, killing it if it has not ended by the deadline.
-pub(super) fn reap_by(pid: Pid, deadline: Instant) {
-    fork::reap_within(pid, deadline);
-}
-
-/// The `CLONE_NEW*` flags of `types`.
-pub(super) fn flags_of(types: &[NsType]) -> u64 {
-    types.iter().fold(0, |a, t| a | t.kind().flag)
-}
-
-pub(super) fn unshare(flags: u64) -> Result<(), Errno> {
-    // SAFETY: unshare takes plain flags; the caller is a single-threaded child.
-    Errno::result(unsafe { libc::unshare(flags as libc::c_int) }).map(drop)
-}
-
-pub(super) fn setns_fd(fd: RawFd, flags: u64) -> Result<(), Errno> {
-    // SAFETY: setns takes a descriptor number and flags and touches no memory.
-    Errno::result(unsafe { libc::setns(fd, flags as libc::c_int) }).map(drop)
-}
-
-pub(super) fn open(path: &str) -> Result<OwnedFd, Errno> {
-    let file = std::fs::File::open(path).map_err(io_errno)?;
-    Ok(OwnedFd::from(file))
-}
-
-fn io_errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
-
-/// The namespace a `/proc/<pid>/ns/<link>` path names, or why it cannot be read.
-pub(super) fn ns_at(path: &str) -> Result<NsId, Errno> {
-    let meta = std::fs::metadata(path).map_err(io_errno)?;
-    Ok(NsId {
-        ino: meta.ino(),
-        dev: meta.dev(),
-    })
-}
-
-/// The namespace an open nsfs descriptor refers to.
-pub(super) fn ns_of_fd(fd: &OwnedFd) -> Result<NsId, Errno> {
-    let st = nix::sys::stat::fstat(fd)?;
-    Ok(NsId {
-        ino: st.st_ino,
-        dev: st.st_dev,
-    })
 }
 
 fn id_json(id: NsId) -> Value {
@@ -122,7 +72,7 @@ pub(super) fn drop_privilege(drop: &DropPrivilege) -> Result<(), (&'static str, 
         // SAFETY: setresuid takes plain ids.
         let ret = unsafe { libc::setresuid(uid, uid, uid) };
         Errno::result(ret).map_err(|e| ("setresuid", e))?;
-        crate::probe::fork::rearm_deathsig();
+        crate::sys::process::rearm_deathsig();
     }
     if drop.caps {
         use caps::CapSet;
@@ -166,7 +116,7 @@ fn fd_from_child(path: &str, flags: u64) -> Result<OwnedFd, Errno> {
         None,
         SockFlag::SOCK_CLOEXEC,
     )?;
-    let child = match fork::fork(&[ours.as_raw_fd()])? {
+    let child = match process::fork(&[ours.as_raw_fd()])? {
         Forked::Child => {
             let sent = open_after_unshare(path, flags)
                 .and_then(|(fd, holder)| send_fd(&theirs, &fd).map(|_| holder));
@@ -176,7 +126,7 @@ fn fd_from_child(path: &str, flags: u64) -> Result<OwnedFd, Errno> {
                 let _ = pipe::readable_by(theirs.as_raw_fd(), Instant::now() + DEADLINE);
                 reap_by(holder, Instant::now());
             }
-            fork::exit(0)
+            process::exit(0)
         }
         Forked::Parent(pid) => pid,
     };
@@ -197,11 +147,11 @@ fn open_after_unshare(path: &str, flags: u64) -> Result<(OwnedFd, Option<Pid>), 
     unshare(flags)?;
     let holder = if flags & libc::CLONE_NEWPID as u64 != 0 {
         let gate = Pipe::new()?;
-        match fork::fork(&[])? {
+        match process::fork(&[])? {
             Forked::Child => {
                 pipe::close(gate.write);
                 pipe::wait_closed(gate.read);
-                fork::exit(0)
+                process::exit(0)
             }
             Forked::Parent(pid) => {
                 pipe::close(gate.read);
@@ -299,7 +249,7 @@ fn setns(s: &SetnsStep, env: &StepEnv) -> Result<Extra, Errno> {
         None => s.nstype.map_or(0, |t| t.kind().flag),
     };
     let leave = flags_of(&s.unshare);
-    super::child::in_child(DEADLINE, || {
+    crate::sys::helper::in_child(DEADLINE, || {
         let fd = path.as_deref().map(open).transpose()?;
         let raw = match &fd {
             Some(fd) => fd.as_raw_fd(),
@@ -350,6 +300,7 @@ fn pidfd_target(s: &SetnsPidfdStep, ready: &Pipe, release: &Pipe) -> ! {
         Err(e) => e as u32,
         Ok(()) => match (&s.hostname, s.types.contains(&NsType::Uts)) {
             (Some(name), true) => guard::ensure(NsType::Uts)
+                .map_err(Errno::from)
                 .and_then(|()| nix::unistd::sethostname(name))
                 .err()
                 .map_or(0, |e| e as u32),
@@ -363,7 +314,7 @@ fn pidfd_target(s: &SetnsPidfdStep, ready: &Pipe, release: &Pipe) -> ! {
     }
     pipe::close(ready.write);
     pipe::wait_closed(release.read);
-    fork::exit(0)
+    process::exit(0)
 }
 
 fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
@@ -377,7 +328,7 @@ fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
 fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
     let ready = Pipe::new()?;
     let release = Pipe::new()?;
-    let target = match fork::fork(&[])? {
+    let target = match process::fork(&[])? {
         Forked::Child => pidfd_target(s, &ready, &release),
         Forked::Parent(pid) => pid,
     };
@@ -388,11 +339,8 @@ fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
         .then(|| pipe::recv_u32(ready.read))
         .flatten();
     let inos: Vec<Option<u32>> = s.types.iter().map(|_| pipe::recv_u32(ready.read)).collect();
-    let refused = guard::NOT_ISOLATED as u32;
     let result = match code {
         Some(0) => join_target(s, target, &inos, release.write, deadline),
-        // The target refused to set the hostname: its namespace was not new.
-        Some(e) if e == refused => Err(guard::NOT_ISOLATED),
         Some(e) => Ok(setup_failed("unshare", Errno::from_raw(e as i32))),
         None => Err(Errno::ETIMEDOUT),
     };
@@ -416,7 +364,7 @@ fn join_target(
         reap_by(target, deadline);
     }
     let flags = if s.no_flags { 0 } else { flags_of(&s.types) };
-    super::child::in_child(DEADLINE, || {
+    crate::sys::helper::in_child(DEADLINE, || {
         setns_fd(pidfd.as_raw_fd(), flags)?;
         let mut joined = Extra::new();
         for (t, ino) in s.types.iter().zip(inos) {
@@ -439,36 +387,14 @@ fn join_target(
 /// A fork-like clone or clone3 with `flags` (and for clone3 the PIDs
 /// `set_tid`); the new process exits at once.
 fn clone_and_reap(call: CreateCall, flags: u64, set_tid: &[i32]) -> Result<(), Errno> {
-    let ret = match call {
-        // SAFETY: with no stack the child runs on a copy of ours, as after
-        // fork(2); it only calls _exit.
-        CreateCall::Clone => unsafe {
-            libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as u64, 0, 0, 0, 0)
-        },
-        _ => {
-            let args = CloneArgs {
-                flags,
-                exit_signal: libc::SIGCHLD as u64,
-                // A pointer with a size of 0 is refused (EINVAL): none then.
-                set_tid: if set_tid.is_empty() {
-                    0
-                } else {
-                    set_tid.as_ptr() as u64
-                },
-                set_tid_size: set_tid.len() as u64,
-                ..Default::default()
-            };
-            let size = std::mem::size_of::<CloneArgs>();
-            // SAFETY: `args` is a valid clone_args of `size` bytes that
-            // outlives the call, as does the `set_tid` array it points to
-            // (read only, `set_tid_size` entries); the child only calls _exit.
-            unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, size) }
-        }
+    let forked = match call {
+        CreateCall::Clone => clone::clone(flags | libc::SIGCHLD as u64)?,
+        _ => clone::clone3(&CloneArgs::new(flags).with_set_tid(set_tid))?,
     };
-    match Errno::result(ret)? {
-        0 => fork::exit(0),
-        pid => {
-            reap_by(Pid::from_raw(pid as i32), Instant::now() + DEADLINE);
+    match forked {
+        Forked::Child => process::exit(0),
+        Forked::Parent(pid) => {
+            reap_by(pid, Instant::now() + DEADLINE);
             Ok(())
         }
     }
@@ -476,7 +402,7 @@ fn clone_and_reap(call: CreateCall, flags: u64, set_tid: &[i32]) -> Result<(), E
 
 fn create(s: &CreateStep) -> Result<Extra, Errno> {
     let flags = s.bits().map_err(|_| Errno::EINVAL)?;
-    super::child::in_child(DEADLINE, || {
+    crate::sys::helper::in_child(DEADLINE, || {
         if let Err((what, e)) = drop_privilege(&s.drop) {
             return Ok(setup_failed(what, e));
         }
@@ -515,13 +441,13 @@ fn grandchild(name: &str, link: &str, gate: &Pipe, release: &Pipe) -> ! {
     let _ = pipe::send_u32(gate.write, ino(format!("/proc/self/ns/{link}")));
     pipe::close(gate.write);
     pipe::wait_closed(release.read);
-    fork::exit(0)
+    process::exit(0)
 }
 
 fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
     let kind = s.ty.kind();
     let (name, link) = (kind.name, kind.for_children.ok_or(Errno::EINVAL)?);
-    super::child::in_child(DEADLINE, || {
+    crate::sys::helper::in_child(DEADLINE, || {
         let own = format!("/proc/self/ns/{name}");
         let original = ns_at(&own)?;
         let placeholder = NsId { ino: 0, dev: 0 };
@@ -531,7 +457,7 @@ fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
         let after_unshare = relations(name, link, original, placeholder);
         let gate = Pipe::new()?;
         let release = Pipe::new()?;
-        let pid = match fork::fork(&[])? {
+        let pid = match process::fork(&[])? {
             Forked::Child => grandchild(name, link, &gate, &release),
             Forked::Parent(pid) => pid,
         };

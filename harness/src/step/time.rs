@@ -14,13 +14,13 @@ use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
-use crate::door::offsets;
+use crate::guard::{self, Origin};
 use crate::kind::NsType;
 use crate::plan::time::{Clock, TimeStep, MAX_TIMER_MS};
 use crate::plan::{Offset, TimeSettings};
-use crate::probe::fork;
-use crate::probe::guard::{self, Origin};
-use crate::probe::pipe::{self, Pipe};
+use crate::sys::errno::io_errno;
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process::{self, Forked};
 use crate::view::{ns, time as tview};
 
 const CLONE_NEWTIME: i32 = 0x80;
@@ -33,14 +33,16 @@ pub fn perform(step: &TimeStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
         TimeStep::WriteOffsets { text } => write_offsets(origin, text).map(|_| Extra::new()),
         TimeStep::FreshOffsets { text } => {
-            super::child::in_child(CHILD_LIMIT, || fresh_offsets(origin, text))
+            crate::sys::helper::in_child(CHILD_LIMIT, || fresh_offsets(origin, text))
         }
         TimeStep::SetnsBack {
             monotonic,
             boottime,
-        } => super::child::in_child(CHILD_LIMIT, || setns_back(origin, *monotonic, *boottime)),
+        } => {
+            crate::sys::helper::in_child(CHILD_LIMIT, || setns_back(origin, *monotonic, *boottime))
+        }
         TimeStep::ClockNanosleepAbs { clock, ms } => {
-            super::child::in_child(CHILD_LIMIT, || nanosleep_abs(*clock, *ms))
+            crate::sys::helper::in_child(CHILD_LIMIT, || nanosleep_abs(*clock, *ms))
         }
         TimeStep::TimerfdAbs { clock, ms } => timerfd_abs(*clock, *ms),
         TimeStep::Sysinfo {} => sysinfo(),
@@ -48,20 +50,14 @@ pub fn perform(step: &TimeStep, env: &StepEnv) -> Result<Extra, Errno> {
     }
 }
 
-fn io_errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
-
 /// Check, right before writing `timens_offsets`, that the namespace it
 /// sets (the caller's `time_for_children`) is not the one the probe
-/// started in; say so on standard error, as the guard does, when it is.
+/// started in; the guard refuses (and sends its event) when it is.
 fn ensure_children_ns(origin: &Origin) -> Result<(), Errno> {
-    origin
-        .check_link(NsType::Time, "time_for_children")
-        .map_err(|message| {
-            eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
-            guard::NOT_ISOLATED
-        })
+    Ok(guard::require(
+        NsType::Time,
+        origin.check_link(NsType::Time, "time_for_children"),
+    )?)
 }
 
 /// One write(2) of `text` to the caller's `timens_offsets`, as a user would.
@@ -154,10 +150,14 @@ fn setns_back(
     let before = read_clocks();
     unshare_time()?;
     ensure_children_ns(origin)?;
-    offsets::write(&TimeSettings {
+    let offsets = TimeSettings {
         monotonic,
         boottime,
-    })?;
+    };
+    // One write per clock: some releases take only one clock per call.
+    for line in offsets.render().lines() {
+        write_offsets(origin, &format!("{line}\n"))?;
+    }
     let new = File::open("/proc/self/ns/time_for_children").map_err(io_errno)?;
     setns_time(&new)?;
     let entered = json!({
@@ -219,7 +219,7 @@ fn arm_and_wait(fd: RawFd, clock: Clock, ms: u32) -> Result<Extra, Errno> {
     Errno::result(unsafe {
         libc::timerfd_settime(fd, libc::TFD_TIMER_ABSTIME, &spec, std::ptr::null_mut())
     })?;
-    let ready = crate::probe::pipe::readable_by(
+    let ready = crate::sys::pipe::readable_by(
         fd,
         Instant::now() + Duration::from_millis(MAX_TIMER_MS as u64),
     );
@@ -263,25 +263,26 @@ fn exit_signal(pid: Pid) -> Option<i64> {
 fn legacy_clone() -> Result<Extra, Errno> {
     let gate = Pipe::new()?;
     let flags = (CLONE_NEWTIME | libc::SIGCHLD) as u64;
-    // SAFETY: with a null stack clone(2) behaves like fork(2), which is
-    // sound in the single-threaded probe; the other arguments are unused.
-    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
-    if ret == 0 {
-        fork::child_setup(&[gate.write]);
-        pipe::wait_closed(gate.read);
-        fork::exit(0);
-    }
-    pipe::close(gate.read);
-    if ret == -1 {
-        let e = Errno::last();
-        pipe::close(gate.write);
-        return Err(e);
-    }
-    let pid = Pid::from_raw(ret as i32);
+    let pid = match crate::sys::clone::clone(flags) {
+        Ok(Forked::Child) => {
+            process::child_setup(&[gate.write]);
+            pipe::wait_closed(gate.read);
+            process::exit(0);
+        }
+        Ok(Forked::Parent(pid)) => {
+            pipe::close(gate.read);
+            pid
+        }
+        Err(e) => {
+            pipe::close(gate.read);
+            pipe::close(gate.write);
+            return Err(e);
+        }
+    };
     let child = ns::id_of(&pid.to_string(), "time");
     let signal = exit_signal(pid);
     pipe::close(gate.write);
-    reap_within(pid, Instant::now() + Duration::from_secs(2), libc::__WALL);
+    process::reap_within(pid, Instant::now() + Duration::from_secs(2));
     let mut extra = Extra::new();
     extra.insert(
         "new_time_ns".into(),
@@ -289,26 +290,6 @@ fn legacy_clone() -> Result<Extra, Errno> {
     );
     extra.insert("exit_signal".into(), signal.into());
     Ok(extra)
-}
-
-/// Reap `pid` (a child of the caller), killing it at `deadline`.
-pub(super) fn reap_within(pid: Pid, deadline: Instant, extra_flags: i32) {
-    let mut status = 0;
-    loop {
-        // SAFETY: waitpid on our own child, status written to our integer.
-        let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, libc::WNOHANG | extra_flags) };
-        match r {
-            0 if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
-            0 => {
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-                // SAFETY: as above; the child was just killed, so this returns soon.
-                unsafe { libc::waitpid(pid.as_raw(), &mut status, extra_flags) };
-                return;
-            }
-            -1 if Errno::last() == Errno::EINTR => continue,
-            _ => return,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -14,14 +14,15 @@ use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
+use crate::guard::{self, Origin};
 use crate::kind::NsType;
 use crate::plan::user::{
     self, Call, MapWrite, SetnsTarget, UserStep, WriteMaps, Writer, SELF_STATUS_ARG,
 };
 use crate::plan::{MapLine, Setgroups};
-use crate::probe::fork::{self, Forked};
-use crate::probe::guard::{self, Origin};
-use crate::probe::pipe::{self, Pipe};
+use crate::sys::errno::io_errno;
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process::{self, Forked};
 use crate::view::user::{parse_caps, parse_id_map, parse_setgroups};
 
 /// How long a step's helper may take in all.
@@ -31,40 +32,34 @@ const CHILD_TIME: Duration = Duration::from_secs(4);
 
 pub fn perform(step: &UserStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
-        UserStep::WriteMaps(w) => super::child::in_child(HELPER_TIME, || write_maps(w, env.origin)),
-        UserStep::Nest(n) => super::child::in_child(HELPER_TIME, || nest(n.max)),
-        UserStep::UnshareThreaded(_) => super::child::in_child(HELPER_TIME, unshare_threaded),
+        UserStep::WriteMaps(w) => {
+            crate::sys::helper::in_child(HELPER_TIME, || write_maps(w, env.origin))
+        }
+        UserStep::Nest(n) => crate::sys::helper::in_child(HELPER_TIME, || nest(n.max)),
+        UserStep::UnshareThreaded(_) => crate::sys::helper::in_child(HELPER_TIME, unshare_threaded),
         UserStep::UnshareFlags(u) => {
             let bits = user::flag_bits(&u.flags).ok_or(Errno::EINVAL)?;
-            super::child::in_child(HELPER_TIME, || unshare_flags(bits, u.call))
+            crate::sys::helper::in_child(HELPER_TIME, || unshare_flags(bits, u.call))
         }
         UserStep::SetnsTo(SetnsTarget::Sibling) => {
-            super::child::in_child(HELPER_TIME, setns_to_sibling)
+            crate::sys::helper::in_child(HELPER_TIME, setns_to_sibling)
         }
         UserStep::SetnsTo(target) => {
             let parent = File::open("/proc/self/ns/user").map_err(io_errno)?;
-            super::child::in_child(HELPER_TIME, || setns_to(&parent, *target))
+            crate::sys::helper::in_child(HELPER_TIME, || setns_to(&parent, *target))
         }
     }
-}
-
-fn io_errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
-
-fn errno_name(e: Errno) -> String {
-    format!("{e:?}")
 }
 
 /// Wait for `pid` until `limit` has passed, then kill and reap it. `None`
 /// when it had to be killed.
 fn wait_bounded(pid: Pid, limit: Duration) -> Option<WaitStatus> {
-    fork::reap_within(pid, Instant::now() + limit)
+    process::reap_within(pid, Instant::now() + limit)
 }
 
 /// Read `fd` until end of file or until `limit` has passed.
 fn read_bounded(fd: RawFd, limit: Duration) -> Vec<u8> {
-    crate::probe::pipe::read_to_end_by(fd, Instant::now() + limit).unwrap_or_else(|partial| partial)
+    crate::sys::pipe::read_to_end_by(fd, Instant::now() + limit).unwrap_or_else(|partial| partial)
 }
 
 fn unshare_user() -> Result<(), Errno> {
@@ -97,7 +92,7 @@ fn become_writer(w: &Writer) -> Result<(), Errno> {
         let u = nix::unistd::Uid::from_raw(u);
         nix::unistd::setresuid(u, u, u)?;
     }
-    crate::probe::fork::rearm_deathsig();
+    crate::sys::process::rearm_deathsig();
     if w.drop_caps {
         let keep: caps::CapsHashSet = w.keep.iter().filter_map(|c| c.parse().ok()).collect();
         for set in [caps::CapSet::Effective, caps::CapSet::Permitted] {
@@ -110,7 +105,7 @@ fn become_writer(w: &Writer) -> Result<(), Errno> {
 
 /// Map lines as the kernel reads them, `caller` resolved to `caller`.
 fn render(lines: &[MapLine], caller: u32) -> String {
-    crate::door::maps::render(lines, caller)
+    crate::plan::render_map(lines, caller)
 }
 
 /// `n` lines `i i 1`.
@@ -132,12 +127,10 @@ fn write_text(write: &MapWrite, caller: (u32, u32)) -> String {
 /// Refuse unless process `pid` is out of the user namespace the probe
 /// started in: its maps and setgroups would be the host's otherwise.
 fn ensure_user_of(origin: &Origin, pid: Pid) -> Result<(), Errno> {
-    origin
-        .check_process(NsType::User, pid.as_raw())
-        .map_err(|message| {
-            eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
-            guard::NOT_ISOLATED
-        })
+    Ok(guard::require(
+        NsType::User,
+        origin.check_process(NsType::User, pid.as_raw()),
+    )?)
 }
 
 /// Carry out the writes to `/proc/<pid>/`, each with its result; each
@@ -154,7 +147,7 @@ fn do_writes(
         ensure_user_of(origin, pid)?;
         out.push(match std::fs::write(&path, write_text(w, caller)) {
             Ok(()) => json!({ "file": w.file(), "ok": true }),
-            Err(e) => json!({ "file": w.file(), "errno": errno_name(io_errno(e)) }),
+            Err(e) => json!({ "file": w.file(), "errno": crate::sys::errno::name(io_errno(e)) }),
         });
     }
     Ok(out)
@@ -202,7 +195,7 @@ fn exec_self_status(fd: RawFd) -> ! {
     // SAFETY: a valid C path and a null-terminated argument vector of live
     // C strings; execv returns only on failure.
     unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
-    fork::exit(1)
+    process::exit(1)
 }
 
 /// The nested child: unshare, say ready, wait for go, report, maybe exec.
@@ -215,20 +208,20 @@ fn nested_child(ready: Pipe, go: Pipe, report: Pipe, exec: bool) -> ! {
             report.write,
             json!({ "unshare_errno": e as i32 }).to_string().as_bytes(),
         );
-        fork::exit(1);
+        process::exit(1);
     }
     rearm();
     let _ = pipe::send_u32(ready.write, 1);
     pipe::close(ready.write);
     if pipe::recv_u32(go.read).is_none() {
-        fork::exit(1);
+        process::exit(1);
     }
     let line = format!("{}\n", child_report());
     let _ = pipe::write_all(report.write, line.as_bytes());
     if exec {
         exec_self_status(report.write);
     }
-    fork::exit(0)
+    process::exit(0)
 }
 
 /// The writer's side of `write_maps`.
@@ -241,7 +234,7 @@ fn write_maps(w: &WriteMaps, origin: &Origin) -> Result<Extra, Errno> {
         nix::unistd::getegid().as_raw(),
     );
     let (ready, go, report) = (Pipe::new()?, Pipe::new()?, Pipe::new()?);
-    let pid = match fork::fork(&[])? {
+    let pid = match process::fork(&[])? {
         Forked::Child => nested_child(ready, go, report, w.exec),
         Forked::Parent(pid) => pid,
     };
@@ -310,7 +303,7 @@ fn nest(max: u32) -> Result<Extra, Errno> {
         let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
         if let Err(e) = unshare_user() {
             extra.insert("levels".into(), level.into());
-            extra.insert("next_errno".into(), errno_name(e).into());
+            extra.insert("next_errno".into(), crate::sys::errno::name(e).into());
             return Ok(extra);
         }
         guard::ensure(NsType::User)?;
@@ -344,16 +337,10 @@ fn unshare_flags(bits: i32, call: Call) -> Result<Extra, Errno> {
         Call::Unshare => nix::sched::unshare(CloneFlags::from_bits_retain(bits))?,
         Call::Clone => {
             let flags = bits as u64 | libc::SIGCHLD as u64;
-            // SAFETY: with a null stack and no CLONE_VM, clone(2) behaves
-            // like fork(2) in this single-threaded helper; the child leaves
-            // at once.
-            let ret =
-                unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
-            match ret {
-                -1 => return Err(Errno::last()),
-                0 => fork::exit(0),
-                pid => {
-                    wait_bounded(Pid::from_raw(pid as i32), Duration::from_secs(1));
+            match crate::sys::clone::clone(flags)? {
+                Forked::Child => process::exit(0),
+                Forked::Parent(pid) => {
+                    wait_bounded(pid, Duration::from_secs(1));
                 }
             }
         }
@@ -381,13 +368,13 @@ fn setns_to(parent: &File, target: SetnsTarget) -> Result<Extra, Errno> {
 /// sibling's. Neither namespace is an ancestor of the other.
 fn setns_to_sibling() -> Result<Extra, Errno> {
     let (ready, hold) = (Pipe::new()?, Pipe::new()?);
-    let sibling = match fork::fork(&[ready.read, hold.write])? {
+    let sibling = match process::fork(&[ready.read, hold.write])? {
         Forked::Child => {
             let made = unshare_user().is_ok();
             rearm();
             let _ = pipe::send_u32(ready.write, u32::from(made));
             pipe::wait_closed(hold.read);
-            fork::exit(0)
+            process::exit(0)
         }
         Forked::Parent(pid) => pid,
     };
@@ -421,7 +408,13 @@ mod tests {
     fn refuses_maps_of_a_process_in_the_starting_user_namespace() {
         let origin = Origin::here();
         let me = nix::unistd::getpid();
-        assert_eq!(ensure_user_of(&origin, me), Err(guard::NOT_ISOLATED));
+        let refusals = guard::sent();
+        assert!(ensure_user_of(&origin, me).is_err());
+        assert_eq!(
+            guard::sent(),
+            refusals + 1,
+            "the refusal is sent as an event"
+        );
     }
 
     #[test]

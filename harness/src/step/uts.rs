@@ -5,12 +5,12 @@ use std::os::fd::AsRawFd;
 
 use nix::errno::Errno;
 
-use super::child::in_child;
-use super::nsfs::{ns_at, ns_of_fd, open, setns_fd, unshare, DEADLINE};
 use super::{Extra, StepEnv};
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::uts::{SetnsBackStep, UtsStep};
-use crate::probe::guard;
+use crate::sys::helper::in_child;
+use crate::sys::ns::{ns_at, ns_of_fd, open, setns_fd, unshare, DEADLINE};
 
 /// Set the hostname; refused unless the caller's UTS namespace is new.
 pub fn sethostname(name: &str) -> Result<Extra, Errno> {

@@ -13,10 +13,10 @@ use nix::unistd::Pid;
 use super::bundle::{Workspace, PROBE_IN_ROOTFS};
 use super::{bwrap, cgroups, engine, oci_runtime, unshare_cli};
 use crate::door::{holder, Ctx};
+use crate::plan::runtime::INSIDE_ARG;
 use crate::plan::{Door, DoorResult, Plan};
-use crate::probe::container::INSIDE_ARG;
-use crate::probe::fork::{self, Forked};
-use crate::probe::message::Message;
+use crate::sys::message::Message;
+use crate::sys::process::{self, Forked};
 use crate::view::ns;
 
 /// Everything a door needs to build its command.
@@ -144,7 +144,7 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
         Ok(ws) => ws,
         Err(e) => {
             ctx.send(&Message::error("runtime", e.to_string()));
-            fork::exit(1)
+            process::exit(1)
         }
     };
     let inv = Invocation {
@@ -159,7 +159,7 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
         Ok(l) => l,
         Err(e) => {
             ctx.send(&Message::error("runtime", e));
-            fork::exit(1)
+            process::exit(1)
         }
     };
     let recorded: Vec<Vec<String>> = launch.cleanup.iter().map(argv).collect();
@@ -170,7 +170,7 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
         Ok(None) => {}
         // Once released, the container may end any way (the init of a pid
         // namespace it joined may exit first and take it along).
-        Ok(Some(_)) if crate::probe::pipe::closed_now(ctx.release) => {}
+        Ok(Some(_)) if crate::sys::pipe::closed_now(ctx.release) => {}
         Ok(Some(result)) => ctx.send(&Message::Door {
             process: "runtime".into(),
             result,
@@ -182,7 +182,7 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
     }
     cgroups::remove_named(&ws.id);
     drop(ws);
-    fork::exit(0)
+    process::exit(0)
 }
 
 /// Report the holder's namespaces as the process `holder`.
@@ -218,7 +218,7 @@ pub fn enter(ctx: &Ctx) -> Vec<Pid> {
             Err(pid) => return pid.into_iter().collect(),
         }
     }
-    match fork::fork(&ctx.parent_only) {
+    match process::fork(&ctx.parent_only) {
         Err(e) => ctx.door_failed("supervisor", "fork", e),
         Ok(Forked::Child) => launcher(ctx, holder_pid),
         Ok(Forked::Parent(pid)) => children.push(pid),

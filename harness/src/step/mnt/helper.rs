@@ -8,15 +8,16 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
+
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::sandbox::refuse;
+use crate::guard::Origin;
 use crate::kind::NsType;
-use crate::probe::fork::{self, Forked};
-use crate::probe::guard::{Origin, NOT_ISOLATED};
-use crate::step::mount::{forget_refusals, refuse, refused};
+use crate::sys::pipe;
+use crate::sys::process::{self, Forked};
 
 /// How long the step waits for its helper at each point.
 const PATIENCE: Duration = Duration::from_secs(5);
@@ -50,34 +51,26 @@ pub struct Helper {
 
 /// Fork a helper that runs `body` and sends back the JSON it returns.
 pub fn spawn(body: impl FnOnce(&Channel) -> Value) -> Result<Helper, Errno> {
-    let (down_r, down_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    let (up_r, up_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    match fork::fork(&[down_w.as_raw_fd(), up_r.as_raw_fd()])? {
+    let (down_r, down_w) = pipe::owned()?;
+    let (up_r, up_w) = pipe::owned()?;
+    match process::fork(&[])? {
         Forked::Child => {
-            // The parent's ends were closed by child_setup; do not close them twice.
-            std::mem::forget(down_w);
-            std::mem::forget(up_r);
+            drop((down_w, up_r));
             let channel = Channel {
                 to_parent: up_w,
                 from_parent: down_r,
             };
-            forget_refusals();
             let result = body(&channel);
-            let result = if refused() {
-                json!({"guard": "namespace not isolated"})
-            } else {
-                result
-            };
             let text = result.to_string();
             let mut bytes = text.as_bytes();
             while !bytes.is_empty() {
                 match nix::unistd::write(&channel.to_parent, bytes) {
                     Ok(n) => bytes = &bytes[n..],
                     Err(Errno::EINTR) => continue,
-                    Err(_) => fork::exit(1),
+                    Err(_) => process::exit(1),
                 }
             }
-            fork::exit(0)
+            process::exit(0)
         }
         Forked::Parent(pid) => Ok(Helper {
             pid,
@@ -100,7 +93,7 @@ fn read_byte(fd: &OwnedFd, deadline: Instant) -> Result<u8, Errno> {
 
 /// Wait until `fd` is readable (or closed), or fail with ETIMEDOUT.
 fn wait_readable(fd: &OwnedFd, deadline: Instant) -> Result<(), Errno> {
-    if crate::probe::pipe::readable_by(fd.as_raw_fd(), deadline) {
+    if crate::sys::pipe::readable_by(fd.as_raw_fd(), deadline) {
         Ok(())
     } else {
         Err(Errno::ETIMEDOUT)
@@ -153,15 +146,12 @@ impl Helper {
         if read.is_err() {
             let _ = kill(self.pid, Signal::SIGKILL);
         }
-        let ended = fork::reap(self.pid);
+        let ended = process::reap(self.pid);
         read?;
         if ended.is_some() && text.is_empty() {
             return Err(Errno::ECHILD);
         }
         let answer: Value = serde_json::from_slice(&text).map_err(|_| Errno::EPROTO)?;
-        if answer.get("guard").is_some() {
-            return Err(NOT_ISOLATED);
-        }
         Ok(answer)
     }
 }
@@ -172,7 +162,7 @@ impl Drop for Helper {
     fn drop(&mut self) {
         if self.to_child.is_some() {
             let _ = kill(self.pid, Signal::SIGKILL);
-            fork::reap(self.pid);
+            process::reap(self.pid);
         }
     }
 }
@@ -201,8 +191,7 @@ pub fn write_maps(origin: &Origin, pid: Pid, line: &MapLine) -> Result<(), Errno
         origin
             .check_process(NsType::User, pid.as_raw())
             .map_err(|why| refuse(why.trim_start_matches("namespace not isolated: ")))?;
-        std::fs::write(format!("/proc/{pid}/{file}"), text)
-            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+        std::fs::write(format!("/proc/{pid}/{file}"), text).map_err(crate::sys::errno::io_errno)
     };
     write("setgroups", "deny".into())?;
     write("uid_map", format!("{inside} {uid} {count}"))?;
@@ -215,9 +204,4 @@ pub fn outcome<T>(r: Result<T, Errno>) -> Value {
         Ok(_) => "ok".into(),
         Err(e) => format!("{e:?}").into(),
     }
-}
-
-/// The errno name of an io::Error.
-pub fn io_errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }

@@ -11,10 +11,10 @@ use rustix::mount::{MoveMountFlags, OpenTreeFlags};
 use serde_json::{json, Value};
 
 use super::helper::{self, outcome, MapLine};
-use super::mount_tmpfs;
+use super::sandbox::{ensure_mnt, ensure_mount_on, make_dirs, write_file};
+use super::tree::mount_tmpfs;
+use crate::guard::Origin;
 use crate::plan::mnt::{mount_attr_bits, IdmapStep, SetattrStep};
-use crate::probe::guard::Origin;
-use crate::step::mount::{ensure_mnt, ensure_mount_on, make_dirs, write_file};
 use crate::step::Extra;
 
 const SOURCE: &str = "/tmp/idmap-source";
@@ -58,7 +58,7 @@ fn mount_setattr(dfd: i32, path: &str, flags: u32, attr: &MountAttr) -> Result<(
 fn owner(path: &str) -> Value {
     match std::fs::metadata(path) {
         Ok(m) => json!({"uid": m.uid(), "gid": m.gid()}),
-        Err(e) => json!({"errno": format!("{:?}", helper::io_errno(e))}),
+        Err(e) => json!({"errno": format!("{:?}", crate::sys::errno::io_errno(e))}),
     }
 }
 
@@ -86,7 +86,8 @@ fn idmap_userns(map: [u32; 3], origin: &Origin) -> Result<OwnedFd, Errno> {
         count,
     };
     helper::write_maps(origin, h.pid(), &line)?;
-    let fd = std::fs::File::open(format!("/proc/{}/ns/user", h.pid())).map_err(helper::io_errno)?;
+    let fd = std::fs::File::open(format!("/proc/{}/ns/user", h.pid()))
+        .map_err(crate::sys::errno::io_errno)?;
     h.go();
     h.finish()?;
     Ok(fd.into())

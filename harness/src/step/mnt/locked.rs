@@ -9,9 +9,9 @@ use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
 use super::helper::{self, outcome, Channel, MapLine};
-use super::mount_tmpfs;
-use crate::probe::guard::Origin;
-use crate::step::mount::{ensure_mnt, ensure_mount_on, ensure_umount, make_dirs};
+use super::sandbox::{ensure_mnt, ensure_mount_on, ensure_umount, make_dirs};
+use super::tree::mount_tmpfs;
+use crate::guard::Origin;
 use crate::step::Extra;
 
 const PLAIN: &str = "/tmp/locked";

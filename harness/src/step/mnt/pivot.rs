@@ -12,9 +12,9 @@ use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
 use super::helper::outcome;
-use super::mount_tmpfs;
+use super::sandbox::{ensure_mnt, make_dirs, refuse, write_file};
+use super::tree::mount_tmpfs;
 use crate::plan::mnt::{NewRoot, PivotRootStep};
-use crate::step::mount::{ensure_mnt, make_dirs, refuse, write_file};
 use crate::step::Extra;
 use crate::view::mnt::parse_mountinfo;
 use crate::view::ns::{self, NsId};

@@ -7,11 +7,11 @@ use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
 use super::helper::{self, Channel, MapLine};
-use super::{mount_tmpfs, propagation_of, sees_mount, set_propagation};
+use super::sandbox::{ensure_mount_on, make_dirs};
+use super::tree::{mount_tmpfs, propagation_of, sees_mount, set_propagation};
+use crate::guard::{self, Origin};
 use crate::plan::mnt::PropagateStep;
 use crate::plan::PropagationType;
-use crate::probe::guard::{Origin, NOT_ISOLATED};
-use crate::step::mount::{ensure_mount_on, make_dirs};
 use crate::step::Extra;
 
 /// The paths one `propagate` step works in.
@@ -118,8 +118,10 @@ pub fn perform(step: &PropagateStep, origin: &Origin) -> Result<Extra, Errno> {
             };
             // A failure shows in the helper's answer (it cannot mount
             // unmapped); the guard's refusal ends the step (and the helper).
-            if let Err(NOT_ISOLATED) = helper::write_maps(origin, h.pid(), &line) {
-                return Err(NOT_ISOLATED);
+            let refusals = guard::sent();
+            let written = helper::write_maps(origin, h.pid(), &line);
+            if guard::sent() > refusals {
+                return written.map(|()| Extra::new());
             }
         }
         mount_tmpfs(&p.from_first)?;

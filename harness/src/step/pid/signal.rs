@@ -11,14 +11,15 @@ use nix::errno::Errno;
 use nix::unistd::getpid;
 use serde_json::{json, Value};
 
-use super::{
-    await_exit, close_all, poll_in, read_until_eof, reported, send, spawn, with_report, Extra, How,
+use super::tree::{
+    await_exit, close_all, poll_in, read_until_eof, reported, send, spawn, with_report, How,
     PATIENCE,
 };
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::pid::{MqNotify, MqParty, Sigio, SigioWriter};
-use crate::probe::guard;
-use crate::probe::pipe::{self, Pipe};
+use crate::step::Extra;
+use crate::sys::pipe::{self, Pipe};
 
 /// What the handler of `signal_self` saw.
 static HANDLED: AtomicBool = AtomicBool::new(false);

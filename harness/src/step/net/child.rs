@@ -10,15 +10,14 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::probe::fork::{self, Forked};
-use crate::probe::guard;
+use crate::sys::process::{self, Forked};
 
 /// How long a helper child may take, all told.
 pub const CHILD_WAIT: Duration = Duration::from_secs(4);
 
 /// Wait until `fd` is readable or `deadline` passes (ETIMEDOUT).
 pub fn wait_readable(fd: RawFd, deadline: Instant) -> Result<(), Errno> {
-    if crate::probe::pipe::readable_by(fd, deadline) {
+    if crate::sys::pipe::readable_by(fd, deadline) {
         Ok(())
     } else {
         Err(Errno::ETIMEDOUT)
@@ -53,10 +52,10 @@ impl Report {
 /// Fork a helper; in the child, unshare a new network namespace first when
 /// `new_net`, then run `body` and send what it returns, as JSON, and exit.
 pub fn spawn(new_net: bool, body: impl FnOnce(&Report) -> Value) -> Result<Helper, Errno> {
-    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    match fork::fork(&[read.as_raw_fd()])? {
+    let (read, write) = crate::sys::pipe::owned()?;
+    match process::fork(&[])? {
         Forked::Child => {
-            std::mem::forget(read);
+            drop(read);
             let report = Report(write);
             let value = if new_net {
                 match nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET) {
@@ -69,7 +68,7 @@ pub fn spawn(new_net: bool, body: impl FnOnce(&Report) -> Value) -> Result<Helpe
             report.send(b"\n");
             report.send(value.to_string().as_bytes());
             drop(report);
-            fork::exit(0)
+            process::exit(0)
         }
         Forked::Parent(pid) => Ok(Helper {
             pid,
@@ -112,43 +111,18 @@ impl Helper {
         let text = String::from_utf8_lossy(&bytes);
         let json = text.rsplit('\n').next().unwrap_or("");
         let value = serde_json::from_str(json).map_err(|_| Errno::EPROTO)?;
-        if refused(&value) {
-            return Err(guard::NOT_ISOLATED);
-        }
         Ok(value)
-    }
-}
-
-/// Whether a helper's report holds the errno of a guard's refusal.
-pub fn refused(value: &Value) -> bool {
-    match value {
-        Value::String(s) => *s == format!("{:?}", guard::NOT_ISOLATED),
-        Value::Array(items) => items.iter().any(refused),
-        Value::Object(map) => map.values().any(refused),
-        _ => false,
     }
 }
 
 /// Reap `pid`, a child of the caller, killing it if it has not exited by
 /// `deadline` (only after waitpid said it is still a live child).
 pub fn reap_bounded(pid: Pid, deadline: Instant) {
-    fork::reap_within(pid, deadline);
+    process::reap_within(pid, deadline);
 }
 
 /// Run `body` in a helper child (in a new network namespace when `new_net`)
 /// and return what it reported.
 pub fn run(new_net: bool, body: impl FnOnce() -> Value) -> Result<Value, Errno> {
     spawn(new_net, |_| body())?.finish()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_refusal_anywhere_in_a_report_is_seen() {
-        let refusal = format!("{:?}", guard::NOT_ISOLATED);
-        assert!(refused(&serde_json::json!({ "a": { "b": [refusal] } })));
-        assert!(!refused(&serde_json::json!({ "a": "EPERM", "b": 1 })));
-    }
 }

@@ -8,22 +8,21 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use crate::door::clone3::CloneArgs;
+use crate::sys::clone::{self, CloneArgs};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpid, getppid, Pid};
 use serde_json::{json, Map, Value};
 
-use super::{Extra, StepEnv};
+use super::signal;
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::pid::{Kill, Killer, Nest, PidStep, Relative, SetTid, Target, Tree, MAX_NEST};
-use crate::probe::fork;
-use crate::probe::guard;
-use crate::probe::pipe::{self, Pipe};
-
-mod signal;
+use crate::step::{Extra, StepEnv};
+use crate::sys::pipe::{self, Pipe};
+use crate::sys::process::{self, Forked};
 
 /// How long a step waits for its helpers, all told.
-const PATIENCE: Duration = Duration::from_secs(5);
+pub(super) const PATIENCE: Duration = Duration::from_secs(5);
 
 pub fn perform(step: &PidStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
@@ -43,7 +42,7 @@ pub fn perform(step: &PidStep, env: &StepEnv) -> Result<Extra, Errno> {
 
 /// How a helper is made.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum How {
+pub(super) enum How {
     /// fork(2); the child dies with its parent.
     Fork,
     /// fork(2), and the child outlives its parent (for what must see the
@@ -57,45 +56,41 @@ enum How {
 }
 
 /// Start a helper running `body`, which returns its exit status.
-fn spawn(how: How, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
+pub(super) fn spawn(how: How, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
     let flags = match how {
-        How::Fork | How::Loose => libc::SIGCHLD as libc::c_ulong,
-        How::NewPid | How::LooseNewPid => (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
+        How::Fork | How::Loose => libc::SIGCHLD as u64,
+        How::NewPid | How::LooseNewPid => (libc::CLONE_NEWPID | libc::SIGCHLD) as u64,
     };
-    // SAFETY: with a null stack clone(2) behaves like fork(2), which is
-    // sound in the single-threaded probe; the other arguments are unused.
-    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
-    match ret {
-        -1 => Err(Errno::last()),
-        0 => {
+    match clone::clone(flags)? {
+        Forked::Child => {
             if matches!(how, How::Fork | How::NewPid) {
-                fork::child_setup(&[]);
+                process::child_setup(&[]);
             }
-            fork::exit(body())
+            process::exit(body())
         }
-        pid => Ok(Pid::from_raw(pid as i32)),
+        Forked::Parent(pid) => Ok(pid),
     }
 }
 
 /// Wait until `fd` is readable or `left` has passed.
-fn poll_in(fd: RawFd, left: Duration) -> bool {
+pub(super) fn poll_in(fd: RawFd, left: Duration) -> bool {
     pipe::readable_by(fd, Instant::now() + left)
 }
 
 /// Reap `pid`, a child of the caller, killing it once `deadline` has
 /// passed. It is killed only after waitpid(2) said it is a live child of
 /// the caller: an unreaped child's pid cannot have been reused.
-fn await_exit(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
-    fork::reap_within(pid, deadline)
+pub(super) fn await_exit(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
+    process::reap_within(pid, deadline)
 }
 
 /// Read until every writer has closed `fd`, or `deadline` passed.
-fn read_until_eof(fd: RawFd, deadline: Instant) -> Vec<u8> {
+pub(super) fn read_until_eof(fd: RawFd, deadline: Instant) -> Vec<u8> {
     pipe::read_to_end_by(fd, deadline).unwrap_or_else(|partial| partial)
 }
 
 /// Send one JSON value as a line.
-fn send(fd: RawFd, value: &Value) {
+pub(super) fn send(fd: RawFd, value: &Value) {
     let mut line = value.to_string().into_bytes();
     line.push(b'\n');
     let _ = pipe::write_all(fd, &line);
@@ -105,7 +100,7 @@ fn send(fd: RawFd, value: &Value) {
 /// so does everything it forks), then read what was sent until every
 /// holder of the pipe is gone, and reap the helper. Returns the first line
 /// sent, as an object.
-fn with_report(how: How, body: impl FnOnce(RawFd) -> i32) -> Result<Extra, Errno> {
+pub(super) fn with_report(how: How, body: impl FnOnce(RawFd) -> i32) -> Result<Extra, Errno> {
     let deadline = Instant::now() + PATIENCE;
     let report = Pipe::new()?;
     let pid = spawn(how, || {
@@ -132,15 +127,11 @@ fn with_report(how: How, body: impl FnOnce(RawFd) -> i32) -> Result<Extra, Errno
 }
 
 /// The errno a helper reported as `errno`, as an error of the step.
-fn reported(map: Extra) -> Result<Extra, Errno> {
+pub(super) fn reported(map: Extra) -> Result<Extra, Errno> {
     match map.get("errno").and_then(Value::as_i64) {
         Some(e) => Err(Errno::from_raw(e as i32)),
         None => Ok(map),
     }
-}
-
-fn errno_name(e: Errno) -> String {
-    format!("{e:?}")
 }
 
 /// The caller's `NSpid` chain, as the mounted `/proc` shows it.
@@ -198,7 +189,7 @@ fn nest_level(level: u32, depth: Option<u32>, fd: RawFd, deadline: Instant) -> i
                 "nspid": nspid,
                 "pid": getpid().as_raw(),
                 "ppid": getppid().as_raw(),
-                "next_errno": next.map(errno_name),
+                "next_errno": next.map(crate::sys::errno::name),
             }),
         );
         0
@@ -222,7 +213,7 @@ fn nest(n: &Nest) -> Result<Extra, Errno> {
         Err(e) if n.depth.is_none() && e != Errno::EIO => {
             let mut extra = Extra::new();
             extra.insert("levels".into(), 0.into());
-            extra.insert("next_errno".into(), errno_name(e).into());
+            extra.insert("next_errno".into(), crate::sys::errno::name(e).into());
             return Ok(extra);
         }
         Err(e) => return Err(e),
@@ -234,20 +225,13 @@ fn nest(n: &Nest) -> Result<Extra, Errno> {
         .map(String::from);
     if let (Some(depth), Some(name)) = (n.depth, failed) {
         if made < depth {
-            return Err(errno_from_name(&name));
+            return Err(crate::sys::errno::by_name(&name));
         }
     }
     if n.depth.is_some() {
         extra.remove("next_errno");
     }
     Ok(extra)
-}
-
-fn errno_from_name(name: &str) -> Errno {
-    (1..134)
-        .map(Errno::from_raw)
-        .find(|e| errno_name(*e) == name)
-        .unwrap_or(Errno::EIO)
 }
 
 /// Block until `fd` has no writer left (or a byte comes).
@@ -307,8 +291,7 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
     if pipe::recv_u32(p.go.read).is_none() {
         return 1;
     }
-    if let Err(refusal) = init_may_kill_all() {
-        let _ = pipe::send_u32(p.done.write, refusal);
+    if init_may_kill_all().is_err() {
         return 1;
     }
     // SAFETY: kill(2) with -1 from the init (pid 1) of a pid namespace that
@@ -329,26 +312,23 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
 }
 
 /// What the tree's init says on the `done` pipe: it killed and reaped.
+/// When it refuses to kill, it says nothing there: the refusal went to
+/// the supervisor as the guard's event.
 const TREE_DONE: u32 = 1;
-/// The tree's init refused to kill: its namespace was the probe's own.
-const TREE_NOT_ISOLATED: u32 = 2;
-/// The tree's init refused to kill: it was not pid 1 of its namespace.
-const TREE_NOT_INIT: u32 = 3;
 
 /// Whether the caller may kill(-1): only as the init (pid 1) of a pid
 /// namespace that is not the one the probe started in. As pid 1 of a new
 /// namespace, kill(-1) reaches that namespace and those below it only;
 /// anywhere else (the clone faked, the namespace the host's) it could
 /// reach every process of the machine.
-fn init_may_kill_all() -> Result<(), u32> {
-    guard::ensure(NsType::Pid).map_err(|_| TREE_NOT_ISOLATED)?;
+fn init_may_kill_all() -> Result<(), guard::Refused> {
+    guard::ensure(NsType::Pid)?;
     if getpid().as_raw() != 1 {
-        eprintln!(
-            "nsconform-probe: namespace not isolated: the tree's init is pid {}, not 1 (pid {})",
-            getpid(),
-            std::process::id()
+        let message = format!(
+            "namespace not isolated: the tree's init is pid {}, not 1",
+            getpid()
         );
-        return Err(TREE_NOT_INIT);
+        return Err(guard::refuse(NsType::Pid, message));
     }
     Ok(())
 }
@@ -364,7 +344,7 @@ fn tree_pipes() -> Result<TreePipes, Errno> {
     })
 }
 
-fn close_all(fds: &[RawFd]) {
+pub(super) fn close_all(fds: &[RawFd]) {
     fds.iter().for_each(|fd| pipe::close(*fd));
 }
 
@@ -427,10 +407,7 @@ fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
                     .flatten();
                 if said != Some(TREE_DONE) {
                     end_init(init, false, deadline);
-                    return Err(match said {
-                        Some(TREE_NOT_ISOLATED) | Some(TREE_NOT_INIT) => guard::NOT_ISOLATED,
-                        _ => Errno::EIO,
-                    });
+                    return Err(Errno::EIO);
                 }
                 false
             }
@@ -471,7 +448,7 @@ fn fork_after_init_exit() -> Result<Extra, Errno> {
                 await_exit(pid, deadline);
                 Value::Null
             }
-            Err(e) => errno_name(e).into(),
+            Err(e) => crate::sys::errno::name(e).into(),
         };
         send(
             fd,
@@ -636,25 +613,13 @@ fn unshare() -> Result<Extra, Errno> {
 
 /// clone3 with set_tid, fork-like; the child runs `body`.
 fn clone3_set_tid(tids: &[i32], newpid: bool, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
-    let args = CloneArgs {
-        flags: if newpid { libc::CLONE_NEWPID as u64 } else { 0 },
-        exit_signal: libc::SIGCHLD as u64,
-        set_tid: tids.as_ptr() as u64,
-        set_tid_size: tids.len() as u64,
-        ..Default::default()
-    };
-    let size = std::mem::size_of::<CloneArgs>();
-    // SAFETY: `args` is a valid clone_args of `size` bytes, and `tids`
-    // outlives the call; with no stack the child runs on a copy of ours,
-    // as after fork(2), which is sound in the single-threaded probe.
-    let ret = unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, size) };
-    match ret {
-        -1 => Err(Errno::last()),
-        0 => {
-            fork::child_setup(&[]);
-            fork::exit(body())
+    let flags = if newpid { libc::CLONE_NEWPID as u64 } else { 0 };
+    match clone::clone3(&CloneArgs::new(flags).with_set_tid(tids))? {
+        Forked::Child => {
+            process::child_setup(&[]);
+            process::exit(body())
         }
-        pid => Ok(Pid::from_raw(pid as i32)),
+        Forked::Parent(pid) => Ok(pid),
     }
 }
 
@@ -662,10 +627,10 @@ fn clone3_set_tid(tids: &[i32], newpid: bool, body: impl FnOnce() -> i32) -> Res
 fn set_tid_level(s: &SetTid, nest: u32, fd: RawFd, deadline: Instant) -> i32 {
     let child = if nest > 0 {
         spawn(How::NewPid, || set_tid_level(s, nest - 1, fd, deadline))
-    } else if let Err(e) = guard::ensure(NsType::Pid) {
+    } else if let Err(refused) = guard::ensure(NsType::Pid) {
         // The tids choose pids in the caller's namespace (and the one it
         // makes): never in the one the probe started in.
-        Err(e)
+        Err(refused.into())
     } else {
         clone3_set_tid(&s.tids, s.newpid, || {
             let nspid = own_nspid();

@@ -4,8 +4,7 @@ use std::os::fd::RawFd;
 
 use serde::{Deserialize, Serialize};
 
-use crate::kind::NsType;
-use crate::plan::DoorResult;
+use crate::plan::{DoorResult, GuardFailure};
 
 use super::pipe;
 
@@ -21,12 +20,7 @@ pub enum Message {
     /// A door syscall failed.
     Door { process: String, result: DoorResult },
     /// A change refused by the isolation guard.
-    Guard {
-        process: String,
-        step: usize,
-        ty: NsType,
-        message: String,
-    },
+    Guard(GuardFailure),
     /// Something broke that is not the kernel's answer to the case.
     Error { process: String, message: String },
 }

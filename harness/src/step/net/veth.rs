@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use serde_json::{json, Value};
 
-use super::net_child::{self, outcome, Report};
-use super::net_link::{self, index_of, Rtnl, Target, RTMGRP_LINK, RTM_NEWLINK};
-use super::net_sock::{self, errno};
-use super::Extra;
+use super::child::{self, outcome, Report};
+use super::rtnl::{self, index_of, Rtnl, Target, RTMGRP_LINK, RTM_NEWLINK};
+use super::sock::{self, errno};
 use crate::plan::net::{LinkEvents, MoveBy, VethCross, VethPair};
+use crate::step::Extra;
 
 /// How long a link may take to become operational (IFF_RUNNING).
 const RUNNING_WAIT: Duration = Duration::from_secs(2);
@@ -31,7 +31,7 @@ pub fn veth_pair(v: &VethPair) -> Result<Extra, Errno> {
 fn wait_running(name: &str) -> Result<(), Errno> {
     let deadline = Instant::now() + RUNNING_WAIT;
     loop {
-        if super::link_flags(name)? & libc::IFF_RUNNING != 0 {
+        if super::link::link_flags(name)? & libc::IFF_RUNNING != 0 {
             return Ok(());
         }
         if Instant::now() >= deadline {
@@ -80,8 +80,8 @@ fn peer_side(nl: &Rtnl, peer: u32, v: &VethCross, report: &Report) -> Value {
         own.add_ip(index, there, prefix)?;
         own.set_up(index)?;
         wait_running(&v.peer)?;
-        let udp = net_sock::bind_udp(at)?;
-        let tcp = net_sock::bind_tcp(at)?;
+        let udp = sock::bind_udp(at)?;
+        let tcp = sock::bind_tcp(at)?;
         Ok::<_, Errno>((udp, tcp))
     })();
     let (udp, tcp) = match setup {
@@ -89,8 +89,8 @@ fn peer_side(nl: &Rtnl, peer: u32, v: &VethCross, report: &Report) -> Value {
         Err(e) => return json!({ "move": "ok", "setup": format!("{e:?}") }),
     };
     report.send(b"R");
-    let udp_seen = received(net_sock::recv_udp(&udp));
-    let tcp_seen = received(net_sock::accept_tcp(&tcp));
+    let udp_seen = received(sock::recv_udp(&udp));
+    let tcp_seen = received(sock::accept_tcp(&tcp));
     let mut out = links_and_addresses();
     out["move"] = "ok".into();
     out["setup"] = "ok".into();
@@ -105,8 +105,8 @@ fn send_across(v: &VethCross) -> Result<Value, Errno> {
     let here = v.address(true).0;
     let to = SocketAddr::new(v.address(false).0, v.port);
     Ok(json!({
-        "udp": outcome(net_sock::send_udp(here, to)),
-        "tcp": outcome(net_sock::send_tcp(to)),
+        "udp": outcome(sock::send_udp(here, to)),
+        "tcp": outcome(sock::send_tcp(to)),
     }))
 }
 
@@ -119,7 +119,7 @@ pub fn veth_cross(v: &VethCross) -> Result<Extra, Errno> {
     let (here, prefix) = v.address(true);
     nl.add_ip(a, here, prefix)?;
     nl.set_up(a)?;
-    let helper = net_child::spawn(true, |report| peer_side(&nl, b, v, report))?;
+    let helper = child::spawn(true, |report| peer_side(&nl, b, v, report))?;
     let mut e = Extra::new();
     // The helper waits for the traffic, so both ends exist while this runs.
     let sent = match helper.ready() {
@@ -144,7 +144,7 @@ pub fn veth_cross(v: &VethCross) -> Result<Extra, Errno> {
 /// From a helper child in a new user namespace, try to bring `link` up.
 pub fn link_up_from_new_userns(link: &str) -> Result<Extra, Errno> {
     let name = link.to_string();
-    let seen = net_child::run(false, || {
+    let seen = child::run(false, || {
         match nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER) {
             Ok(()) => outcome(super::link_up(&name)),
             Err(e) => json!({ "unshare": format!("{e:?}") }),
@@ -157,8 +157,8 @@ pub fn link_up_from_new_userns(link: &str) -> Result<Extra, Errno> {
 
 /// The names in RTM_NEWLINK events of one datagram: (all, those up).
 fn newlinks(buf: &[u8], all: &mut BTreeSet<String>, up: &mut BTreeSet<String>) {
-    for (ty, body) in net_link::messages(buf) {
-        let Some(ev) = net_link::link_event(ty, body) else {
+    for (ty, body) in rtnl::messages(buf) {
+        let Some(ev) = rtnl::link_event(ty, body) else {
             continue;
         };
         if ev.ty != RTM_NEWLINK {
@@ -177,7 +177,7 @@ fn newlinks(buf: &[u8], all: &mut BTreeSet<String>, up: &mut BTreeSet<String>) {
 /// read the events, until the expected ones came or two seconds passed.
 pub fn link_events(what: &LinkEvents) -> Result<Extra, Errno> {
     let nl = Rtnl::subscribe(RTMGRP_LINK)?;
-    let elsewhere = net_child::run(true, || outcome(super::link_up("lo")))?;
+    let elsewhere = child::run(true, || outcome(super::link_up("lo")))?;
     let mut queued = 0;
     while queued < MAX_EVENTS && nl.try_recv()?.is_some() {
         queued += 1;

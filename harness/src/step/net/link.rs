@@ -1,24 +1,16 @@
 //! Network steps: bringing a link up, and the steps of plan::net (carried
-//! out here or in the net_* modules beside this one).
-
-#[path = "net_child.rs"]
-mod net_child;
-#[path = "net_link.rs"]
-mod net_link;
-#[path = "net_sock.rs"]
-mod net_sock;
-#[path = "net_veth.rs"]
-mod net_veth;
+//! out here or in the modules beside this one).
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use serde_json::json;
 
-use super::Extra;
+use super::{sock, veth};
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::net::{check_sysctl, NetStep, Sysctl};
-use crate::probe::guard;
+use crate::step::Extra;
 
 /// A socket for the interface ioctls, and an ifreq naming `name`.
 fn ifreq(name: &str) -> Result<(OwnedFd, libc::ifreq), Errno> {
@@ -73,7 +65,7 @@ fn dev_names(text: &str) -> Vec<String> {
 }
 
 fn proc_net_dev() -> Result<Extra, Errno> {
-    let text = std::fs::read_to_string("/proc/net/dev").map_err(net_sock::errno)?;
+    let text = std::fs::read_to_string("/proc/net/dev").map_err(sock::errno)?;
     let mut links = dev_names(&text);
     links.sort();
     let mut e = Extra::new();
@@ -83,7 +75,7 @@ fn proc_net_dev() -> Result<Extra, Errno> {
 
 fn sysfs_links(path: &str) -> Result<Extra, Errno> {
     let mut names: Vec<String> = std::fs::read_dir(path)
-        .map_err(net_sock::errno)?
+        .map_err(sock::errno)?
         .filter_map(|d| d.ok())
         .map(|d| d.file_name().to_string_lossy().into_owned())
         .collect();
@@ -103,7 +95,7 @@ fn sysctl(s: &Sysctl) -> Result<Extra, Errno> {
     // /proc/sys/net shows the network namespace of the process that opens
     // the file: the caller's, which must not be the host's.
     guard::ensure(NsType::Net)?;
-    std::fs::write(&path, format!("{}\n", s.value)).map_err(net_sock::errno)?;
+    std::fs::write(&path, format!("{}\n", s.value)).map_err(sock::errno)?;
     let value = crate::view::net::read_sysctl(&s.name).ok_or(Errno::EIO)?;
     let mut e = Extra::new();
     e.insert("value".into(), value.into());
@@ -111,29 +103,23 @@ fn sysctl(s: &Sysctl) -> Result<Extra, Errno> {
 }
 
 /// Carry out one of the steps of plan::net.
-pub fn perform(step: &NetStep, _env: &super::StepEnv) -> Result<Extra, Errno> {
+pub fn perform(step: &NetStep, _env: &crate::step::StepEnv) -> Result<Extra, Errno> {
     step.check().map_err(|_| Errno::EINVAL)?;
-    let extra = carry_out(step)?;
-    // An attempt whose guard refused is reported like an errno in the
-    // extra values; the step as a whole was then not isolated.
-    if net_child::refused(&serde_json::Value::Object(extra.clone())) {
-        return Err(guard::NOT_ISOLATED);
-    }
-    Ok(extra)
+    carry_out(step)
 }
 
 fn carry_out(step: &NetStep) -> Result<Extra, Errno> {
     match step {
-        NetStep::Traffic(t) => net_sock::traffic(t),
-        NetStep::SamePort(s) => net_sock::same_port(s),
-        NetStep::AbstractUnix(a) => net_sock::abstract_unix(a),
-        NetStep::VethPair(v) => net_veth::veth_pair(v),
-        NetStep::VethCross(v) => net_veth::veth_cross(v),
-        NetStep::LinkUpFromNewUserns(l) => net_veth::link_up_from_new_userns(l),
+        NetStep::Traffic(t) => sock::traffic(t),
+        NetStep::SamePort(s) => sock::same_port(s),
+        NetStep::AbstractUnix(a) => sock::abstract_unix(a),
+        NetStep::VethPair(v) => veth::veth_pair(v),
+        NetStep::VethCross(v) => veth::veth_cross(v),
+        NetStep::LinkUpFromNewUserns(l) => veth::link_up_from_new_userns(l),
         NetStep::ProcNetDev(_) => proc_net_dev(),
         NetStep::SysfsLinks(p) => sysfs_links(p),
         NetStep::Sysctl(s) => sysctl(s),
-        NetStep::LinkEvents(w) => net_veth::link_events(w),
+        NetStep::LinkEvents(w) => veth::link_events(w),
     }
 }
 

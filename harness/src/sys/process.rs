@@ -1,9 +1,10 @@
-//! Forking a probe process: the child dies with its parent and drops the
-//! descriptors that belong to the parent alone.
+//! The probe's processes: forking (the child dies with its parent and drops
+//! the descriptors that belong to the parent alone), leaving, and reaping.
 
 use std::os::fd::RawFd;
 
 use nix::errno::Errno;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 /// Which side of a fork the caller is on.
@@ -49,14 +50,21 @@ pub fn rearm_deathsig() {
 
 /// fork(2), with [`child_setup`] done in the child.
 pub fn fork(parent_only: &[RawFd]) -> Result<Forked, Errno> {
+    let forked = fork_outliving()?;
+    if let Forked::Child = forked {
+        child_setup(parent_only);
+    }
+    Ok(forked)
+}
+
+/// fork(2) with nothing arranged in the child: for a process that must
+/// outlive its parent (the cgroup guardian, which cleans up after it).
+pub fn fork_outliving() -> Result<Forked, Errno> {
     // SAFETY: the probe is single-threaded, so the child is a complete copy
     // and may go on running ordinary code.
     match unsafe { libc::fork() } {
         -1 => Err(Errno::last()),
-        0 => {
-            child_setup(parent_only);
-            Ok(Forked::Child)
-        }
+        0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent(Pid::from_raw(pid))),
     }
 }
@@ -70,9 +78,8 @@ pub fn exit(code: i32) -> ! {
 
 /// How a child ended, in words, or `None` when it exited with 0.
 pub fn reap(pid: Pid) -> Option<String> {
-    use nix::sys::wait::{waitpid, WaitStatus};
     loop {
-        match waitpid(pid, None) {
+        match waitpid(pid, Some(WaitPidFlag::__WALL)) {
             Ok(WaitStatus::Exited(_, 0)) => return None,
             Ok(WaitStatus::Exited(_, code)) => return Some(format!("exited with status {code}")),
             Ok(WaitStatus::Signaled(_, sig, _)) => return Some(format!("killed by {sig}")),
@@ -83,34 +90,28 @@ pub fn reap(pid: Pid) -> Option<String> {
     }
 }
 
-/// Wait for the child `pid` until `deadline`, sleeping in poll(2) on a pidfd
-/// rather than looking again and again. Past the deadline the child is
-/// killed and reaped, and the answer is `None`.
-pub fn reap_within(pid: Pid, deadline: std::time::Instant) -> Option<nix::sys::wait::WaitStatus> {
-    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+/// Wait for the child `pid` (whatever its exit signal) until `deadline`,
+/// sleeping in poll(2) on a pidfd. Past the deadline the child is killed
+/// and reaped, and the answer is `None`. Without pidfd_open (before 5.3)
+/// the wait is not bounded here: the harness's timeout kills the probe.
+pub fn reap_within(pid: Pid, deadline: std::time::Instant) -> Option<WaitStatus> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) } as i32;
+    let ended = fd < 0 || super::pipe::readable_by(fd, deadline);
     if fd >= 0 {
-        super::pipe::readable_by(fd, deadline);
         super::pipe::close(fd);
     }
+    if !ended {
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    }
     loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) if fd < 0 && std::time::Instant::now() < deadline => {
-                // No pidfd (before 5.3): the only way left is to look again.
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            Ok(WaitStatus::StillAlive) => {
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-                let _ = reap(pid);
-                return None;
-            }
+        match waitpid(pid, Some(WaitPidFlag::__WALL)) {
             Err(Errno::EINTR) => continue,
-            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
+            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) if ended => {
                 return Some(status)
             }
+            Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_) => return None,
             Ok(_) => continue,
-            Err(_) => return None,
         }
     }
 }

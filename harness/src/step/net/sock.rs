@@ -14,21 +14,18 @@ use std::time::Duration;
 use nix::errno::Errno;
 use serde_json::{json, Value};
 
-use super::net_child::{self, outcome};
-use super::Extra;
+use super::child::{self, outcome};
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::net::{AbstractUnix, Proto, SamePort, Traffic};
-use crate::probe::guard;
+use crate::step::Extra;
 
 /// The payload every traffic step sends.
 pub const PAYLOAD: &str = "nsconform";
 /// How long one receive may wait.
 const RECV_WAIT: Duration = Duration::from_secs(2);
 
-/// The errno of an I/O error.
-pub fn errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
+pub use crate::sys::errno::io_errno as errno;
 
 /// Receive one datagram on `server`, bounded; (payload, source address).
 pub fn recv_udp(server: &UdpSocket) -> Result<(String, IpAddr), Errno> {
@@ -42,7 +39,7 @@ pub fn recv_udp(server: &UdpSocket) -> Result<(String, IpAddr), Errno> {
 /// (payload, peer address).
 pub fn accept_tcp(listener: &TcpListener) -> Result<(String, IpAddr), Errno> {
     let fd = std::os::fd::AsRawFd::as_raw_fd(listener);
-    net_child::wait_readable(fd, std::time::Instant::now() + RECV_WAIT)?;
+    child::wait_readable(fd, std::time::Instant::now() + RECV_WAIT)?;
     let (mut conn, from) = listener.accept().map_err(errno)?;
     conn.set_read_timeout(Some(RECV_WAIT)).map_err(errno)?;
     let mut buf = Vec::new();
@@ -117,8 +114,8 @@ fn bind_any(proto: Proto, port: u16) -> Result<Box<dyn std::any::Any>, Errno> {
 pub fn same_port(s: &SamePort) -> Result<Extra, Errno> {
     let _held = bind_any(s.proto, s.port)?;
     let (proto, port) = (s.proto, s.port);
-    let beside = net_child::run(false, || outcome(bind_any(proto, port)))?;
-    let elsewhere = net_child::run(true, || outcome(bind_any(proto, port)))?;
+    let beside = child::run(false, || outcome(bind_any(proto, port)))?;
+    let elsewhere = child::run(true, || outcome(bind_any(proto, port)))?;
     let mut e = Extra::new();
     e.insert("same_netns".into(), beside);
     e.insert("new_netns".into(), elsewhere);
@@ -149,8 +146,8 @@ fn listen_abstract(name: &str) -> Result<UnixListener, Errno> {
 pub fn abstract_unix(a: &AbstractUnix) -> Result<Extra, Errno> {
     let _listener = listen_abstract(&a.name)?;
     let name = a.name.clone();
-    let beside = net_child::run(false, || json!({ "connect": connect(&name) }))?;
-    let elsewhere = net_child::run(true, || {
+    let beside = child::run(false, || json!({ "connect": connect(&name) }))?;
+    let elsewhere = child::run(true, || {
         let before = connect(&name);
         let bound = listen_abstract(&name);
         json!({ "connect": before, "bind": outcome(bound) })

@@ -26,6 +26,11 @@ impl Pipe {
     }
 }
 
+/// A pipe as two owned descriptors (read end, write end), closed on drop.
+pub fn owned() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), Errno> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+}
+
 /// Close a descriptor by number, ignoring errors (it is ours, and done with).
 pub fn close(fd: RawFd) {
     // SAFETY: closing a descriptor this process owns and no longer uses.

@@ -1,12 +1,17 @@
 //! The isolation guard: a step that would change the host runs only in a
-//! namespace that really is new.
+//! namespace that really is new. A refusal is one typed event, sent to the
+//! supervisor by whichever process of the probe refused.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use nix::errno::Errno;
 
 use crate::kind::NsType;
+use crate::plan::GuardFailure;
+use crate::sys::message::{self, Message};
 use crate::view::ns::{self, NsId};
 
 /// The namespaces the probe started in.
@@ -66,14 +71,79 @@ impl Origin {
 /// The origin of this probe, kept for every process it forks.
 static ORIGIN: OnceLock<Origin> = OnceLock::new();
 
-/// What a guarded change returns when its namespace is not new. The probe
-/// also says so on its standard error, which the harness reads: whichever
-/// process trips the guard, the trial fails with "namespace not isolated".
-pub const NOT_ISOLATED: Errno = Errno::ENOTRECOVERABLE;
+/// Where refusals go: the write end of the supervisor's message pipe,
+/// inherited by every process of the probe.
+static CHANNEL: OnceLock<RawFd> = OnceLock::new();
+
+/// Which process of the probe this is, and which step it runs, if any.
+static POSITION: Mutex<Option<(String, Option<usize>)>> = Mutex::new(None);
+
+/// How many refusals this process sent.
+static SENT: AtomicUsize = AtomicUsize::new(0);
+
+/// A change the guard refused. The refusal itself has gone to the
+/// supervisor as an event when this is returned: the caller only stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("refused by the isolation guard")]
+pub struct Refused;
+
+/// A refused change stops a step like a failed syscall would; what the
+/// trial's verdict becomes is decided by the refusal event, never by this
+/// errno.
+impl From<Refused> for Errno {
+    fn from(_: Refused) -> Errno {
+        Errno::EPERM
+    }
+}
 
 /// Remember where the probe started, for [`ensure`].
 pub fn remember(origin: &Origin) {
     let _ = ORIGIN.set(origin.clone());
+}
+
+/// Send refusals on `fd` from now on, in this process and its children.
+pub fn report_to(fd: RawFd) {
+    let _ = CHANNEL.set(fd);
+}
+
+/// Say which process this is and which step it runs (`None`: none, as
+/// while a door creates its namespaces).
+pub fn at(process: &str, step: Option<usize>) {
+    if let Ok(mut p) = POSITION.lock() {
+        *p = Some((process.to_string(), step));
+    }
+}
+
+/// How many refusals this process has sent so far.
+pub fn sent() -> usize {
+    SENT.load(Ordering::SeqCst)
+}
+
+/// Refuse a change of the namespace of `ty`: send the one refusal event
+/// (the type, the process and step of [`at`], and `message`, which says
+/// "namespace not isolated: ...").
+pub fn refuse(ty: NsType, message: String) -> Refused {
+    let (process, step) = POSITION
+        .lock()
+        .ok()
+        .and_then(|p| p.clone())
+        .unwrap_or_else(|| ("probe".to_string(), None));
+    let event = Message::Guard(GuardFailure {
+        process,
+        step,
+        ty,
+        message,
+    });
+    if let Some(fd) = CHANNEL.get() {
+        message::send(*fd, &event);
+    }
+    SENT.fetch_add(1, Ordering::SeqCst);
+    Refused
+}
+
+/// Refuse unless `check` (one of [`Origin`]'s) passed.
+pub fn require(ty: NsType, check: Result<(), String>) -> Result<(), Refused> {
+    check.map_err(|message| refuse(ty, message))
 }
 
 /// Check, right before a change that would alter the host if the caller's
@@ -81,15 +151,12 @@ pub fn remember(origin: &Origin) {
 /// Every process of the probe calls this before every such change: the
 /// steps' own helpers too, whatever namespaces they made or joined.
 /// Fails closed when the origin is unknown.
-pub fn ensure(ty: NsType) -> Result<(), Errno> {
+pub fn ensure(ty: NsType) -> Result<(), Refused> {
     let verdict = match ORIGIN.get() {
         Some(origin) => origin.check(ty),
         None => Err(format!(
             "namespace not isolated: the {ty} namespace the probe started in is unknown"
         )),
     };
-    verdict.map_err(|message| {
-        eprintln!("nsconform-probe: {message} (pid {})", std::process::id());
-        NOT_ISOLATED
-    })
+    require(ty, verdict)
 }

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 
+use crate::guard;
 use crate::kind::NsType;
-use crate::probe::guard;
 
 const NLMSG_HDRLEN: usize = 16;
 const NLM_F_REQUEST: u16 = 0x1;
@@ -230,7 +230,7 @@ impl Rtnl {
 
     /// Receive one datagram, waiting until `deadline` at most (ETIMEDOUT).
     pub fn recv(&self, deadline: std::time::Instant) -> Result<Vec<u8>, Errno> {
-        super::net_child::wait_readable(self.fd.as_raw_fd(), deadline)?;
+        super::child::wait_readable(self.fd.as_raw_fd(), deadline)?;
         let mut buf = vec![0u8; 16384];
         // SAFETY: recv writes at most `buf.len()` bytes into the buffer we own.
         let n = Errno::result(unsafe {

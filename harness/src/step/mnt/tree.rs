@@ -1,23 +1,17 @@
 //! Carrying out the steps of plan::mnt. Each works below the sandbox (`/tmp`
 //! inside the case's new mount namespace) and makes any second namespace in
 //! a forked helper, reaped within a bound. Every change, in the step's
-//! process and in its helpers, is checked by the guard of `step::mount`
+//! process and in its helpers, is checked by the guard of `step::mnt::sandbox`
 //! right before it is made (a helper's unshare may have done nothing).
-
-mod copy;
-mod helper;
-mod idmap;
-mod locked;
-mod pivot;
-mod propagate;
 
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 use serde_json::{Map, Value};
 
-use super::mount::{ensure_mnt, ensure_mount_on, Sandbox};
-use super::{Extra, StepEnv};
+use super::sandbox::{ensure_mnt, ensure_mount_on, Sandbox};
+use super::{copy, idmap, locked, pivot, propagate};
 use crate::plan::mnt::MntStep;
+use crate::step::{Extra, StepEnv};
 use crate::view::mnt::read_mountinfo;
 
 pub fn perform(step: &MntStep, env: &StepEnv, sandbox: &mut Sandbox) -> Result<Extra, Errno> {
@@ -33,7 +27,7 @@ pub fn perform(step: &MntStep, env: &StepEnv, sandbox: &mut Sandbox) -> Result<E
 }
 
 /// Mount a small fresh tmpfs on `path`.
-fn mount_tmpfs(path: &str) -> Result<(), Errno> {
+pub(super) fn mount_tmpfs(path: &str) -> Result<(), Errno> {
     ensure_mount_on(path)?;
     nix::mount::mount(
         Some("nsconform"),
@@ -45,19 +39,19 @@ fn mount_tmpfs(path: &str) -> Result<(), Errno> {
 }
 
 /// Change the propagation type of the mount on `path` (not recursively).
-fn set_propagation(path: &str, flags: MsFlags) -> Result<(), Errno> {
+pub(super) fn set_propagation(path: &str, flags: MsFlags) -> Result<(), Errno> {
     ensure_mnt()?;
     nix::mount::mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
 }
 
 /// Whether a mount sits on `path` in the calling process's namespace.
-fn sees_mount(path: &str) -> bool {
+pub(super) fn sees_mount(path: &str) -> bool {
     read_mountinfo().iter().any(|m| m.mount_point == path)
 }
 
 /// The propagation of the topmost mount on `path`, as numbers:
 /// `peer_group` (shared:N), `master` (master:N) and `unbindable`.
-fn propagation_of(path: &str) -> Map<String, Value> {
+pub(super) fn propagation_of(path: &str) -> Map<String, Value> {
     let mounts = read_mountinfo();
     let tags = mounts
         .iter()

@@ -9,15 +9,15 @@
 //! on a tmpfs of the sandbox (a mount namespace does not isolate files).
 
 use std::path::{Component, Path};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 
-use super::Extra;
+use crate::guard;
 use crate::kind::NsType;
 use crate::plan::{MountStep, PropagationStep, PropagationType};
-use crate::probe::guard::{self, NOT_ISOLATED};
+use crate::step::Extra;
+use crate::sys::errno::io_errno;
 use crate::view::mnt::{read_mountinfo, Mount};
 
 /// Where the sandbox is mounted inside the new mount namespace.
@@ -25,32 +25,14 @@ pub const SANDBOX: &str = "/tmp";
 /// The source name of the sandbox tmpfs, as mountinfo shows it.
 const SANDBOX_SOURCE: &str = "nsconform";
 
-/// Whether this process refused a change: a forked helper tells its step.
-static REFUSED: AtomicBool = AtomicBool::new(false);
-
-/// Whether a change was refused in this process since [`forget_refusals`].
-pub fn refused() -> bool {
-    REFUSED.load(Ordering::SeqCst)
-}
-
-/// Start afresh (in a newly forked helper).
-pub fn forget_refusals() {
-    REFUSED.store(false, Ordering::SeqCst);
-}
-
-/// Say why a change is refused, as the guard does, and give its error.
+/// Refuse a change of the mount namespace, saying why.
 pub fn refuse(why: &str) -> Errno {
-    eprintln!(
-        "nsconform-probe: namespace not isolated: {why} (pid {})",
-        std::process::id()
-    );
-    REFUSED.store(true, Ordering::SeqCst);
-    NOT_ISOLATED
+    guard::refuse(NsType::Mnt, format!("namespace not isolated: {why}")).into()
 }
 
 /// The isolation guard for the mount namespace of the calling process.
 pub fn ensure_mnt() -> Result<(), Errno> {
-    guard::ensure(NsType::Mnt).inspect_err(|_| REFUSED.store(true, Ordering::SeqCst))
+    Ok(guard::ensure(NsType::Mnt)?)
 }
 
 /// Whether `path` is the sandbox or below it, without `..`.
@@ -174,10 +156,6 @@ pub fn write_file(path: &str, bytes: &[u8]) -> Result<(), Errno> {
 #[derive(Default)]
 pub struct Sandbox {
     mounted: bool,
-}
-
-fn io_errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 impl Sandbox {

@@ -1,0 +1,10 @@
+//! The net steps: links, sockets, rtnetlink, veth pairs, and the helper
+//! that runs an attempt in a child.
+
+mod child;
+mod link;
+mod rtnl;
+mod sock;
+mod veth;
+
+pub use link::{link_up, perform};

@@ -1,0 +1,11 @@
+//! The bottom of the actor side: the only place that forks, clones, makes
+//! pipes and reaps, with the errno helpers and the typed messages a probe's
+//! processes send to its supervisor.
+
+pub mod clone;
+pub mod errno;
+pub mod helper;
+pub mod message;
+pub mod ns;
+pub mod pipe;
+pub mod process;
