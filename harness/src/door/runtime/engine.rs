@@ -6,7 +6,9 @@
 //! podman keeps its storage in the trial's workspace (`--root`,
 //! `--runroot`); docker's is its daemon's.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+use crate::sys::command::run_quiet;
 
 use super::bundle::PROBE_IN_ROOTFS;
 use super::{Invocation, Launch};
@@ -53,27 +55,20 @@ fn image(inv: &Invocation) -> String {
 /// Pack the rootfs and import it as the trial's image.
 fn import(inv: &Invocation) -> Result<(), String> {
     let tar = inv.workspace.path("rootfs.tar");
-    let packed = Command::new("tar")
+    let mut tar_cmd = Command::new("tar");
+    tar_cmd
         .arg("-C")
         .arg(inv.workspace.rootfs())
         .arg("-cf")
         .arg(&tar)
-        .arg(".")
-        .status()
-        .map_err(|e| format!("cannot run tar: {e}"))?;
-    if !packed.success() {
-        return Err(format!("tar of the rootfs failed: {packed}"));
+        .arg(".");
+    if !run_quiet(&mut tar_cmd) {
+        return Err("tar of the rootfs failed".into());
     }
-    let imported = engine(inv)
-        .arg("import")
-        .arg(&tar)
-        .arg(image(inv))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", inv.program))?;
-    if !imported.success() {
-        return Err(format!("{} import failed: {imported}", inv.program));
+    let mut imported = engine(inv);
+    imported.arg("import").arg(&tar).arg(image(inv));
+    if !run_quiet(&mut imported) {
+        return Err(format!("{} import failed", inv.program));
     }
     Ok(())
 }

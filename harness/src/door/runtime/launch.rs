@@ -4,9 +4,8 @@
 //! standard output and the release pipe as its standard input, reports a
 //! runtime that refused, and removes everything the trial made.
 
-use std::os::fd::{BorrowedFd, RawFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, Stdio};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
 
 use nix::unistd::Pid;
 
@@ -78,43 +77,14 @@ fn prepare(inv: &Invocation) -> Result<Launch, String> {
     }
 }
 
-/// Dup `fd` for a child's standard stream.
-fn stdio(fd: RawFd) -> Result<Stdio, String> {
-    // SAFETY: `fd` is one of the supervisor's pipe ends, open for the whole
-    // life of this process; it is only borrowed to duplicate it.
-    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-    fd.try_clone_to_owned()
-        .map(Stdio::from)
-        .map_err(|e| format!("dup: {e}"))
-}
-
 /// Run the door's command; `Ok(None)` when it succeeded, the failure as the
 /// door's result otherwise.
 fn run(ctx: &Ctx, launch: &mut Launch) -> Result<Option<DoorResult>, String> {
     if launch.cgroup2_only {
         oci_runtime::enter_cgroup2_only(ctx)?;
     }
-    let cmd = launch
-        .command
-        .stdin(stdio(ctx.release)?)
-        .stdout(stdio(ctx.views)?)
-        .stderr(Stdio::inherit());
-    // SAFETY: the closure runs between fork and exec and calls only prctl,
-    // which is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            );
-            Ok(())
-        });
-    }
-    let status = cmd
-        .status()
+    let cmd = &mut launch.command;
+    let status = crate::sys::command::run_with(cmd, ctx.release, ctx.views)
         .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
     if status.success() {
         return Ok(None);
@@ -178,7 +148,7 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
         Err(e) => ctx.send(&Message::error("runtime", e)),
     }
     for c in &mut launch.cleanup {
-        let _ = c.stdin(Stdio::null()).stdout(Stdio::null()).status();
+        crate::sys::command::run_quiet(c);
     }
     cgroups::remove_named(&ws.id);
     drop(ws);

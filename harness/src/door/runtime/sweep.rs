@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 
 use super::bundle::{CLEANUP_FILE, PREFIX};
 use super::cgroups;
+use crate::sys::command::run_quiet;
 
 /// The supervisor's pid in a workspace's name.
 fn owner(name: &str) -> Option<i32> {
@@ -28,12 +29,9 @@ fn undo(dir: &Path) {
         recorded.and_then(|t| serde_json::from_slice(&t).ok());
     if let Some((id, commands)) = parsed {
         for argv in commands.iter().filter(|a| !a.is_empty()) {
-            let _ = Command::new(&argv[0])
-                .args(&argv[1..])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]).stderr(Stdio::null());
+            run_quiet(&mut c);
         }
         cgroups::remove_named(&id);
     }
