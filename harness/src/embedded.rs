@@ -5,8 +5,8 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/suite.rs"));
 }
 
-/// The built-in files: the path below the source tree
-/// (`cases/<type>/<name>.json`, `fixtures/...`) and the text.
+/// Every built-in file as (path relative to the source tree, text):
+/// `cases/<type>/<name>.json` and `fixtures/<type>/<name>.json`.
 pub fn files() -> &'static [(&'static str, &'static str)] {
     generated::FILES
 }
@@ -16,7 +16,15 @@ mod tests {
     #[test]
     fn the_suite_is_built_in() {
         let files = super::files();
-        let cases = files.iter().filter(|(p, _)| p.starts_with("cases/uts/"));
-        assert!(cases.count() > 0);
+        let cases = files
+            .iter()
+            .filter(|(p, _)| p.starts_with("cases/"))
+            .count();
+        let fixtures = files
+            .iter()
+            .filter(|(p, _)| p.starts_with("fixtures/"))
+            .count();
+        assert!(cases > 0 && cases == fixtures);
+        assert!(files.iter().any(|(p, _)| p.starts_with("cases/uts/")));
     }
 }

@@ -304,6 +304,7 @@ impl Run {
     }
 
     /// The report of the trials that finished, in the order of the trials.
+    /// The records are moved into it: a run is reported once.
     pub fn report(&self) -> Report {
         let records = match self.records.lock() {
             Ok(mut r) => std::mem::take(&mut *r),

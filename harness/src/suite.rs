@@ -229,7 +229,7 @@ pub fn load(cases: &Path, fixtures: &Path) -> Result<Suite, LoadError> {
 }
 
 /// The built-in cases and fixtures, each sorted by type and name.
-fn builtin() -> (Vec<SuiteFile>, Vec<SuiteFile>) {
+fn built_in_files() -> (Vec<SuiteFile>, Vec<SuiteFile>) {
     let (mut cases, mut fixtures) = (Vec::new(), Vec::new());
     for (rel, text) in crate::embedded::files() {
         let mut parts = rel.splitn(3, '/');
@@ -256,7 +256,7 @@ fn builtin() -> (Vec<SuiteFile>, Vec<SuiteFile>) {
 /// The suite to run: the directories given, the built-in suite for those
 /// not given.
 pub fn choose(cases: Option<&Path>, fixtures: Option<&Path>) -> Result<Suite, LoadError> {
-    let (builtin_cases, builtin_fixtures) = builtin();
+    let (builtin_cases, builtin_fixtures) = built_in_files();
     let (case_files, case_source) = match cases {
         Some(dir) => (json_files(dir, "cases")?, dir.display().to_string()),
         None => (builtin_cases, "built-in cases".to_string()),

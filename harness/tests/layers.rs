@@ -13,6 +13,9 @@ const ACTOR: [&str; 9] = [
 /// The modules only the harness runs.
 const JUDGE: [&str; 19] = [
     "case",
+    "runtimes",
+    "embedded",
+    "skip",
     "fixture",
     "matcher",
     "judge",
@@ -28,9 +31,6 @@ const JUDGE: [&str; 19] = [
     "compare",
     "format_error",
     "snapshot",
-    "runtimes",
-    "skip",
-    "embedded",
 ];
 
 fn src() -> PathBuf {

@@ -1,7 +1,6 @@
 //! `nsconform compare A B`: which verdicts and judged values differ between
 //! two runs, and which trials only one of them holds.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -36,9 +35,7 @@ pub fn main(args: &CompareArgs) -> anyhow::Result<u8> {
         ViewScope::judged_by(&suite)
     };
     let cmp = crate::compare::compare(&a, &b, &scope);
-    let mut out = std::io::stdout().lock();
-    out.write_all(cmp.to_markdown().as_bytes())?;
-    out.flush()?;
+    super::out::print(&cmp.to_markdown())?;
     Ok(if cmp.verdicts_differ() {
         EXIT_FAILED
     } else {

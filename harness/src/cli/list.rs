@@ -1,8 +1,6 @@
 //! `nsconform list`: the trials, one id a line, and the files that failed to
 //! load (which make it exit non-zero).
 
-use std::io::Write;
-
 use super::{Selection, EXIT_FAILED, EXIT_OK};
 
 pub fn main(sel: &Selection) -> anyhow::Result<u8> {
@@ -12,11 +10,8 @@ pub fn main(sel: &Selection) -> anyhow::Result<u8> {
     if trials.is_empty() {
         return Err(super::nothing_selected(sel));
     }
-    let mut out = std::io::stdout().lock();
-    for trial in &trials {
-        writeln!(out, "{}", trial.id())?;
-    }
-    out.flush()?;
+    let ids: Vec<String> = trials.iter().map(crate::run::Trial::id).collect();
+    super::out::print(&ids.join("\n"))?;
     for p in &suite.problems {
         eprintln!("nsconform: {}", p.error);
     }

@@ -3,6 +3,7 @@
 
 mod compare;
 mod list;
+mod out;
 mod probe;
 mod record;
 mod run;

@@ -4,6 +4,6 @@ use super::EXIT_OK;
 
 pub fn main() -> anyhow::Result<u8> {
     let view = crate::view::observe();
-    println!("{}", serde_json::to_string_pretty(&view)?);
+    super::out::print(&serde_json::to_string_pretty(&view)?)?;
     Ok(EXIT_OK)
 }

@@ -3,7 +3,6 @@
 //! draft to what the kernel promises, and turns volatile values (inode
 //! numbers, pids, clock readings) into references or matchers.
 
-use std::io::Write;
 use std::time::Duration;
 
 use clap::Args;
@@ -106,8 +105,7 @@ pub fn main(args: &RecordArgs) -> anyhow::Result<u8> {
             draft.insert(p.name().to_string(), trim(v, &keep));
         }
     }
-    let text = serde_json::to_string_pretty(&Value::Object(draft))?;
-    writeln!(std::io::stdout().lock(), "{text}")?;
+    super::out::print(&serde_json::to_string_pretty(&Value::Object(draft))?)?;
     eprintln!(
         "nsconform: a draft from {} ({}); review it before saving it as a fixture",
         record.id, record.verdict

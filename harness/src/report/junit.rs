@@ -54,6 +54,13 @@ fn add_environment(suite: &mut TestSuite, report: &Report) {
     suite.add_property(("target", env.target.as_str()));
     suite.add_property(("privileged", if env.privileged { "true" } else { "false" }));
     suite.add_property(("rootless", if env.rootless { "true" } else { "false" }));
+    if let Some(id) = &report.suite {
+        suite.add_property(("suite_source", id.source.as_str()));
+        suite.add_property(("suite_hash", id.hash.as_str()));
+    }
+    if let Some(signal) = &report.interrupted {
+        suite.add_property(("interrupted", signal.as_str()));
+    }
 }
 
 fn duration(t: &TrialRecord) -> Duration {
