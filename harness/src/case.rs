@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::format_error::FormatError;
 use crate::kver::KernelVersion;
 use crate::limits;
+use crate::plan::runtime::{RuntimeConfig, RuntimePlan};
 use crate::plan::{Door, Namespaces, Plan, Process, Step};
 
 /// One scenario: which namespaces to create, what to do inside, which
@@ -30,6 +31,11 @@ pub struct Case {
     pub requires: Requires,
     #[serde(default)]
     pub doors: Doors,
+    /// What only a runtime's configuration can say (OCI `hostname`,
+    /// `maskedPaths`, a namespace joined by `path`, ...): a case with it runs
+    /// through the OCI doors alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeConfig>,
     /// References by kind: `man`, `ltp`, `kselftest`, `linux-git`, `CVE`, ...
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, Vec<String>>,
@@ -45,6 +51,10 @@ impl Case {
             child_steps: self.child_steps.clone(),
             observe: self.observe.clone(),
             outer_userns,
+            runtime: door.is_runtime().then(|| RuntimePlan {
+                config: self.runtime.clone().unwrap_or_default(),
+                ..RuntimePlan::default()
+            }),
         }
     }
 

@@ -255,6 +255,11 @@ fn kconfig(release: &str) -> BTreeMap<String, String> {
 
 /// Probe the environment of a run on `target`.
 pub fn probe(target: &str) -> Environment {
+    probe_with(target, &crate::runtimes::Overrides::new())
+}
+
+/// Probe the environment, with runtime programs given on the command line.
+pub fn probe_with(target: &str, runtimes: &crate::runtimes::Overrides) -> Environment {
     let (kernel_release, kernel_version, arch) = uname();
     let features = features();
     let privileged = privileged();
@@ -264,7 +269,9 @@ pub fn probe(target: &str) -> Environment {
             name: d.name().into(),
             available: door_available(*d, &features).is_ok(),
             version: None,
+            ..DoorInfo::default()
         })
+        .chain(crate::runtimes::detect_all(runtimes))
         .collect();
     Environment {
         kconfig: kconfig(&kernel_release),

@@ -29,6 +29,9 @@ pub struct Fixture {
     pub unsharer: Option<Expect>,
     #[serde(default, deserialize_with = "some")]
     pub host: Option<Expect>,
+    /// The holder whose namespaces a runtime door's container joins by path.
+    #[serde(default, deserialize_with = "some")]
+    pub holder: Option<Expect>,
 }
 
 fn some<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Expect>, D::Error> {
@@ -44,6 +47,7 @@ impl Fixture {
             ("child", &self.child),
             ("unsharer", &self.unsharer),
             ("host", &self.host),
+            ("holder", &self.holder),
         ]
         .into_iter()
         .filter_map(|(name, e)| e.as_ref().map(|e| (name, e)))
@@ -203,7 +207,9 @@ pub enum Part {
 }
 
 /// The roots a reference may start from.
-pub const ROOTS: [&str; 6] = ["door", "inside", "child", "unsharer", "host", "before"];
+pub const ROOTS: [&str; 7] = [
+    "door", "inside", "child", "unsharer", "host", "before", "holder",
+];
 
 /// A reference to an observed value: `host.ns.uts`, `inside.pid.nspid.0`.
 #[derive(Debug, Clone, PartialEq)]

@@ -24,6 +24,12 @@ impl Origin {
         Origin(ns::observe())
     }
 
+    /// The namespaces a probe outside recorded where it started, for the
+    /// probe a runtime started inside a container.
+    pub fn from_ids(ids: BTreeMap<String, NsId>) -> Origin {
+        Origin(ids)
+    }
+
     /// Check that the caller's namespace of `ty` (or the one named `link`,
     /// such as `time_for_children`) is not the one the probe started in.
     pub fn check_link(&self, ty: NsType, link: &str) -> Result<(), String> {

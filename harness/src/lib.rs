@@ -32,6 +32,7 @@ pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod runtimes;
 pub mod shard;
 pub mod skip;
 pub mod step;

@@ -65,7 +65,10 @@ impl Trial {
 
     /// The trial of `entry` through `door`, planned for `environment`.
     pub fn of(entry: &Entry, door: Door, environment: &Environment) -> Trial {
-        let plan = entry.case.plan(door, !environment.privileged);
+        let mut plan = entry.case.plan(door, !environment.privileged);
+        if door.is_runtime() {
+            crate::runtimes::fill(&mut plan, environment);
+        }
         Trial::Case {
             entry: entry.clone(),
             door,
@@ -98,9 +101,23 @@ fn id_matches(pattern: &str, id: &str) -> bool {
 }
 
 /// Every trial of the suite that the filter keeps, planned for `environment`.
+/// The runtime doors run only when the filter names them: then every case
+/// whose doors are `"all"`, and those that name them.
 pub fn trials(suite: &Suite, filter: &Filter, environment: &Environment) -> Vec<Trial> {
+    let runtime_doors: Vec<Door> = (filter.doors.iter())
+        .filter_map(|d| Door::from_name(d))
+        .filter(|d| d.is_runtime())
+        .collect();
     let cases = suite.entries.iter().flat_map(|entry| {
-        (entry.case.doors().into_iter()).map(|door| Trial::of(entry, door, environment))
+        let mut doors: Vec<Door> = (entry.case.doors().into_iter())
+            .filter(|d| !d.is_runtime() || runtime_doors.contains(d))
+            .collect();
+        if entry.case.doors == crate::case::Doors::All {
+            doors.extend(&runtime_doors);
+        }
+        doors
+            .into_iter()
+            .map(|door| Trial::of(entry, door, environment))
     });
     let broken = suite.problems.iter().cloned().map(Trial::Broken);
     cases.chain(broken).filter(|t| filter.keeps(t)).collect()
@@ -127,7 +144,10 @@ fn unmet_by_case(entry: &Entry, envm: &Environment) -> Option<SkipReason> {
     {
         return Some(SkipReason::NoNamespace { ty });
     }
-    if let Some(f) = req.features.iter().find(|f| !has(f)) {
+    if let Some(f) = (req.features.iter())
+        .filter(|f| !f.starts_with("door."))
+        .find(|f| !has(f))
+    {
         return Some(env::missing(f));
     }
     if let Some(reason) = userns_refused(entry, envm) {
@@ -152,6 +172,7 @@ pub fn unmet(trial: &Trial, envm: &Environment) -> Option<SkipReason> {
     };
     unmet_by_case(entry, envm)
         .or_else(|| env::door_available(*door, &envm.features).err())
+        .or_else(|| crate::runtimes::unmet(entry, *door, envm))
         .or_else(|| plan.inexpressible().map(SkipReason::Inexpressible))
 }
 
@@ -197,7 +218,10 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
         Ok(outcome) => {
             let ctx = Context::new(&config.environment.kernel_release);
             let observed = judge::observed(&outcome);
-            let j = judge::judge(&outcome, &observed, &entry.fixture, &ctx);
+            let mut j = judge::judge(&outcome, &observed, &entry.fixture, &ctx);
+            if plan.door.is_runtime() {
+                crate::runtimes::excuse_added(&mut j, plan);
+            }
             record.views = Some(observed);
             j
         }

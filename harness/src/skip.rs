@@ -53,6 +53,10 @@ pub enum SkipReason {
     /// The door needs a kernel feature that was not found.
     #[error("the kernel lacks {feature} (needed by the {door} door)")]
     DoorUnavailable { door: Door, feature: &'static str },
+    /// A runtime door's program is missing or cannot run here, or the door
+    /// does to its namespaces what the case must be spared.
+    #[error("{reason}")]
+    RuntimeDoor { door: Door, reason: String },
     /// The door cannot express the case (the plan's own explanation).
     #[error("{0}")]
     Inexpressible(String),
@@ -74,7 +78,9 @@ impl SkipReason {
             | SkipReason::NeedsSetting(_)
             | SkipReason::StartingPoint(_)
             | SkipReason::Unsupported { .. } => SkipClass::Feature,
-            SkipReason::DoorUnavailable { .. } | SkipReason::Inexpressible(_) => SkipClass::Door,
+            SkipReason::DoorUnavailable { .. }
+            | SkipReason::RuntimeDoor { .. }
+            | SkipReason::Inexpressible(_) => SkipClass::Door,
         }
     }
 }

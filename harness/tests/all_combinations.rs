@@ -62,6 +62,7 @@ fn every_combination_through_every_door() {
                 child_steps: Vec::new(),
                 observe: vec![Process::Inside, Process::Host],
                 outer_userns,
+                runtime: None,
             })
         })
         .collect();

@@ -11,8 +11,9 @@ const ACTOR: [&str; 9] = [
 ];
 
 /// The modules only the harness runs.
-const JUDGE: [&str; 23] = [
+const JUDGE: &[&str] = &[
     "case",
+    "runtimes",
     "embedded",
     "skip",
     "fixture",
@@ -35,6 +36,7 @@ const JUDGE: [&str; 23] = [
     "matrix",
     "merge",
     "shard",
+    "known_issue",
 ];
 
 fn src() -> PathBuf {

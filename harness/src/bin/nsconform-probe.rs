@@ -41,6 +41,17 @@ fn main() -> ExitCode {
         print!("{status}");
         return ExitCode::SUCCESS;
     }
+    // Started by a runtime door as a container's process.
+    if std::env::args().nth(1).as_deref() == Some(nsconform::plan::runtime::INSIDE_ARG) {
+        let text = std::env::args().nth(2).unwrap_or_default();
+        return match serde_json::from_str::<nsconform::plan::Plan>(&text) {
+            Ok(plan) => ExitCode::from(nsconform::probe::container::run(&plan) as u8),
+            Err(e) => {
+                eprintln!("nsconform-probe: bad plan in the container: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let mut text = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut text) {
         println!(

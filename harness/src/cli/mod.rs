@@ -83,16 +83,57 @@ impl Selection {
     pub fn load(&self) -> anyhow::Result<(crate::suite::Suite, crate::run::Filter)> {
         let types: Vec<&str> = crate::kind::NsType::all().map(|t| t.name()).collect();
         check_names("namespace type", &self.types, &types)?;
-        let doors: Vec<&str> = crate::plan::Door::ALL.iter().map(|d| d.name()).collect();
-        check_names("door", &self.doors, &doors)?;
+        let doors: Vec<&str> = (crate::plan::Door::ALL.iter())
+            .chain(&crate::plan::runtime::RUNTIME_DOORS)
+            .map(|d| d.name())
+            .collect();
+        let given: Vec<String> = self.doors.iter().map(|d| door_name(d).into()).collect();
+        check_names("door", &given, &doors)?;
         let suite = crate::suite::choose(self.cases.as_deref(), self.fixtures.as_deref())?;
         let filter = crate::run::Filter {
             types: self.types.clone(),
-            doors: self.doors.clone(),
+            doors: self
+                .doors
+                .iter()
+                .map(|d| door_name(d).to_string())
+                .collect(),
             case: self.case.clone(),
         };
         Ok((suite, filter))
     }
+}
+
+/// A door's name as given: `oci:PATH` names the door `oci`.
+fn door_name(given: &str) -> &str {
+    if given.starts_with("oci:") {
+        "oci"
+    } else {
+        given
+    }
+}
+
+/// The runtime programs the command line names: `--door oci:PATH`, and
+/// each `--runtime NAME=PATH`.
+pub fn runtime_overrides(
+    sel: &Selection,
+    runtime: &[String],
+) -> anyhow::Result<crate::runtimes::Overrides> {
+    let mut out = crate::runtimes::Overrides::new();
+    for d in &sel.doors {
+        if let Some(path) = d.strip_prefix("oci:") {
+            out.insert(crate::plan::Door::Oci, PathBuf::from(path));
+        }
+    }
+    for r in runtime {
+        let Some((name, path)) = r.split_once('=') else {
+            anyhow::bail!("--runtime {r:?}: expected NAME=PATH");
+        };
+        match crate::plan::Door::from_name(name).filter(|d| d.is_runtime()) {
+            Some(door) => out.insert(door, PathBuf::from(path)),
+            None => anyhow::bail!("--runtime {r:?}: {name:?} is not a runtime door"),
+        };
+    }
+    Ok(out)
 }
 
 /// The error for a selection that keeps no trial.

@@ -34,6 +34,9 @@ pub struct RunArgs {
     quiet: bool,
     #[command(flatten)]
     targets: super::targets::TargetArgs,
+    /// Run a runtime door's program from PATH (`runc=/opt/runc`); repeatable.
+    #[arg(long, value_name = "NAME=PATH")]
+    runtime: Vec<String>,
 }
 
 /// The root of the default report directories: `./reports`.
@@ -59,7 +62,10 @@ fn config(args: &RunArgs) -> anyhow::Result<Config> {
         probe: super::probe_path(),
         timeout: Duration::from_secs(args.timeout),
         jobs,
-        environment: crate::env::probe("host"),
+        environment: crate::env::probe_with(
+            "host",
+            &super::runtime_overrides(&args.sel, &args.runtime)?,
+        ),
     };
     if !config.probe.exists() {
         anyhow::bail!(

@@ -7,6 +7,7 @@ pub mod holder;
 pub mod maps;
 pub mod offsets;
 pub mod prepare;
+pub mod runtime;
 pub mod setns;
 pub mod setns_pidfd;
 pub mod unshare;
@@ -170,6 +171,7 @@ pub fn enter(ctx: &Ctx) -> Vec<Pid> {
         Door::Unshare => unshare::enter(ctx),
         Door::Setns => setns::enter(ctx),
         Door::SetnsPidfd => setns_pidfd::enter(ctx),
+        _ => runtime::enter(ctx),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod mnt;
 pub mod net;
 pub mod nsfs;
 pub mod pid;
+pub mod runtime;
 pub mod time;
 pub mod user;
 pub mod uts;
@@ -30,9 +31,19 @@ pub enum Door {
     Unshare,
     Setns,
     SetnsPidfd,
+    Runc,
+    Crun,
+    Youki,
+    Bwrap,
+    UnshareCli,
+    /// Any OCI runtime, by the path given with `--door oci:PATH`.
+    Oci,
+    Podman,
+    Docker,
 }
 
 impl Door {
+    /// The syscall doors: every case whose doors are `"all"` runs through them.
     pub const ALL: [Door; 5] = [
         Door::Clone,
         Door::Clone3,
@@ -48,11 +59,28 @@ impl Door {
             Door::Unshare => "unshare",
             Door::Setns => "setns",
             Door::SetnsPidfd => "setns-pidfd",
+            Door::Runc => "runc",
+            Door::Crun => "crun",
+            Door::Youki => "youki",
+            Door::Bwrap => "bwrap",
+            Door::UnshareCli => "unshare-cli",
+            Door::Oci => "oci",
+            Door::Podman => "podman",
+            Door::Docker => "docker",
         }
     }
 
+    /// A syscall door or a runtime door, by name (`oci`, not `oci:PATH`).
     pub fn from_name(name: &str) -> Option<Door> {
-        Door::ALL.into_iter().find(|d| d.name() == name)
+        Door::ALL
+            .into_iter()
+            .chain(runtime::RUNTIME_DOORS)
+            .find(|d| d.name() == name)
+    }
+
+    /// Whether the door runs a container runtime or a tool rather than a syscall.
+    pub fn is_runtime(self) -> bool {
+        runtime::RUNTIME_DOORS.contains(&self)
     }
 }
 
@@ -462,11 +490,18 @@ pub struct Plan {
     /// trial from there: how an unprivileged user runs the suite.
     #[serde(default)]
     pub outer_userns: bool,
+    /// For a runtime door: the program and the settings only a runtime's
+    /// configuration can say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<runtime::RuntimePlan>,
 }
 
 impl Plan {
     /// Why this door cannot carry out this plan, if it cannot.
     pub fn inexpressible(&self) -> Option<String> {
+        if self.door.is_runtime() {
+            return runtime::inexpressible(self);
+        }
         let ns = &self.namespaces;
         match self.door {
             Door::Clone if ns.time.is_some() => Some(
@@ -547,6 +582,7 @@ mod tests {
             child_steps: Vec::new(),
             observe: observe.to_vec(),
             outer_userns: false,
+            runtime: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! collects the views of the processes it created, observes the host while
 //! they are still alive, then releases and reaps them all.
 
+pub mod container;
 pub mod inside;
 
 use std::collections::BTreeSet;

@@ -3,6 +3,7 @@
 //! processes send to its supervisor.
 
 pub mod clone;
+pub mod command;
 pub mod errno;
 pub mod helper;
 pub mod message;

@@ -174,6 +174,9 @@ fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, Pro
     let finished = register(pgid) && wait_until(&child, timeout);
     kill_group(pgid);
     let status = child.wait().map_err(ProbeError::Wait);
+    if plan.door.is_runtime() {
+        crate::door::runtime::sweep(child.id());
+    }
     let stopping = unregister(pgid);
     let status = status?;
     let stdout = read_back(&mut out);

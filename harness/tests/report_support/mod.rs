@@ -26,11 +26,13 @@ pub fn environment() -> Environment {
                 name: "clone".into(),
                 available: true,
                 version: None,
+                ..DoorInfo::default()
             },
             DoorInfo {
                 name: "runc".into(),
                 available: false,
                 version: None,
+                ..DoorInfo::default()
             },
         ],
         target: "host".into(),

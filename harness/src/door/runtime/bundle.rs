@@ -1,0 +1,121 @@
+//! The workspace of one runtime trial: a temporary directory holding the
+//! bundle (a minimal rootfs and, for the OCI doors, `config.json`), the
+//! runtime's private state root, and a container id of its own. Dropping it
+//! removes everything.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// How every workspace's name begins: then the supervisor's pid.
+pub const PREFIX: &str = "nsconform-runtime-";
+
+/// The file in a workspace that holds its clean-up commands.
+pub const CLEANUP_FILE: &str = "cleanup.json";
+
+/// Where the probe appears inside the container.
+pub const PROBE_IN_ROOTFS: &str = "/nsconform-probe";
+
+/// The directories a container's mounts need in the rootfs.
+const ROOTFS_DIRS: [&str; 8] = ["proc", "sys", "dev", "tmp", "etc", "run", "mnt", "var"];
+
+/// A failure to lay out a workspace.
+#[derive(Debug, Error)]
+pub enum BundleError {
+    /// A file or directory of the bundle could not be made.
+    #[error("cannot make {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The probe's own binary could not be found.
+    #[error("cannot find the probe's own binary: {0}")]
+    Probe(std::io::Error),
+    /// config.json could not be generated or written.
+    #[error("cannot write config.json: {0}")]
+    Config(String),
+}
+
+/// One trial's temporary directory.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+    /// The container id: unique per trial, and the name of its cgroups.
+    pub id: String,
+    /// The probe binary outside, bind-mounted at [`PROBE_IN_ROOTFS`].
+    pub probe: PathBuf,
+}
+
+fn create(path: &Path, dir: bool) -> Result<(), BundleError> {
+    let made = if dir {
+        std::fs::create_dir_all(path)
+    } else {
+        std::fs::File::create(path).map(drop)
+    };
+    made.map_err(|source| BundleError::Create {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl Workspace {
+    /// Make the directory, the rootfs and the state root, named after the
+    /// probe's supervisor so that [`super::sweep`] finds what a killed
+    /// trial left.
+    pub fn new(supervisor: i32) -> Result<Workspace, BundleError> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{PREFIX}{supervisor}-"))
+            .tempdir()
+            .map_err(|source| BundleError::Create {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let probe = std::env::current_exe().map_err(BundleError::Probe)?;
+        let tail = dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().replace(PREFIX, ""))
+            .unwrap_or_default();
+        let id = format!("nsconform-{tail}");
+        let ws = Workspace { dir, id, probe };
+        let rootfs = ws.rootfs();
+        for d in ROOTFS_DIRS {
+            create(&rootfs.join(d), true)?;
+        }
+        create(&rootfs.join(PROBE_IN_ROOTFS.trim_start_matches('/')), false)?;
+        create(&ws.state(), true)?;
+        Ok(ws)
+    }
+
+    /// The bundle directory (`config.json` and `rootfs/`).
+    pub fn bundle(&self) -> PathBuf {
+        self.dir.path().join("bundle")
+    }
+
+    pub fn rootfs(&self) -> PathBuf {
+        self.bundle().join("rootfs")
+    }
+
+    /// The runtime's private state root (`--root`).
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// Any other path of the workspace.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Record the clean-up commands, for a sweep after a killed trial.
+    pub fn write_cleanup(&self, commands: &[Vec<String>]) -> Result<(), BundleError> {
+        let text = serde_json::to_vec(&(&self.id, commands))
+            .map_err(|e| BundleError::Config(e.to_string()))?;
+        let path = self.path(CLEANUP_FILE);
+        std::fs::write(&path, text).map_err(|source| BundleError::Create { path, source })
+    }
+
+    /// Write `config.json` into the bundle.
+    pub fn write_config(&self, spec: &oci_spec::runtime::Spec) -> Result<(), BundleError> {
+        spec.save(self.bundle().join("config.json"))
+            .map_err(|e| BundleError::Config(e.to_string()))
+    }
+}

@@ -1,0 +1,81 @@
+//! The OCI runtimes (runc, crun, youki, any by path): `PROGRAM --root STATE
+//! run --bundle BUNDLE ID` with a private state root, then `delete --force`.
+//! crun refuses hybrid cgroup hierarchies ("cgroups in hybrid mode not
+//! supported"), so on such a host it runs in a private mount namespace whose
+//! /sys/fs/cgroup is the unified hierarchy alone, with its cgroup manager
+//! disabled (it then applies no cgroup limits, which no case asks for).
+//! Rootless, that namespace comes with a cgroup namespace of its own, which
+//! the container then inherits.
+
+use std::path::Path;
+use std::process::Command;
+
+use nix::mount::MsFlags;
+
+use super::{oci, Invocation, Launch};
+use crate::door::Ctx;
+use crate::kind::NsType;
+use crate::plan::Door;
+
+/// Whether /sys/fs/cgroup holds v1 controllers beside a unified hierarchy
+/// at /sys/fs/cgroup/unified.
+pub fn hybrid_cgroups() -> bool {
+    let is_cgroup2 = |p: &str| {
+        nix::sys::statfs::statfs(p)
+            .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+            .unwrap_or(false)
+    };
+    !is_cgroup2("/sys/fs/cgroup") && is_cgroup2("/sys/fs/cgroup/unified")
+}
+
+fn base(inv: &Invocation) -> Command {
+    let mut c = Command::new(&inv.program);
+    c.arg("--root").arg(inv.workspace.state());
+    c
+}
+
+/// The command that runs the trial's container, and its clean-up.
+pub fn launch(inv: &Invocation) -> Result<Launch, String> {
+    oci::write_bundle(inv, inv.workspace)?;
+    let crun_on_hybrid = inv.plan.door == Door::Crun && hybrid_cgroups();
+    let mut run = base(inv);
+    if crun_on_hybrid {
+        run.arg("--cgroup-manager=disabled");
+    }
+    run.arg("run")
+        .arg("--bundle")
+        .arg(inv.workspace.bundle())
+        .arg(&inv.workspace.id);
+    let mut delete = base(inv);
+    delete.args(["delete", "--force"]).arg(&inv.workspace.id);
+    Ok(Launch {
+        command: run,
+        cleanup: vec![delete],
+        cgroup2_only: crun_on_hybrid,
+    })
+}
+
+/// Leave the host's mount namespace for a private one whose /sys/fs/cgroup
+/// is a fresh cgroup2 mount: a runtime that refuses hybrid hierarchies runs
+/// there. The isolation guard checks the namespace is new before mounting.
+pub fn enter_cgroup2_only(ctx: &Ctx) -> Result<(), String> {
+    // Rootless, cgroup2 can be mounted only from a cgroup namespace of the
+    // caller's own user namespace.
+    let mut flags = nix::sched::CloneFlags::CLONE_NEWNS;
+    if ctx.plan.outer_userns {
+        flags |= nix::sched::CloneFlags::CLONE_NEWCGROUP;
+    }
+    nix::sched::unshare(flags).map_err(|e| format!("unshare for crun's cgroups: {e}"))?;
+    ctx.origin.check(NsType::Mnt)?;
+    let none = None::<&str>;
+    nix::mount::mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+        .map_err(|e| format!("mount --make-rprivate /: {e}"))?;
+    nix::mount::mount(
+        Some("cgroup2"),
+        Path::new("/sys/fs/cgroup"),
+        Some("cgroup2"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        none,
+    )
+    .map_err(|e| format!("mount cgroup2 on /sys/fs/cgroup: {e}"))
+}

@@ -1,0 +1,339 @@
+//! What a runtime door needs beyond the namespaces and steps: the program to
+//! run, and the settings only a runtime's configuration can say (OCI
+//! `hostname`, `maskedPaths`, `sysctl`, a namespace joined by `path`, ...).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Door, Plan, Process, Step};
+use crate::kind::NsType;
+
+/// The argument that starts the probe as a container's process; the plan
+/// follows it as JSON.
+pub const INSIDE_ARG: &str = "--in-container";
+
+/// The runtime doors, in the order reports list them.
+pub const RUNTIME_DOORS: [Door; 8] = [
+    Door::Runc,
+    Door::Crun,
+    Door::Youki,
+    Door::Bwrap,
+    Door::UnshareCli,
+    Door::Oci,
+    Door::Podman,
+    Door::Docker,
+];
+
+/// The doors that take an OCI bundle.
+pub const OCI_DOORS: [Door; 4] = [Door::Runc, Door::Crun, Door::Youki, Door::Oci];
+
+/// The runtime-only half of a plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimePlan {
+    /// The program to run (found on `PATH`, or given with `--runtime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// The runtime's version line, for the skip reasons that name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The namespace types the runtime's `features` lists (OCI names), where
+    /// it has that command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported: Option<Vec<String>>,
+    /// What the runtime's configuration says besides the namespaces.
+    #[serde(default)]
+    pub config: RuntimeConfig,
+    /// Set by the probe for the process inside the container: the `ns`
+    /// section of the probe where it started, which the isolation guard
+    /// inside compares with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ns: Option<serde_json::Value>,
+}
+
+/// What a case asks of a runtime's configuration (the `runtime` section of
+/// a case). Each field names the OCI runtime spec's field it becomes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// `hostname`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// `domainname`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    /// Every namespace of the case is joined through `path`, naming the
+    /// namespaces of a holder process the trial created; its `ns` section is
+    /// reported as the process `holder`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub join: bool,
+    /// `linux.namespaces` lists this type twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<NsType>,
+    /// This type is listed with a `path` to a namespace of another type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrong_path: Option<NsType>,
+    /// `linux.timeOffsets`, even without a time namespace: seconds of the
+    /// monotonic and boottime clocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_offsets: Option<[i64; 2]>,
+    /// `root.readonly`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub readonly_root: bool,
+    /// `linux.rootfsPropagation`: `shared`, `slave`, `private` or `unbindable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootfs_propagation: Option<String>,
+    /// `linux.maskedPaths`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masked_paths: Vec<String>,
+    /// `linux.readonlyPaths`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readonly_paths: Vec<String>,
+    /// `linux.sysctl`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctl: BTreeMap<String, String>,
+}
+
+impl RuntimeConfig {
+    /// Whether only an OCI configuration can say this.
+    pub fn is_oci_only(&self) -> bool {
+        self != &RuntimeConfig::default()
+    }
+}
+
+/// Why a runtime door cannot carry out `plan`, if it cannot. What each door
+/// can express beyond this, it says itself when it builds its command.
+pub fn inexpressible(plan: &Plan) -> Option<String> {
+    let door = plan.door;
+    if plan.observe.contains(&Process::Unsharer) {
+        return Some(format!(
+            "{door} has no unsharer process: only the unshare door does"
+        ));
+    }
+    if steps_reach_supervisor(plan) {
+        return Some(format!(
+            "the case's steps reach the probe's supervisor by pid, which stays outside the \
+             {door} container"
+        ));
+    }
+    let oci_only = plan
+        .runtime
+        .as_ref()
+        .is_some_and(|r| r.config.is_oci_only());
+    if oci_only && !OCI_DOORS.contains(&door) {
+        return Some(format!(
+            "the case sets fields of an OCI configuration, which {door} does not take"
+        ));
+    }
+    if plan.namespaces.types().is_empty() && !oci_only {
+        return Some("the case creates no namespace for a container to have".into());
+    }
+    door_cannot(plan)
+}
+
+/// The OCI name of a type, as `features` lists it.
+fn oci_name(ty: NsType) -> &'static str {
+    match ty {
+        NsType::Mnt => "mount",
+        NsType::Net => "network",
+        t => t.name(),
+    }
+}
+
+/// The runtime and version a skip names.
+fn who(plan: &Plan) -> String {
+    let version = plan.runtime.as_ref().and_then(|r| r.version.clone());
+    match version {
+        Some(v) => format!("{} ({v})", plan.door),
+        None => plan.door.to_string(),
+    }
+}
+
+/// Whether a user namespace's maps are one id each, with `"caller"` outside.
+fn one_id_maps(user: &super::UserSettings) -> bool {
+    let single = |m: &Option<Vec<super::MapLine>>| match m.as_deref() {
+        None => true,
+        Some([super::MapLine(_, super::Outside::Caller(_), 1)]) => true,
+        Some(_) => false,
+    };
+    single(&user.uid_map) && single(&user.gid_map)
+}
+
+/// What one runtime door cannot say of this plan.
+fn door_cannot(plan: &Plan) -> Option<String> {
+    let ns = &plan.namespaces;
+    let door = plan.door;
+    let runtime = who(plan);
+    if plan.outer_userns && matches!(door, Door::Youki | Door::Podman | Door::Docker) {
+        return Some(format!(
+            "{runtime} runs only as root here: rootless, the suite runs runc, crun, bwrap and \
+             unshare(1) from a user namespace of its own"
+        ));
+    }
+    if let Some(u) = &ns.user {
+        if u.unmapped && door != Door::UnshareCli {
+            return Some(format!(
+                "{runtime} writes the maps of a new user namespace: it has no way to leave them                  unwritten"
+            ));
+        }
+        if u.setgroups.is_some() {
+            return Some(format!(
+                "{runtime} has no setting for /proc/<pid>/setgroups"
+            ));
+        }
+        let one_id = matches!(door, Door::Bwrap | Door::UnshareCli);
+        if one_id && !one_id_maps(u) {
+            return Some(format!(
+                "{runtime} maps one uid and one gid to the caller, not the maps the case gives"
+            ));
+        }
+        if door == Door::Docker {
+            return Some(
+                "docker makes user namespaces only daemon-wide (userns-remap), not per container"
+                    .into(),
+            );
+        }
+    }
+    if let Some(t) = &ns.time {
+        match door {
+            Door::Bwrap | Door::Podman | Door::Docker => {
+                return Some(format!("{runtime} has no option for a time namespace"))
+            }
+            Door::UnshareCli if t.monotonic.is_some_and(|o| o.1 != 0) => {
+                return Some(format!("{runtime} takes time offsets in whole seconds"))
+            }
+            Door::UnshareCli if t.boottime.is_some_and(|o| o.1 != 0) => {
+                return Some(format!("{runtime} takes time offsets in whole seconds"))
+            }
+            _ => {}
+        }
+    }
+    let supported = plan.runtime.as_ref().and_then(|r| r.supported.as_ref());
+    let offsets = plan
+        .runtime
+        .as_ref()
+        .is_some_and(|r| r.config.time_offsets.is_some());
+    if let Some(list) = supported.filter(|l| offsets && !l.iter().any(|s| s == "time")) {
+        return Some(format!(
+            "{runtime} lacks the time namespace (its `features` lists only {}), so it cannot \
+             know timeOffsets to refuse them",
+            list.join(", ")
+        ));
+    }
+    if let Some(list) = supported {
+        if let Some(ty) = ns
+            .types()
+            .into_iter()
+            .find(|t| !list.iter().any(|s| s == oci_name(*t)))
+        {
+            return Some(format!(
+                "{runtime} lacks the {ty} namespace: its `features` lists only {}",
+                list.join(", ")
+            ));
+        }
+    }
+    None
+}
+
+/// Whether a step names the supervisor (`/proc/supervisor/...`, a signal to
+/// it, a helper that joins its namespaces): it is not in the container.
+fn steps_reach_supervisor(plan: &Plan) -> bool {
+    let named = |s: &Step| {
+        serde_json::to_string(s)
+            .map(|t| t.contains("supervisor"))
+            .unwrap_or(false)
+    };
+    let cgroup_steps = |s: &Step| matches!(s, Step::Cgroup(_));
+    plan.steps
+        .iter()
+        .chain(&plan.child_steps)
+        .any(|s| named(s) || cgroup_steps(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn plan(door: Door, ns: serde_json::Value, config: RuntimeConfig) -> Plan {
+        Plan {
+            door,
+            namespaces: serde_json::from_value(ns).expect("namespaces"),
+            steps: Vec::new(),
+            child_steps: Vec::new(),
+            observe: vec![Process::Inside, Process::Host],
+            outer_userns: false,
+            runtime: Some(RuntimePlan {
+                config,
+                ..RuntimePlan::default()
+            }),
+        }
+    }
+
+    #[rstest]
+    #[case(Door::Runc, serde_json::json!({"uts": {}}), false)]
+    #[case(Door::Bwrap, serde_json::json!({"time": {}}), true)]
+    #[case(Door::UnshareCli, serde_json::json!({"time": {"monotonic": [1, 5]}}), true)]
+    #[case(Door::UnshareCli, serde_json::json!({"time": {"monotonic": [1, 0]}}), false)]
+    #[case(Door::Docker, serde_json::json!({"user": {}}), true)]
+    #[case(Door::Runc, serde_json::json!({"user": {"unmapped": true}}), true)]
+    #[case(Door::Bwrap, serde_json::json!({"user": {"uid_map": [[0, 1000, 2]]}}), true)]
+    #[case(Door::Bwrap, serde_json::json!({"user": {"uid_map": [[5, "caller", 1]]}}), false)]
+    #[case(Door::Crun, serde_json::json!({}), true)]
+    fn doors_say_what_they_cannot_express(
+        #[case] door: Door,
+        #[case] ns: serde_json::Value,
+        #[case] inexpressible: bool,
+    ) {
+        let p = plan(door, ns, RuntimeConfig::default());
+        assert_eq!(
+            p.inexpressible().is_some(),
+            inexpressible,
+            "{:?}",
+            p.inexpressible()
+        );
+    }
+
+    #[test]
+    fn a_runtime_without_the_time_namespace_skips_naming_its_version() {
+        let mut p = plan(
+            Door::Runc,
+            serde_json::json!({"time": {}}),
+            RuntimeConfig::default(),
+        );
+        let rt = p.runtime.as_mut().unwrap();
+        rt.version = Some("runc version 1.1.5".into());
+        rt.supported = Some(vec!["uts".into(), "mount".into()]);
+        let reason = p.inexpressible().expect("a skip");
+        assert!(
+            reason.contains("runc version 1.1.5") && reason.contains("time"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn oci_fields_run_through_the_oci_doors_only() {
+        let config = RuntimeConfig {
+            hostname: Some("h".into()),
+            ..RuntimeConfig::default()
+        };
+        let ns = serde_json::json!({"uts": {}});
+        assert!(plan(Door::Bwrap, ns.clone(), config.clone())
+            .inexpressible()
+            .is_some());
+        assert!(plan(Door::Youki, ns, config).inexpressible().is_none());
+    }
+
+    #[test]
+    fn steps_that_reach_the_supervisor_are_not_for_containers() {
+        let mut p = plan(
+            Door::Runc,
+            serde_json::json!({"uts": {}}),
+            RuntimeConfig::default(),
+        );
+        p.steps = vec![Step::Stat("/proc/supervisor/ns/uts".into())];
+        assert!(p.inexpressible().is_some());
+    }
+}
