@@ -153,6 +153,9 @@ fn unmet_by_case(entry: &Entry, envm: &Environment) -> Option<SkipReason> {
     if let Some(reason) = userns_refused(entry, envm) {
         return Some(reason);
     }
+    if !envm.privileged && !has("unprivileged_userns") {
+        return Some(SkipReason::NoUnprivilegedUserns);
+    }
     None
 }
 

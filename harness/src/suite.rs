@@ -14,6 +14,7 @@ use crate::fixture::{parse_fixture, Fixture};
 use crate::format_error::FormatError;
 use crate::kind::NsType;
 use crate::known_issue::{self, KnownIssue};
+pub use crate::verdict::SuiteId;
 
 /// A case with its fixture, both read and valid.
 #[derive(Debug, Clone)]
@@ -74,15 +75,6 @@ pub struct Problem {
     pub ty: String,
     pub name: String,
     pub error: LoadError,
-}
-
-/// Which suite ran: where it came from, and a hash of every file of it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct SuiteId {
-    /// `built-in`, or the cases and fixtures directories given.
-    pub source: String,
-    /// FNV-1a (64 bits) over the relative path and bytes of every file, in order.
-    pub hash: String,
 }
 
 /// Everything found in the cases and fixtures.

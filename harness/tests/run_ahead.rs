@@ -11,13 +11,17 @@ use nsconform::verdict::{Environment, Verdict};
 
 fn run_with(environment: Environment) -> Run {
     let suite = nsconform::suite::choose(None, None).expect("the built-in suite");
+    run_of(&suite, environment)
+}
+
+fn run_of(suite: &nsconform::suite::Suite, environment: Environment) -> Run {
     let config = Config {
         probe: PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe")),
         timeout: Duration::from_secs(20),
         jobs: 1,
         environment,
     };
-    Run::new(&suite, &Filter::default(), config)
+    Run::new(suite, &Filter::default(), config)
 }
 
 fn index(run: &Run, id: &str) -> usize {
@@ -27,8 +31,31 @@ fn index(run: &Run, id: &str) -> usize {
 
 #[test]
 fn a_door_that_cannot_express_the_case_is_known_ahead() {
-    let run = run_with(nsconform::env::probe("host"));
-    let i = index(&run, "time::nsfs-time-for-children::clone");
+    // A case of its own: the built-in ones never offer clone(2) a time namespace.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (sub, text) in [
+        (
+            "cases",
+            r#"{"about": "A new time namespace through clone(2).", "namespaces": {"time": {}},
+                "observe": ["inside"], "requires": {"features": ["ns.time"]}, "doors": ["clone"]}"#,
+        ),
+        (
+            "fixtures",
+            r#"{"inside": {"ns": {"time": {"$any": true}}}}"#,
+        ),
+    ] {
+        let d = dir.path().join(sub).join("time");
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("clone-time.json"), text).expect("write");
+    }
+    let suite = nsconform::suite::choose(
+        Some(&dir.path().join("cases")),
+        Some(&dir.path().join("fixtures")),
+    )
+    .expect("the suite of its own");
+    assert!(suite.problems.is_empty(), "{:?}", suite.problems);
+    let run = run_of(&suite, nsconform::env::probe("host"));
+    let i = index(&run, "time::clone-time::clone");
     let reason = run.ahead(i).expect("clone(2) cannot take CLONE_NEWTIME");
     assert!(matches!(reason, SkipReason::Inexpressible(_)), "{reason:?}");
     assert_eq!(reason.class(), SkipClass::Door);
