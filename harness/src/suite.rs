@@ -6,9 +6,6 @@ use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use crate::case::{parse_case, Case};
 use crate::fixture::{parse_fixture, Fixture};
 use crate::format_error::FormatError;
