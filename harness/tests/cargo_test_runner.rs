@@ -63,6 +63,7 @@ fn run(root: &Path, args: &[&str], extra: &[(&str, &str)]) -> Option<Output> {
         );
         return None;
     };
+    assert_fresh(&bin);
     let mut cmd = Command::new(&bin);
     cmd.args(args)
         .env("NSCONFORM_CASES", root.join("cases"))
@@ -77,6 +78,20 @@ fn run(root: &Path, args: &[&str], extra: &[(&str, &str)]) -> Option<Output> {
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
     Some(out)
+}
+
+/// The binary is newer than `tests/conformance.rs`: `cargo test --test
+/// cargo_test_runner` alone does not rebuild it, and an old one would be
+/// tested instead.
+fn assert_fresh(bin: &Path) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance.rs");
+    let modified = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
+    assert!(
+        modified(bin) >= modified(&source),
+        "{} is older than {}: rebuild it with `cargo test --test conformance --no-run`",
+        bin.display(),
+        source.display()
+    );
 }
 
 fn shown(out: &Output) -> String {
