@@ -6,6 +6,11 @@
 //! ran, and under `reports/cargo-test-partial/` when only some did (so a
 //! partial run never replaces a full one). Under nextest, which runs one
 //! process per test, nextest's own reports are the record.
+//!
+//! `NSCONFORM_CASES` and `NSCONFORM_FIXTURES` name other cases and fixtures
+//! directories than the built-in suite, and `NSCONFORM_REPORT_ROOT` another
+//! directory than `reports/` (the harness's own tests use them, so that they
+//! never touch the real reports).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,8 +20,15 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use nsconform::run::{Config, Filter, Run};
 use nsconform::verdict::{TrialRecord, Verdict};
 
-fn source_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
+/// The directory named by the environment variable `var`, if it is set.
+fn dir_from(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var).map(PathBuf::from)
+}
+
+/// Where the reports go: `NSCONFORM_REPORT_ROOT`, else the source tree's.
+fn report_root() -> PathBuf {
+    dir_from("NSCONFORM_REPORT_ROOT")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports"))
 }
 
 /// Whether the tests run under cargo-nextest, which shows a test that
@@ -55,7 +67,8 @@ fn runs_everything(args: &Arguments) -> bool {
 
 fn main() {
     let args = Arguments::from_args();
-    let suite = match nsconform::suite::choose(None, None) {
+    let (cases, fixtures) = (dir_from("NSCONFORM_CASES"), dir_from("NSCONFORM_FIXTURES"));
+    let suite = match nsconform::suite::choose(cases.as_deref(), fixtures.as_deref()) {
         Ok(suite) => suite,
         Err(e) => {
             eprintln!("cannot load the suite: {e}");
@@ -96,7 +109,7 @@ fn main() {
         conclusion.exit();
     }
     let full = runs_everything(&args) && report.trials.len() == run.trials.len();
-    let dir = source_dir("reports").join(if full {
+    let dir = report_root().join(if full {
         "cargo-test"
     } else {
         "cargo-test-partial"
