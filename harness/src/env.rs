@@ -241,16 +241,16 @@ fn uname() -> (String, String, String) {
     }
 }
 
-/// Kernel configuration options about namespaces, from /proc/config.gz is
-/// not readable without a decompressor; /boot/config-<release> is plain text.
+/// The kernel configuration options the suite looks at, from
+/// `/proc/config.gz` where the kernel shows it (`CONFIG_IKCONFIG_PROC`;
+/// inside a guest too), else from `/boot/config-<release>`.
 fn kconfig(release: &str) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(format!("/boot/config-{release}")).unwrap_or_default();
-    let wanted: Vec<&str> = KINDS.iter().map(|k| k.kconfig).collect();
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .filter(|(k, _)| wanted.contains(k))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    use crate::target::vm::kconfig;
+    let proc = kconfig::read(Path::new(kconfig::PROC_CONFIG));
+    if !proc.is_empty() {
+        return proc;
+    }
+    kconfig::read(Path::new(&format!("/boot/config-{release}")))
 }
 
 /// Probe the environment of a run on `target`.

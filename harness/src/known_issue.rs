@@ -172,6 +172,7 @@ mod tests {
             target: "host".into(),
             verdict,
             reason: None,
+            skip: None,
             diff: paths
                 .iter()
                 .map(|p| Difference {

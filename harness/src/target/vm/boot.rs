@@ -195,7 +195,9 @@ pub fn run(kernel: &Path, kconfig_path: Option<&Path>, ids: &[String], opts: &Vm
         None => all_errors(&label, ids, &no_report_reason(&boot, &opts.qemu)),
     };
     apply_alarms(&mut report, &boot.console);
-    if let Some(path) = kconfig_path {
+    // The guest's own /proc/config.gz, where it had one, is the running
+    // kernel's; a .config given or found beside the image fills in otherwise.
+    if let Some(path) = kconfig_path.filter(|_| report.environment.kconfig.is_empty()) {
         report.environment.kconfig = kconfig::read(path);
     }
     VmRun {

@@ -1,7 +1,8 @@
-//! A guest kernel's configuration, from a `.config` file: the options the
-//! suite needs, and what each one turns on.
+//! A kernel's configuration, from a `.config` file or `/proc/config.gz`:
+//! the options the suite needs, and what each one turns on.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The options the suite looks at, and what each one turns on.
@@ -55,10 +56,30 @@ pub const OPTIONS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The options of [`OPTIONS`] that the file at `path` sets (`y`, `m`, or a
-/// value; "is not set" lines give `n`). Empty when it cannot be read.
+/// Where a kernel built with `CONFIG_IKCONFIG_PROC` shows its configuration.
+pub const PROC_CONFIG: &str = "/proc/config.gz";
+
+/// The options of [`OPTIONS`] that the file at `path` sets, gzip-compressed
+/// when its name ends in `.gz` (as `/proc/config.gz`). Empty when it cannot
+/// be read.
 pub fn read(path: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = if path.extension().is_some_and(|e| e == "gz") {
+        read_gz(path)
+    } else {
+        std::fs::read_to_string(path)
+    };
+    text.map(|t| parse(&t)).unwrap_or_default()
+}
+
+fn read_gz(path: &Path) -> std::io::Result<String> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path)?).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// The options of [`OPTIONS`] that a `.config` text sets (`y`, `m`, or a
+/// value; "is not set" lines give `n`).
+pub fn parse(text: &str) -> BTreeMap<String, String> {
     let wanted = |k: &str| OPTIONS.iter().any(|(o, _)| *o == k);
     let mut out = BTreeMap::new();
     for line in text.lines() {
@@ -117,5 +138,44 @@ mod tests {
         let kernel = dir.path().join("vmlinuz-6.1.0-1-cloud-amd64");
         std::fs::write(dir.path().join("config-6.1.0-1-cloud-amd64"), "").unwrap();
         assert!(beside(&kernel).is_some());
+    }
+
+    #[test]
+    fn a_gzip_config_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.gz");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        writeln!(
+            gz,
+            "CONFIG_USER_NS=y\n# CONFIG_TIME_NS is not set\nCONFIG_OTHER=m"
+        )
+        .unwrap();
+        gz.finish().unwrap();
+        let got = read(&path);
+        assert_eq!(got.get("CONFIG_USER_NS").map(String::as_str), Some("y"));
+        assert_eq!(got.get("CONFIG_TIME_NS").map(String::as_str), Some("n"));
+        assert!(!got.contains_key("CONFIG_OTHER"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_gzip_reads_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.gz");
+        std::fs::write(&path, "CONFIG_USER_NS=y\n").unwrap();
+        assert!(read(&path).is_empty());
+    }
+
+    #[test]
+    fn a_tree_config_lies_at_the_top_of_its_bzimage_tree() {
+        let top = tempfile::tempdir().unwrap();
+        let boot = top.path().join("arch/x86/boot");
+        std::fs::create_dir_all(&boot).unwrap();
+        let kernel = boot.join("bzImage");
+        assert_eq!(beside(&kernel), None);
+        std::fs::write(top.path().join(".config"), "CONFIG_USER_NS=y\n").unwrap();
+        assert_eq!(beside(&kernel), Some(top.path().join(".config")));
+        let other = boot.join("vmlinux");
+        assert_eq!(beside(&other), None);
     }
 }
