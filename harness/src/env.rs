@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::kind::KINDS;
 use crate::plan::Door;
 use crate::skip::SkipReason;
+use crate::target::vm::kconfig::{self, KernelConfig};
 use crate::verdict::{DoorInfo, Environment};
 
 /// Whether the caller has CAP_SYS_ADMIN in the initial user namespace.
@@ -241,13 +242,12 @@ fn uname() -> (String, String, String) {
     }
 }
 
-/// The kernel configuration options the suite looks at, from
-/// `/proc/config.gz` where the kernel shows it (`CONFIG_IKCONFIG_PROC`;
-/// inside a guest too), else from `/boot/config-<release>`.
-fn kconfig(release: &str) -> BTreeMap<String, String> {
-    use crate::target::vm::kconfig;
+/// The kernel configuration, from `/proc/config.gz` where the kernel shows
+/// it (`CONFIG_IKCONFIG_PROC`; inside a guest too), else from
+/// `/boot/config-<release>`.
+fn kconfig(release: &str) -> KernelConfig {
     let proc = kconfig::read(Path::new(kconfig::PROC_CONFIG));
-    if !proc.is_empty() {
+    if proc.hash.is_some() {
         return proc;
     }
     kconfig::read(Path::new(&format!("/boot/config-{release}")))
@@ -273,8 +273,10 @@ pub fn probe_with(target: &str, runtimes: &crate::runtimes::Overrides) -> Enviro
         })
         .chain(crate::runtimes::detect_all(runtimes))
         .collect();
+    let config = kconfig(&kernel_release);
     Environment {
-        kconfig: kconfig(&kernel_release),
+        kconfig: config.options,
+        kconfig_hash: config.hash,
         kernel_release,
         kernel_version,
         arch,

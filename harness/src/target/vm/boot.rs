@@ -197,8 +197,10 @@ pub fn run(kernel: &Path, kconfig_path: Option<&Path>, ids: &[String], opts: &Vm
     apply_alarms(&mut report, &boot.console);
     // The guest's own /proc/config.gz, where it had one, is the running
     // kernel's; a .config given or found beside the image fills in otherwise.
-    if let Some(path) = kconfig_path.filter(|_| report.environment.kconfig.is_empty()) {
-        report.environment.kconfig = kconfig::read(path);
+    if let Some(path) = kconfig_path.filter(|_| report.environment.kconfig_hash.is_none()) {
+        let config = kconfig::read(path);
+        report.environment.kconfig = config.options;
+        report.environment.kconfig_hash = config.hash;
     }
     VmRun {
         report,

@@ -2,6 +2,7 @@
 //! the options the suite needs, and what each one turns on.
 
 use std::collections::BTreeMap;
+use std::hash::Hasher;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -59,22 +60,44 @@ pub const OPTIONS: &[(&str, &str)] = &[
 /// Where a kernel built with `CONFIG_IKCONFIG_PROC` shows its configuration.
 pub const PROC_CONFIG: &str = "/proc/config.gz";
 
-/// The options of [`OPTIONS`] that the file at `path` sets, gzip-compressed
-/// when its name ends in `.gz` (as `/proc/config.gz`). Empty when it cannot
-/// be read.
-pub fn read(path: &Path) -> BTreeMap<String, String> {
+/// A kernel's configuration as a report carries it: the options of
+/// [`OPTIONS`] it sets, and the hash of the whole text (the whole is some
+/// 130 kB, too much to carry in every report).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KernelConfig {
+    pub options: BTreeMap<String, String>,
+    /// `fnv1a64:<hex>` of the whole text; `None` when nothing was read.
+    pub hash: Option<String>,
+}
+
+/// The configuration in the file at `path`, gzip-compressed when its name
+/// ends in `.gz` (as `/proc/config.gz`). Empty when it cannot be read.
+pub fn read(path: &Path) -> KernelConfig {
     let text = if path.extension().is_some_and(|e| e == "gz") {
         read_gz(path)
     } else {
         std::fs::read_to_string(path)
     };
-    text.map(|t| parse(&t)).unwrap_or_default()
+    match text {
+        Ok(t) => KernelConfig {
+            options: parse(&t),
+            hash: Some(hash(&t)),
+        },
+        Err(_) => KernelConfig::default(),
+    }
 }
 
 fn read_gz(path: &Path) -> std::io::Result<String> {
     let mut text = String::new();
     flate2::read::GzDecoder::new(std::fs::File::open(path)?).read_to_string(&mut text)?;
     Ok(text)
+}
+
+/// The hash of a configuration's text, as `fnv1a64:<hex>`.
+fn hash(text: &str) -> String {
+    let mut h = fnv::FnvHasher::default();
+    h.write(text.as_bytes());
+    format!("fnv1a64:{:016x}", h.finish())
 }
 
 /// The options of [`OPTIONS`] that a `.config` text sets (`y`, `m`, or a
@@ -126,7 +149,7 @@ mod tests {
             "CONFIG_TIME_NS=y\n# CONFIG_VETH is not set\nCONFIG_OTHER=y"
         )
         .unwrap();
-        let got = read(f.path());
+        let got = read(f.path()).options;
         assert_eq!(got.get("CONFIG_TIME_NS").map(String::as_str), Some("y"));
         assert_eq!(got.get("CONFIG_VETH").map(String::as_str), Some("n"));
         assert!(!got.contains_key("CONFIG_OTHER"));
@@ -152,7 +175,9 @@ mod tests {
         )
         .unwrap();
         gz.finish().unwrap();
-        let got = read(&path);
+        let config = read(&path);
+        assert!(config.hash.is_some_and(|h| h.starts_with("fnv1a64:")));
+        let got = config.options;
         assert_eq!(got.get("CONFIG_USER_NS").map(String::as_str), Some("y"));
         assert_eq!(got.get("CONFIG_TIME_NS").map(String::as_str), Some("n"));
         assert!(!got.contains_key("CONFIG_OTHER"));
@@ -163,7 +188,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.gz");
         std::fs::write(&path, "CONFIG_USER_NS=y\n").unwrap();
-        assert!(read(&path).is_empty());
+        assert_eq!(read(&path), KernelConfig::default());
     }
 
     #[test]
