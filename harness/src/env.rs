@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::kind::KINDS;
 use crate::plan::Door;
 use crate::skip::SkipReason;
+use crate::target::vm::kconfig::{self, KernelConfig};
 use crate::verdict::{DoorInfo, Environment};
 
 /// Whether the caller has CAP_SYS_ADMIN in the initial user namespace.
@@ -241,16 +242,15 @@ fn uname() -> (String, String, String) {
     }
 }
 
-/// Kernel configuration options about namespaces, from /proc/config.gz is
-/// not readable without a decompressor; /boot/config-<release> is plain text.
-fn kconfig(release: &str) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(format!("/boot/config-{release}")).unwrap_or_default();
-    let wanted: Vec<&str> = KINDS.iter().map(|k| k.kconfig).collect();
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .filter(|(k, _)| wanted.contains(k))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+/// The kernel configuration, from `/proc/config.gz` where the kernel shows
+/// it (`CONFIG_IKCONFIG_PROC`; inside a guest too), else from
+/// `/boot/config-<release>`.
+fn kconfig(release: &str) -> KernelConfig {
+    let proc = kconfig::read(Path::new(kconfig::PROC_CONFIG));
+    if proc.hash.is_some() {
+        return proc;
+    }
+    kconfig::read(Path::new(&format!("/boot/config-{release}")))
 }
 
 /// Probe the environment of a run on `target`.
@@ -273,8 +273,10 @@ pub fn probe_with(target: &str, runtimes: &crate::runtimes::Overrides) -> Enviro
         })
         .chain(crate::runtimes::detect_all(runtimes))
         .collect();
+    let config = kconfig(&kernel_release);
     Environment {
-        kconfig: kconfig(&kernel_release),
+        kconfig: config.options,
+        kconfig_hash: config.hash,
         kernel_release,
         kernel_version,
         arch,

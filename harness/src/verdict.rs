@@ -238,9 +238,14 @@ pub struct Environment {
     pub features: BTreeMap<String, bool>,
     pub doors: Vec<DoorInfo>,
     pub target: String,
-    /// Kernel configuration options, where `/proc/config.gz` or `/boot` had them.
+    /// Kernel configuration options, from `/proc/config.gz`, `/boot`, or a
+    /// guest's `--kconfig` (or the `.config` beside its image).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub kconfig: BTreeMap<String, String>,
+    /// The hash (`fnv1a64:<hex>`) of the whole kernel configuration the
+    /// options of `kconfig` were read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kconfig_hash: Option<String>,
 }
 
 /// The current version of the report format.

@@ -226,6 +226,8 @@ fn the_suite_runs_on_both_guest_kernels() {
                 .is_none_or(|m| m.is_empty()),
             "no kconfig"
         );
+        let hash = r["environment"]["kconfig_hash"].as_str().unwrap_or("");
+        assert!(hash.starts_with("fnv1a64:"), "no kconfig hash: {hash:?}");
     }
     let matrix = std::fs::read_to_string(out_dir.join("matrix.md")).unwrap();
     assert!(

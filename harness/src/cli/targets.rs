@@ -38,8 +38,9 @@ pub struct TargetArgs {
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub boot_timeout: u64,
     /// A guest kernel's .config (repeatable, in the order of the vm:
-    /// targets) [default: config-<release> beside vmlinuz-<release>, or the
-    /// tree's .config for arch/x86/boot/bzImage].
+    /// targets), where the guest has no /proc/config.gz [default:
+    /// config-<release> beside vmlinuz-<release>, or the tree's .config for
+    /// arch/x86/boot/bzImage].
     #[arg(long, value_name = "FILE")]
     pub kconfig: Vec<PathBuf>,
     /// qemu's accelerator: tcg, or kvm where a guest really runs with it.

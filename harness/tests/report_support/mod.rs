@@ -37,6 +37,7 @@ pub fn environment() -> Environment {
         ],
         target: "host".into(),
         kconfig: BTreeMap::from([("CONFIG_TIME_NS".into(), "y".into())]),
+        kconfig_hash: Some("fnv1a64:0123456789abcdef".into()),
     }
 }
 

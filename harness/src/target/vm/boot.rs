@@ -195,8 +195,12 @@ pub fn run(kernel: &Path, kconfig_path: Option<&Path>, ids: &[String], opts: &Vm
         None => all_errors(&label, ids, &no_report_reason(&boot, &opts.qemu)),
     };
     apply_alarms(&mut report, &boot.console);
-    if let Some(path) = kconfig_path {
-        report.environment.kconfig = kconfig::read(path);
+    // The guest's own /proc/config.gz, where it had one, is the running
+    // kernel's; a .config given or found beside the image fills in otherwise.
+    if let Some(path) = kconfig_path.filter(|_| report.environment.kconfig_hash.is_none()) {
+        let config = kconfig::read(path);
+        report.environment.kconfig = config.options;
+        report.environment.kconfig_hash = config.hash;
     }
     VmRun {
         report,
