@@ -100,6 +100,8 @@ mod tests {
             duration_ms: 0.0,
             views: None,
             stderr: String::new(),
+            checks: 0,
+            known_issue: None,
         }
     }
 
