@@ -104,11 +104,12 @@ impl KnownIssue {
     }
 
     fn covers_paths(&self, record: &TrialRecord) -> bool {
-        self.paths.is_empty()
-            || record
-                .diff
-                .iter()
-                .all(|d| self.paths.iter().any(|p| under(&d.path, p)))
+        let failed = failed_paths(record);
+        !failed.is_empty()
+            && (self.paths.is_empty()
+                || failed
+                    .iter()
+                    .all(|f| self.paths.iter().any(|p| under(f, p))))
     }
 
     /// Whether it holds for a trial through `door` in `env`.
@@ -141,6 +142,23 @@ impl KnownIssue {
             self.reason,
             self.reference
         )
+    }
+}
+
+/// Where a failed `record` differs: its diff's paths, or `door.errno` when
+/// the door itself failed (a runtime that refused the container) before
+/// anything could be compared.
+fn failed_paths(record: &TrialRecord) -> Vec<&str> {
+    if !record.diff.is_empty() {
+        return record.diff.iter().map(|d| d.path.as_str()).collect();
+    }
+    let door_failed = (record.views.as_ref())
+        .and_then(|v| v.pointer("/door/errno"))
+        .is_some_and(|e| !e.is_null());
+    if door_failed {
+        vec!["door.errno"]
+    } else {
+        Vec::new()
     }
 }
 
@@ -214,7 +232,7 @@ pub fn apply(record: &mut TrialRecord, issues: &[KnownIssue], env: &Environment)
         return;
     };
     match record.verdict {
-        Verdict::Fail if !record.diff.is_empty() && issue.covers_paths(record) => {
+        Verdict::Fail if issue.covers_paths(record) => {
             record.verdict = Verdict::Xfail;
             record.known_issue = Some(issue.describe());
         }
@@ -354,6 +372,26 @@ mod tests {
         let mut r = runc_record(Verdict::Pass);
         apply(&mut r, &issues, &env("6.18", "runc", "runc version 1.1.12"));
         assert_eq!(r.verdict, Verdict::Xpass);
+    }
+
+    #[test]
+    fn a_door_that_failed_shows_at_door_errno() {
+        let text = RUNTIME.replace("inside.steps.0.second.unbindable", "door.errno");
+        let issues = parse(Path::new("known-issues.json"), &text).unwrap();
+        let env = env("6.18", "runc", "runc version 1.1.5");
+        let mut r = runc_record(Verdict::Fail);
+        r.diff.clear();
+        r.views = Some(json!({"door": {"syscall": "runtime", "errno": "exit status 1"}}));
+        apply(&mut r, &issues, &env);
+        assert_eq!(r.verdict, Verdict::Xfail);
+        let mut r = runc_record(Verdict::Fail);
+        r.diff.clear();
+        apply(&mut r, &issues, &env);
+        assert_eq!(
+            r.verdict,
+            Verdict::Fail,
+            "nothing differed, nothing is covered"
+        );
     }
 
     #[test]
