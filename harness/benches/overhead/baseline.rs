@@ -48,6 +48,7 @@ impl Raw {
             Door::Clone3 => self.wait(self.clone3(self.flags), |_| self.exec()),
             Door::Unshare => self.wait(self.clone_flags(0), |_| self.unshare()),
             Door::Setns | Door::SetnsPidfd => self.with_holder(door),
+            d => return Err(format!("{d} has no raw round: it is a runtime door")),
         };
         match code {
             0 | 2 => Ok(()),
