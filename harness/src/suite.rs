@@ -6,9 +6,6 @@ use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use crate::case::{parse_case, Case};
 use crate::fixture::{parse_fixture, Fixture};
 use crate::format_error::FormatError;
@@ -76,14 +73,7 @@ pub struct Problem {
     pub error: LoadError,
 }
 
-/// Which suite ran: where it came from, and a hash of every file of it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct SuiteId {
-    /// `built-in`, or the cases and fixtures directories given.
-    pub source: String,
-    /// FNV-1a (64 bits) over the relative path and bytes of every file, in order.
-    pub hash: String,
-}
+pub use crate::verdict::SuiteId;
 
 /// Everything found in the cases and fixtures.
 #[derive(Debug, Default)]

@@ -6,7 +6,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::skip::{SkipClass, SkipReason};
-use crate::suite::SuiteId;
 
 /// The outcome of one trial.
 #[derive(
@@ -233,6 +232,15 @@ pub struct Environment {
     /// Kernel configuration options, where `/proc/config.gz` or `/boot` had them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub kconfig: BTreeMap<String, String>,
+}
+
+/// Which suite ran: where it came from, and a hash of every file of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SuiteId {
+    /// `built-in`, or the cases and fixtures directories given.
+    pub source: String,
+    /// FNV-1a (64 bits) over the relative path and bytes of every file, in order.
+    pub hash: String,
 }
 
 /// The current version of the report format.
