@@ -1,6 +1,7 @@
-//! Known issues: documented non-conformances of a kernel version range, read
-//! from `known-issues.json`. A failure that one covers is `xfail`; a covered
-//! trial that passes is `xpass`. The fixture keeps the promise either way.
+//! Known issues: documented non-conformances of a kernel version range or of
+//! a runtime's version range, read from `known-issues.json`. A failure that
+//! one covers is `xfail`; a covered trial that passes is `xpass`. The fixture
+//! keeps the promise either way.
 
 use std::path::Path;
 
@@ -8,7 +9,7 @@ use serde::Deserialize;
 
 use crate::format_error::{FormatError, JsonPath};
 use crate::kver::{KernelVersion, VersionRange};
-use crate::verdict::{TrialRecord, Verdict};
+use crate::verdict::{Environment, TrialRecord, Verdict};
 
 /// One known non-conformance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,18 +18,50 @@ pub struct KnownIssue {
     pub id: String,
     /// Trial ids, or `<type>::<case>` for every door of a case.
     pub trials: Vec<String>,
-    /// The kernel releases that have the issue.
-    pub kernel: VersionRange,
+    /// The kernel releases that have the issue; none: every kernel.
+    pub kernel: Option<VersionRange>,
+    /// The runtime releases that have the issue; none: any door.
+    pub runtime: Option<RuntimeRange>,
     /// The JSON paths (or their prefixes) where the failure shows; a
     /// difference anywhere else is not covered. Empty: any difference.
     pub paths: Vec<String>,
-    /// What the kernel does instead of what is documented.
+    /// What the kernel or runtime does instead of what is documented.
     pub reason: String,
     /// Where it is documented or reported upstream.
     pub reference: String,
 }
 
-/// The file's form, before the kernel ranges are parsed.
+/// A runtime and the range of its versions, such as runc `>=1.1.0 <1.2`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeRange {
+    /// The program's name as its `--version` line begins (`runc`, `crun`,
+    /// `youki`, `bubblewrap`).
+    pub name: String,
+    pub version: VersionRange,
+}
+
+impl RuntimeRange {
+    /// Whether the `--version` line a report's environment records for a
+    /// door names this runtime in this range.
+    fn contains(&self, version_line: &str) -> bool {
+        let Some((name, version)) = runtime_version(version_line) else {
+            return false;
+        };
+        name == self.name && self.version.contains(version)
+    }
+}
+
+/// The program name and the version of a `--version` line: its first word
+/// and its first word that begins with a digit (`runc version 1.1.5+ds1;
+/// commit: ...` is runc 1.1.5).
+fn runtime_version(line: &str) -> Option<(&str, KernelVersion)> {
+    let mut words = line.split_whitespace();
+    let name = words.next()?;
+    let version = words.find(|w| w.starts_with(|c: char| c.is_ascii_digit()))?;
+    Some((name, KernelVersion::from_release(version)?))
+}
+
+/// The file's form, before the version ranges are parsed.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IssuesFile {
@@ -40,7 +73,12 @@ struct IssuesFile {
 struct RawIssue {
     id: String,
     trials: Vec<String>,
-    kernel: String,
+    #[serde(default)]
+    kernel: Option<String>,
+    #[serde(default)]
+    runtime: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
     #[serde(default)]
     paths: Vec<String>,
     reason: String,
@@ -66,19 +104,61 @@ impl KnownIssue {
     }
 
     fn covers_paths(&self, record: &TrialRecord) -> bool {
-        self.paths.is_empty()
-            || record
-                .diff
-                .iter()
-                .all(|d| self.paths.iter().any(|p| under(&d.path, p)))
+        let failed = failed_paths(record);
+        !failed.is_empty()
+            && (self.paths.is_empty()
+                || failed
+                    .iter()
+                    .all(|f| self.paths.iter().any(|p| under(f, p))))
     }
 
-    /// One line for reports: the id, the reason and the reference.
+    /// Whether it holds for a trial through `door` in `env`.
+    fn holds_in(&self, door: &str, env: &Environment) -> bool {
+        let kernel_ok = self.kernel.as_ref().is_none_or(|range| {
+            KernelVersion::from_release(&env.kernel_release).is_some_and(|k| range.contains(k))
+        });
+        let runtime_ok = self.runtime.as_ref().is_none_or(|rt| {
+            (env.doors.iter())
+                .find(|d| d.name == door)
+                .and_then(|d| d.version.as_deref())
+                .is_some_and(|line| rt.contains(line))
+        });
+        kernel_ok && runtime_ok
+    }
+
+    /// One line for reports: the id, the ranges, the reason and the reference.
     pub fn describe(&self) -> String {
+        let mut ranges = Vec::new();
+        if let Some(k) = &self.kernel {
+            ranges.push(format!("Linux {k}"));
+        }
+        if let Some(rt) = &self.runtime {
+            ranges.push(format!("{} {}", rt.name, rt.version));
+        }
         format!(
-            "known issue {} (Linux {}): {} [{}]",
-            self.id, self.kernel, self.reason, self.reference
+            "known issue {} ({}): {} [{}]",
+            self.id,
+            ranges.join(", "),
+            self.reason,
+            self.reference
         )
+    }
+}
+
+/// Where a failed `record` differs: its diff's paths, or `door.errno` when
+/// the door itself failed (a runtime that refused the container) before
+/// anything could be compared.
+fn failed_paths(record: &TrialRecord) -> Vec<&str> {
+    if !record.diff.is_empty() {
+        return record.diff.iter().map(|d| d.path.as_str()).collect();
+    }
+    let door_failed = (record.views.as_ref())
+        .and_then(|v| v.pointer("/door/errno"))
+        .is_some_and(|e| !e.is_null());
+    if door_failed {
+        vec!["door.errno"]
+    } else {
+        Vec::new()
     }
 }
 
@@ -97,16 +177,36 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<KnownIssue>, FormatError> {
     let mut out = Vec::new();
     for (i, raw) in file.issues.into_iter().enumerate() {
         let at = JsonPath::root().key("issues").index(i);
-        let kernel = VersionRange::parse(&raw.kernel)
-            .map_err(|m| FormatError::at_path(path, text, &at.key("kernel"), m))?;
+        let fail = |key: &str, m: String| FormatError::at_path(path, text, &at.key(key), m);
+        let range = |key: &str, t: &str| VersionRange::parse(t).map_err(|m| fail(key, m));
+        let kernel = raw
+            .kernel
+            .as_deref()
+            .map(|t| range("kernel", t))
+            .transpose()?;
+        let runtime = match (raw.runtime, raw.version.as_deref()) {
+            (Some(name), Some(v)) => Some(RuntimeRange {
+                name,
+                version: range("version", v)?,
+            }),
+            (None, None) => None,
+            (Some(_), None) => return Err(fail("runtime", "needs a `version` range".into())),
+            (None, Some(_)) => return Err(fail("version", "needs a `runtime`".into())),
+        };
+        if kernel.is_none() && runtime.is_none() {
+            return Err(fail(
+                "id",
+                "needs a `kernel` or a `runtime` and `version`".into(),
+            ));
+        }
         if raw.trials.is_empty() {
-            let m = "names no trials".to_string();
-            return Err(FormatError::at_path(path, text, &at.key("trials"), m));
+            return Err(fail("trials", "names no trials".into()));
         }
         out.push(KnownIssue {
             id: raw.id,
             trials: raw.trials,
             kernel,
+            runtime,
             paths: raw.paths,
             reason: raw.reason,
             reference: raw.reference,
@@ -125,17 +225,14 @@ pub fn read(path: &Path) -> Result<Vec<KnownIssue>, FormatError> {
 }
 
 /// Turns a judged `record` into `xfail` or `xpass` where one of `issues`
-/// covers it on the kernel `release`.
-pub fn apply(record: &mut TrialRecord, issues: &[KnownIssue], release: &str) {
-    let Some(kernel) = KernelVersion::from_release(release) else {
-        return;
-    };
-    let applies = |k: &&KnownIssue| k.covers_trial(&record.id) && k.kernel.contains(kernel);
+/// covers it in `env` (its kernel release, its doors' runtime versions).
+pub fn apply(record: &mut TrialRecord, issues: &[KnownIssue], env: &Environment) {
+    let applies = |k: &&KnownIssue| k.covers_trial(&record.id) && k.holds_in(&record.door, env);
     let Some(issue) = issues.iter().find(applies) else {
         return;
     };
     match record.verdict {
-        Verdict::Fail if !record.diff.is_empty() && issue.covers_paths(record) => {
+        Verdict::Fail if issue.covers_paths(record) => {
             record.verdict = Verdict::Xfail;
             record.known_issue = Some(issue.describe());
         }
@@ -151,7 +248,7 @@ pub fn apply(record: &mut TrialRecord, issues: &[KnownIssue], release: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::Difference;
+    use crate::verdict::{Difference, DoorInfo};
     use serde_json::json;
 
     const FILE: &str = r#"{"issues": [{
@@ -189,6 +286,40 @@ mod tests {
         }
     }
 
+    const RUNTIME: &str = r#"{"issues": [{
+  "id": "runc-domainname",
+  "trials": ["mnt::propagation-unbindable-two-ns::runc"],
+  "runtime": "runc",
+  "version": ">=1.1.0 <1.2",
+  "paths": ["inside.steps.0.second.unbindable"],
+  "reason": "r",
+  "reference": "x"
+}]}"#;
+
+    fn env(release: &str, door: &str, version: &str) -> Environment {
+        Environment {
+            kernel_release: release.into(),
+            doors: vec![DoorInfo {
+                name: door.into(),
+                available: true,
+                version: Some(version.into()),
+                ..DoorInfo::default()
+            }],
+            ..Environment::default()
+        }
+    }
+
+    fn kernel(release: &str) -> Environment {
+        env(release, "clone", "")
+    }
+
+    fn runc_record(verdict: Verdict) -> TrialRecord {
+        let mut r = record(verdict, &["inside.steps.0.second.unbindable"]);
+        r.id = "mnt::propagation-unbindable-two-ns::runc".into();
+        r.door = "runc".into();
+        r
+    }
+
     fn issues() -> Vec<KnownIssue> {
         parse(Path::new("known-issues.json"), FILE).unwrap()
     }
@@ -196,7 +327,7 @@ mod tests {
     #[test]
     fn a_covered_failure_is_xfail() {
         let mut r = record(Verdict::Fail, &["inside.steps.0.second.unbindable"]);
-        apply(&mut r, &issues(), "6.18.44-fc");
+        apply(&mut r, &issues(), &kernel("6.18.44-fc"));
         assert_eq!(r.verdict, Verdict::Xfail);
         assert!(r.known_issue.unwrap().contains("sharedsubtree.rst"));
     }
@@ -204,21 +335,89 @@ mod tests {
     #[test]
     fn a_failure_elsewhere_or_on_another_kernel_stays_a_failure() {
         let mut r = record(Verdict::Fail, &["inside.steps.0.first.bind"]);
-        apply(&mut r, &issues(), "6.18.44");
+        apply(&mut r, &issues(), &kernel("6.18.44"));
         assert_eq!(r.verdict, Verdict::Fail);
         let mut r = record(Verdict::Fail, &["inside.steps.0.second.bind"]);
-        apply(&mut r, &issues(), "6.16.1");
+        apply(&mut r, &issues(), &kernel("6.16.1"));
         assert_eq!(r.verdict, Verdict::Fail);
     }
 
     #[test]
     fn a_covered_pass_is_xpass() {
         let mut r = record(Verdict::Pass, &[]);
-        apply(&mut r, &issues(), "6.19");
+        apply(&mut r, &issues(), &kernel("6.19"));
         assert_eq!(r.verdict, Verdict::Xpass);
         let mut r = record(Verdict::Skip, &[]);
-        apply(&mut r, &issues(), "6.19");
+        apply(&mut r, &issues(), &kernel("6.19"));
         assert_eq!(r.verdict, Verdict::Skip);
+    }
+
+    #[test]
+    fn a_runtime_range_is_matched_against_the_doors_version() {
+        let issues = parse(Path::new("known-issues.json"), RUNTIME).unwrap();
+        let line = "runc version 1.1.5+ds1; commit: 1.1.5+ds1-1+deb12u1; spec: 1.0.2-dev";
+        let mut r = runc_record(Verdict::Fail);
+        apply(&mut r, &issues, &env("6.18", "runc", line));
+        assert_eq!(r.verdict, Verdict::Xfail);
+        assert!(r.known_issue.unwrap().contains("(runc >=1.1.0 <1.2)"));
+        for (door, line) in [
+            ("runc", "runc version 1.2.0; spec: 1.2.0"),
+            ("runc", "crun version 1.1.5"),
+            ("crun", line),
+        ] {
+            let mut r = runc_record(Verdict::Fail);
+            apply(&mut r, &issues, &env("6.18", door, line));
+            assert_eq!(r.verdict, Verdict::Fail, "{door}: {line}");
+        }
+        let mut r = runc_record(Verdict::Pass);
+        apply(&mut r, &issues, &env("6.18", "runc", "runc version 1.1.12"));
+        assert_eq!(r.verdict, Verdict::Xpass);
+    }
+
+    #[test]
+    fn a_door_that_failed_shows_at_door_errno() {
+        let text = RUNTIME.replace("inside.steps.0.second.unbindable", "door.errno");
+        let issues = parse(Path::new("known-issues.json"), &text).unwrap();
+        let env = env("6.18", "runc", "runc version 1.1.5");
+        let mut r = runc_record(Verdict::Fail);
+        r.diff.clear();
+        r.views = Some(json!({"door": {"syscall": "runtime", "errno": "exit status 1"}}));
+        apply(&mut r, &issues, &env);
+        assert_eq!(r.verdict, Verdict::Xfail);
+        let mut r = runc_record(Verdict::Fail);
+        r.diff.clear();
+        apply(&mut r, &issues, &env);
+        assert_eq!(
+            r.verdict,
+            Verdict::Fail,
+            "nothing differed, nothing is covered"
+        );
+    }
+
+    #[test]
+    fn reads_the_version_of_a_version_line() {
+        let v = |l| runtime_version(l).map(|(n, v)| (n, v.to_string()));
+        assert_eq!(
+            v("crun version 1.8.1; commit: f8a0"),
+            Some(("crun", "1.8.1".into()))
+        );
+        assert_eq!(v("bubblewrap 0.8.0"), Some(("bubblewrap", "0.8".into())));
+        assert_eq!(v("youki version 0.7.0"), Some(("youki", "0.7".into())));
+        assert_eq!(v("youki"), None);
+    }
+
+    #[test]
+    fn refuses_a_runtime_without_its_range_and_an_issue_without_either() {
+        let k = |t: &str| parse(Path::new("k.json"), t).unwrap_err().to_string();
+        let no_version = RUNTIME.replace(r#""version": ">=1.1.0 <1.2","#, "");
+        assert!(k(&no_version).contains("needs a `version` range"));
+        let no_runtime = RUNTIME.replace(r#""runtime": "runc","#, "");
+        assert!(k(&no_runtime).contains("needs a `runtime`"));
+        let neither = no_version.replace(r#""runtime": "runc","#, "");
+        assert!(k(&neither).contains("needs a `kernel` or a `runtime`"));
+        let bad = RUNTIME.replace("<1.2", "1.2");
+        let err = parse(Path::new("k.json"), &bad).unwrap_err();
+        assert_eq!(err.line, 5, "{err}");
     }
 
     #[test]

@@ -236,8 +236,7 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
     if record.verdict.judged() {
         record.checks = entry.fixture.checks();
     }
-    let release = &config.environment.kernel_release;
-    crate::known_issue::apply(&mut record, &entry.known_issues, release);
+    crate::known_issue::apply(&mut record, &entry.known_issues, &config.environment);
     record
 }
 

@@ -130,7 +130,20 @@ pub fn inexpressible(plan: &Plan) -> Option<String> {
     if plan.namespaces.types().is_empty() && !oci_only {
         return Some("the case creates no namespace for a container to have".into());
     }
-    door_cannot(plan)
+    door_cannot(plan).or_else(|| proc_sys_read_only(plan))
+}
+
+/// bwrap covers /proc/sys (and /proc/sysrq-trigger, /proc/irq, /proc/bus)
+/// with read-only binds in every container: a sysctl write there is EROFS.
+fn proc_sys_read_only(plan: &Plan) -> Option<String> {
+    let writes_sysctl = |s: &Step| matches!(s, Step::Net(super::net::NetStep::Sysctl(_)));
+    let steps = || plan.steps.iter().chain(&plan.child_steps);
+    (plan.door == Door::Bwrap && steps().any(writes_sysctl)).then(|| {
+        format!(
+            "{} mounts /proc/sys read-only in its containers, so no sysctl can be written there",
+            who(plan)
+        )
+    })
 }
 
 /// The OCI name of a type, as `features` lists it.
@@ -311,6 +324,26 @@ mod tests {
             reason.contains("runc version 1.1.5") && reason.contains("time"),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn bwrap_cannot_write_a_sysctl() {
+        let sysctl = Step::Net(super::super::net::NetStep::Sysctl(
+            super::super::net::Sysctl {
+                name: "net/ipv4/ip_default_ttl".into(),
+                value: "42".into(),
+            },
+        ));
+        for (door, inexpressible) in [(Door::Bwrap, true), (Door::Runc, false)] {
+            let mut p = plan(
+                door,
+                serde_json::json!({"net": {}}),
+                RuntimeConfig::default(),
+            );
+            p.steps.push(sysctl.clone());
+            let reason = p.inexpressible();
+            assert_eq!(reason.is_some(), inexpressible, "{door}: {reason:?}");
+        }
     }
 
     #[test]
