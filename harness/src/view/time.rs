@@ -47,16 +47,40 @@ pub struct TimeShift {
 static START: OnceLock<[f64; 3]> = OnceLock::new();
 
 /// Monotonic, boottime and uptime, each minus the realtime clock read
-/// between them.
+/// around it.
 fn against_realtime() -> [f64; 3] {
-    let monotonic = clock_seconds(libc::CLOCK_MONOTONIC);
-    let boottime = clock_seconds(libc::CLOCK_BOOTTIME);
-    let realtime = clock_seconds(libc::CLOCK_REALTIME);
-    let uptime = std::fs::read_to_string("/proc/uptime")
-        .ok()
-        .and_then(|t| parse_uptime(&t))
-        .unwrap_or(0.0);
-    [monotonic - realtime, boottime - realtime, uptime - realtime]
+    let uptime = || {
+        std::fs::read_to_string("/proc/uptime")
+            .ok()
+            .and_then(|t| parse_uptime(&t))
+            .unwrap_or(0.0)
+    };
+    [
+        against_realtime_of(|| clock_seconds(libc::CLOCK_MONOTONIC)),
+        against_realtime_of(|| clock_seconds(libc::CLOCK_BOOTTIME)),
+        against_realtime_of(uptime),
+    ]
+}
+
+/// How many times a clock is read between two realtime readings.
+const READINGS: usize = 5;
+
+/// `read()` minus the realtime clock at the same moment: the midpoint of
+/// the realtime readings just before and just after it, from the reading
+/// with the narrowest window. An interrupt between two readings (a
+/// millisecond and more under an emulator) would otherwise show as a shift.
+fn against_realtime_of(read: impl Fn() -> f64) -> f64 {
+    let mut best = (f64::INFINITY, 0.0);
+    for _ in 0..READINGS {
+        let before = clock_seconds(libc::CLOCK_REALTIME);
+        let clock = read();
+        let after = clock_seconds(libc::CLOCK_REALTIME);
+        let window = after - before;
+        if window < best.0 {
+            best = (window, clock - (before + after) / 2.0);
+        }
+    }
+    best.1
 }
 
 /// Records the clocks where the probe starts, before any door: the zero
