@@ -1,7 +1,8 @@
 //! The `vm:` target as a user runs it: the suite on Debian's 6.1 and 6.12
 //! cloud kernels under qemu (fetched by `.ci/fetch-vm` into `.cache/vm`, or
 //! named by NSCONFORM_QEMU and NSCONFORM_VM_KERNELS), and the machinery's
-//! failures as `error` verdicts: not a kernel, qemu missing, a boot timeout.
+//! failures as `error` verdicts: not a kernel, qemu missing, a boot timeout,
+//! a kernel panic.
 //! Without qemu or the kernels a test says so and skips; with `CI=true` it fails.
 
 mod tool_support;
@@ -175,6 +176,38 @@ fn a_boot_timeout_is_an_error_and_leaves_no_qemu() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     all_errors_saying(&target_dir(&out_dir, "vm-"), "did not boot within 1s");
+    let left = processes_mentioning(own.to_str().unwrap());
+    assert!(left.is_empty(), "qemu left behind: {left:?}");
+}
+
+#[test]
+fn a_guest_kernel_panic_is_an_error_and_leaves_no_qemu() {
+    let (Some(q), Some(k)) = (qemu(), kernel("6.1")) else {
+        return missing("qemu or the 6.1 cloud kernel");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let own = dir.path().join("vmlinuz-panic-probe");
+    std::fs::copy(&k, &own).unwrap();
+    let out_dir = dir.path().join("r");
+    // No /init to run and no root to mount: the kernel panics at boot.
+    let out = nsconform(&[
+        "run",
+        "--type",
+        "uts",
+        "--target",
+        &format!("vm:{}", own.display()),
+        "--qemu",
+        q.to_str().unwrap(),
+        "--append",
+        "rdinit=/nonexistent",
+        "--report-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    all_errors_saying(
+        &target_dir(&out_dir, "vm-"),
+        "the guest kernel panicked: Kernel panic",
+    );
     let left = processes_mentioning(own.to_str().unwrap());
     assert!(left.is_empty(), "qemu left behind: {left:?}");
 }

@@ -43,6 +43,10 @@ pub struct TargetArgs {
     /// arch/x86/boot/bzImage].
     #[arg(long, value_name = "FILE")]
     pub kconfig: Vec<PathBuf>,
+    /// More of the guest kernel's command line, after the suite's own (a
+    /// later `rdinit=` or `panic=` wins); e.g. `--append "kasan.fault=panic"`.
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub append: Option<String>,
     /// qemu's accelerator: tcg, or kvm where a guest really runs with it.
     #[arg(long, value_name = "ACCEL", default_value = "tcg")]
     pub accel: String,
@@ -148,6 +152,7 @@ impl TargetArgs {
             memory_mib: self.memory,
             cpus: self.cpus.max(1),
             accel: self.accel.clone(),
+            append: self.append.clone().unwrap_or_default(),
             boot_timeout: Duration::from_secs(self.boot_timeout),
             trial_timeout: c.timeout,
             contents: Contents {

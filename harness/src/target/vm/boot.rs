@@ -20,6 +20,8 @@ pub struct VmOptions {
     pub memory_mib: u32,
     pub cpus: u32,
     pub accel: String,
+    /// More of the kernel command line, after [`qemu::APPEND`].
+    pub append: String,
     pub boot_timeout: Duration,
     /// The time a trial may take inside the guest.
     pub trial_timeout: Duration,
@@ -180,6 +182,7 @@ pub fn run(kernel: &Path, kconfig_path: Option<&Path>, ids: &[String], opts: &Vm
         memory_mib: opts.memory_mib,
         cpus: opts.cpus.max(1),
         accel: opts.accel.clone(),
+        append: opts.append.clone(),
     };
     let watch = Watch {
         boot: opts.boot_timeout,

@@ -25,6 +25,8 @@ pub struct Machine {
     pub cpus: u32,
     /// `tcg` or `kvm`.
     pub accel: String,
+    /// More of the kernel command line, after [`APPEND`].
+    pub append: String,
 }
 
 /// How long to wait.
@@ -79,6 +81,14 @@ pub enum StartQemuError {
 /// once, and /init's markers in the kernel log are never rate-limited.
 pub const APPEND: &str = "console=ttyS0 panic=-1 printk.devkmsg=on rdinit=/init";
 
+/// [`APPEND`], then what the user added.
+fn command_line(extra: &str) -> String {
+    match extra.trim() {
+        "" => APPEND.to_string(),
+        extra => format!("{APPEND} {extra}"),
+    }
+}
+
 fn command(m: &Machine) -> Command {
     let mut cmd = Command::new(&m.qemu);
     cmd.args([
@@ -96,7 +106,7 @@ fn command(m: &Machine) -> Command {
     .arg(&m.kernel)
     .arg("-initrd")
     .arg(&m.initrd)
-    .args(["-append", APPEND])
+    .args(["-append", &command_line(&m.append)])
     .args(["-serial", "stdio"])
     .arg("-serial")
     .arg(format!("file:{}", m.report.display()))
