@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the suite against this machine's kernel and write reports.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// List the trials the suite would run.
     List(Selection),
     /// Print the view of this process as JSON.
