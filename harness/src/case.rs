@@ -50,6 +50,7 @@ impl Case {
             steps: self.steps.clone(),
             child_steps: self.child_steps.clone(),
             observe: self.observe.clone(),
+            sections: None,
             outer_userns,
             runtime: door.is_runtime().then(|| RuntimePlan {
                 config: self.runtime.clone().unwrap_or_default(),

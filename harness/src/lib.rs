@@ -20,6 +20,7 @@ mod format_fuzz;
 pub mod guard;
 pub mod guest;
 pub mod judge;
+pub mod judged;
 pub mod kind;
 pub mod kmsg;
 pub mod known_issue;

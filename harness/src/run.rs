@@ -24,6 +24,9 @@ pub struct Config {
     pub timeout: Duration,
     pub jobs: usize,
     pub environment: Environment,
+    /// Observe every view section and keep whole views in the records,
+    /// not only what the fixtures judge (`record`, `run --full-views`).
+    pub full_views: bool,
 }
 
 /// Which trials to run. Files that failed to load are kept whatever the
@@ -63,9 +66,11 @@ impl Trial {
         }
     }
 
-    /// The trial of `entry` through `door`, planned for `environment`.
+    /// The trial of `entry` through `door`, planned for `environment`: its
+    /// probe observes the view sections the fixture judges.
     pub fn of(entry: &Entry, door: Door, environment: &Environment) -> Trial {
         let mut plan = entry.case.plan(door, !environment.privileged);
+        plan.sections = crate::judged::sections(&entry.fixture);
         if door.is_runtime() {
             crate::runtimes::fill(&mut plan, environment);
         }
@@ -74,6 +79,16 @@ impl Trial {
             door,
             plan: Arc::new(plan),
         }
+    }
+}
+
+impl Trial {
+    /// This trial with a probe that observes whole views.
+    pub fn with_full_views(mut self) -> Trial {
+        if let Trial::Case { plan, .. } = &mut self {
+            Arc::make_mut(plan).sections = None;
+        }
+        self
     }
 }
 
@@ -218,9 +233,9 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
     record.stderr = run.stderr;
     let judgement = match run.outcome {
         Err(e) => judge::Judgement::of(Verdict::Error, e.to_string()),
-        Ok(outcome) => {
+        Ok(mut outcome) => {
             let ctx = Context::new(&config.environment.kernel_release);
-            let observed = judge::observed(&outcome);
+            let observed = judge::observed(&mut outcome);
             let mut j = judge::judge(&outcome, &observed, &entry.fixture, &ctx);
             if plan.door.is_runtime() {
                 crate::runtimes::excuse_added(&mut j, plan);
@@ -237,7 +252,24 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
         record.checks = entry.fixture.checks();
     }
     crate::known_issue::apply(&mut record, &entry.known_issues, &config.environment);
+    if !config.full_views {
+        keep_judged(&mut record, &entry.fixture);
+    }
     record
+}
+
+/// Keep of a record's views only what its fixture judged, unless it failed
+/// or broke: then they stay whole, to be read.
+fn keep_judged(record: &mut TrialRecord, fixture: &crate::fixture::Fixture) {
+    if matches!(
+        record.verdict,
+        Verdict::Fail | Verdict::Error | Verdict::Xfail
+    ) {
+        return;
+    }
+    if let Some(views) = &record.views {
+        record.views = Some(crate::judged::kept(fixture, views));
+    }
 }
 
 /// A run: its trials, scheduled on threads or by a test runner, the records
@@ -256,7 +288,10 @@ pub struct Run {
 impl Run {
     /// A run of the trials of `suite` that `filter` keeps.
     pub fn new(suite: &Suite, filter: &Filter, config: Config) -> Run {
-        let trials = trials(suite, filter, &config.environment);
+        let mut trials = trials(suite, filter, &config.environment);
+        if config.full_views {
+            trials = trials.into_iter().map(Trial::with_full_views).collect();
+        }
         Run {
             records: Mutex::new(vec![None; trials.len()]),
             trials,

@@ -32,6 +32,11 @@ pub struct RunArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Observe every view section of every process, and keep whole views in
+    /// report.json (by default a probe observes what the fixture judges, and
+    /// the report keeps that, with whole views of failures and errors only).
+    #[arg(long)]
+    full_views: bool,
     #[command(flatten)]
     targets: super::targets::TargetArgs,
     /// Run a runtime door's program from PATH (`runc=/opt/runc`); repeatable.
@@ -62,6 +67,7 @@ fn config(args: &RunArgs) -> anyhow::Result<Config> {
         probe: super::probe_path(),
         timeout: Duration::from_secs(args.timeout),
         jobs,
+        full_views: args.full_views,
         environment: crate::env::probe_with(
             "host",
             &super::runtime_overrides(&args.sel, &args.runtime)?,

@@ -486,6 +486,10 @@ pub struct Plan {
     #[serde(default)]
     pub child_steps: Vec<Step>,
     pub observe: Vec<Process>,
+    /// The view sections each process observes: those its fixture judges;
+    /// every section when absent (`record`, `probe`, `run --full-views`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sections: Option<Vec<crate::view::Section>>,
     /// Enter a user namespace first, mapping the caller to root, and run the
     /// trial from there: how an unprivileged user runs the suite.
     #[serde(default)]
@@ -581,6 +585,7 @@ mod tests {
             steps: Vec::new(),
             child_steps: Vec::new(),
             observe: observe.to_vec(),
+            sections: None,
             outer_userns: false,
             runtime: None,
         }

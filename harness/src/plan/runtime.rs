@@ -277,6 +277,7 @@ mod tests {
             steps: Vec::new(),
             child_steps: Vec::new(),
             observe: vec![Process::Inside, Process::Host],
+            sections: None,
             outer_userns: false,
             runtime: Some(RuntimePlan {
                 config,

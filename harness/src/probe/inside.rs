@@ -4,19 +4,18 @@
 use serde_json::Value;
 
 use crate::door::Ctx;
-use crate::plan::{Process, Step};
+use crate::plan::{Plan, Process, Step};
 use crate::step::{Runner, StepEnv};
 use crate::sys::message::Message;
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process::{self, Forked};
 
-/// The calling process's view, with the results of its steps.
-pub fn observe(steps: Vec<Value>) -> Value {
-    let mut view = serde_json::to_value(crate::view::observe()).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut view {
-        map.insert("steps".into(), Value::Array(steps));
-    }
-    view
+/// The calling process's view, the sections `plan` asks for, with the
+/// results of its steps.
+pub fn observe(plan: &Plan, steps: Vec<Value>) -> Value {
+    let mut view = crate::view::observe_sections(plan.sections.as_deref());
+    view.insert("steps".into(), Value::Array(steps));
+    Value::Object(view)
 }
 
 /// Run `steps` as `who`; returns the step results.
@@ -37,7 +36,7 @@ fn child(ctx: &Ctx, done: &Pipe) -> ! {
     let results = run_steps(ctx, who, &ctx.plan.child_steps);
     ctx.send(&Message::View {
         process: who.into(),
-        view: observe(results),
+        view: observe(ctx.plan, results),
     });
     pipe::close(ctx.views);
     let _ = pipe::send_u32(done.write, 1);
@@ -92,7 +91,7 @@ pub fn run(ctx: &Ctx) -> i32 {
     };
     ctx.send(&Message::View {
         process: who.into(),
-        view: observe(results),
+        view: observe(ctx.plan, results),
     });
     pipe::close(ctx.views);
     pipe::wait_closed(ctx.release);

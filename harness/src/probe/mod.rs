@@ -38,7 +38,7 @@ pub fn run(plan: &Plan) -> Outcome {
     guard::remember(&origin);
     out.views.insert(
         "before".into(),
-        json!({ "host": inside::observe(Vec::new()) }),
+        json!({ "host": inside::observe(plan, Vec::new()) }),
     );
     let (views, release) = match (Pipe::new(), Pipe::new()) {
         (Ok(v), Ok(r)) => (v, r),
@@ -53,7 +53,7 @@ pub fn run(plan: &Plan) -> Outcome {
         nix::unistd::getegid().as_raw(),
     );
     let body = |ctx: &Ctx| inside::run(ctx);
-    let observe = || inside::observe(Vec::new());
+    let observe = || inside::observe(plan, Vec::new());
     let ctx = Ctx {
         plan,
         origin: &origin,
@@ -70,7 +70,8 @@ pub fn run(plan: &Plan) -> Outcome {
     pipe::close(release.read);
     let mut collector = Collector::new(plan);
     collector.read_until_ready(views.read);
-    out.views.insert("host".into(), inside::observe(Vec::new()));
+    out.views
+        .insert("host".into(), inside::observe(plan, Vec::new()));
     pipe::close(release.write);
     collector.read_rest(views.read);
     pipe::close(views.read);
