@@ -265,10 +265,7 @@ fn only(t: &TrialRecord) -> OnlyIn {
 }
 
 fn distinct_targets(r: &Report) -> usize {
-    let mut t: Vec<&str> = r.trials.iter().map(|t| t.target.as_str()).collect();
-    t.sort();
-    t.dedup();
-    t.len()
+    crate::verdict::targets(&r.trials).len()
 }
 
 fn view_changes(x: &TrialRecord, y: &TrialRecord, scope: &ViewScope) -> Vec<ViewChange> {

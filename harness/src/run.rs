@@ -2,7 +2,7 @@
 //! through a target, and judging them. One [`Run`] is used by the CLI and
 //! by the `cargo test` front end alike.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,6 +12,8 @@ use crate::kmsg::KernelLog;
 use crate::kver::KernelVersion;
 use crate::matcher::Context;
 use crate::plan::{Door, Plan};
+use crate::report::stream::JsonStream;
+use crate::report::ReportError;
 use crate::skip::SkipReason;
 use crate::suite::{Entry, Problem, Suite, SuiteId};
 use crate::verdict::{Environment, Report, TrialRecord, Verdict};
@@ -194,29 +196,9 @@ pub fn unmet(trial: &Trial, envm: &Environment) -> Option<SkipReason> {
         .or_else(|| plan.inexpressible().map(SkipReason::Inexpressible))
 }
 
-fn blank_record(trial: &Trial, config: &Config) -> TrialRecord {
-    let (ty, case, door) = trial.parts();
-    TrialRecord {
-        id: trial.id(),
-        ty,
-        case,
-        door,
-        target: config.environment.target.clone(),
-        verdict: Verdict::Error,
-        reason: None,
-        skip: None,
-        diff: Vec::new(),
-        duration_ms: 0.0,
-        views: None,
-        stderr: String::new(),
-        checks: 0,
-        known_issue: None,
-    }
-}
-
 /// Run one trial and judge it.
 pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
-    let mut record = blank_record(trial, config);
+    let mut record = TrialRecord::new(&trial.id(), &config.environment.target);
     let (entry, plan) = match trial {
         Trial::Broken(p) => {
             record.reason = Some(p.error.to_string());
@@ -272,13 +254,47 @@ fn keep_judged(record: &mut TrialRecord, fixture: &crate::fixture::Fixture) {
     }
 }
 
+/// The records of the trials that finished: each one streamed to
+/// report.json as it comes when a stream is open (and then kept without its
+/// views, all the other report formats need), or kept whole.
+struct Records {
+    kept: Vec<Option<TrialRecord>>,
+    json: Option<JsonStream>,
+}
+
+impl Records {
+    fn new(trials: usize) -> Records {
+        Records {
+            kept: vec![None; trials],
+            json: None,
+        }
+    }
+
+    /// Take in the record of trial `i`; its views go to the stream, if any.
+    fn keep(&mut self, i: usize, mut record: TrialRecord) {
+        if let Some(json) = &mut self.json {
+            let views = record.views.take();
+            json.trial(
+                i,
+                TrialRecord {
+                    views,
+                    ..record.clone()
+                },
+            );
+        }
+        if let Some(slot) = self.kept.get_mut(i) {
+            *slot = Some(record);
+        }
+    }
+}
+
 /// A run: its trials, scheduled on threads or by a test runner, the records
 /// of those that finished, the kernel log watched meanwhile, and a stop.
 pub struct Run {
     pub config: Config,
     pub trials: Vec<Trial>,
     suite: SuiteId,
-    records: Mutex<Vec<Option<TrialRecord>>>,
+    records: Mutex<Records>,
     next: AtomicUsize,
     /// The signal that stopped the run, or 0.
     stopped_by: AtomicI32,
@@ -293,7 +309,7 @@ impl Run {
             trials = trials.into_iter().map(Trial::with_full_views).collect();
         }
         Run {
-            records: Mutex::new(vec![None; trials.len()]),
+            records: Mutex::new(Records::new(trials.len())),
             trials,
             config,
             suite: suite.id.clone(),
@@ -313,18 +329,36 @@ impl Run {
     pub fn execute(&self, i: usize) -> TrialRecord {
         let record = execute(&self.trials[i], &self.config);
         if self.stopped().is_none() {
-            if let Ok(mut records) = self.records.lock() {
-                records[i] = Some(record.clone());
-            }
+            self.records().keep(i, record.clone());
         }
         record
+    }
+
+    fn records(&self) -> std::sync::MutexGuard<'_, Records> {
+        self.records.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write report.json into `dir` as the trials finish, from now on; the
+    /// records kept for [`Run::report`] then have no views.
+    pub fn stream_json(&self, dir: &Path) -> Result<(), ReportError> {
+        let env = &self.config.environment;
+        let json = JsonStream::create(dir, env, Some(&self.suite))?;
+        self.records().json = Some(json);
+        Ok(())
+    }
+
+    /// End the report.json that [`Run::stream_json`] started with the tail
+    /// of `report` (this run's [`Run::report`]); its path, if one was started.
+    pub fn finish_json(&self, report: &Report) -> Option<Result<PathBuf, ReportError>> {
+        let json = self.records().json.take()?;
+        Some(json.finish(&crate::report::json::tail_of(report)))
     }
 
     /// Keep only the trials `keep` keeps (a shard, or the trials a guest was
     /// given).
     pub fn retain(&mut self, keep: impl Fn(&Trial) -> bool) {
         self.trials.retain(keep);
-        self.records = Mutex::new(vec![None; self.trials.len()]);
+        self.records = Mutex::new(Records::new(self.trials.len()));
     }
 
     /// Run every trial on `config.jobs` threads until done or stopped;
@@ -378,10 +412,7 @@ impl Run {
     /// The report of the trials that finished, in the order of the trials.
     /// The records are moved into it: a run is reported once.
     pub fn report(&self) -> Report {
-        let records = match self.records.lock() {
-            Ok(mut r) => std::mem::take(&mut *r),
-            Err(e) => std::mem::take(&mut *e.into_inner()),
-        };
+        let records = std::mem::take(&mut self.records().kept);
         let mut report = Report::new(
             self.config.environment.clone(),
             records.into_iter().flatten().collect(),

@@ -97,6 +97,9 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
         let common = super::targets::common(&args.sel, &run, &formats, dir);
         return super::targets::main(&args.targets, run, signals, &common);
     }
+    if formats.contains(&Format::Json) {
+        run.stream_json(&dir)?;
+    }
     super::signal::stop_on(signals, &run);
     let progress = Mutex::new(Progress::stderr(run.trials.len(), args.quiet));
     run.run_all(&|r| {
@@ -111,7 +114,11 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
     for line in &report.kernel_log {
         eprintln!("nsconform: the kernel logged: {line}");
     }
-    report::write_all(&report, &dir, &formats)?;
+    if let Some(written) = run.finish_json(&report) {
+        written?;
+    }
+    let rest: Vec<Format> = formats.into_iter().filter(|f| *f != Format::Json).collect();
+    report::write_all(&report, &dir, &rest)?;
     if args.report_dir.is_none() {
         let root = Path::new(REPORT_ROOT);
         report::point_latest(root, &dir)?;
