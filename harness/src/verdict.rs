@@ -100,7 +100,14 @@ pub struct TrialRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diff: Vec<Difference>,
     pub duration_ms: f64,
-    /// The views that were judged, by process name.
+    /// What was observed, by process name (`door`, `inside`, `host`,
+    /// `before.host`, ...). Of a trial that passed or was skipped, only what
+    /// its fixture judged: the door's result, the value at every path the
+    /// fixture names and every value it references (`${...}`), and of the
+    /// view sections the probe observed for it. Of a trial that failed
+    /// (`fail`, `xfail`) or broke (`error`), the whole views the probe
+    /// reported; of every trial with `nsconform run --full-views`, whole
+    /// views of every section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub views: Option<serde_json::Value>,
     /// What the probe wrote on its standard error.

@@ -112,14 +112,48 @@ fn locate(env: &StepEnv) -> Result<PathBuf, Errno> {
 }
 
 /// Remove `dir`, retrying while it is busy (its last processes exiting)
-/// until `deadline`.
+/// until `deadline`: each retry waits for the kernel to notify a change of
+/// the cgroup's `cgroup.events` (`populated 0` once they are gone).
 fn remove_dir(dir: &Path, deadline: Instant) {
+    let events = File::open(dir.join("cgroup.events")).ok();
     loop {
         match std::fs::remove_dir(dir).map_err(io_errno) {
             Err(Errno::EBUSY) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5))
+                if !events.as_ref().is_some_and(|e| emptied_by(e, deadline)) {
+                    return;
+                }
             }
             _ => return,
+        }
+    }
+}
+
+/// Wait until the cgroup whose `cgroup.events` is `events` has no process
+/// left, or `deadline`; whether it has none. A kernfs file is readable with
+/// POLLPRI when it changed since it was last read.
+fn emptied_by(events: &File, deadline: Instant) -> bool {
+    loop {
+        let mut text = String::new();
+        let read = std::io::Read::read_to_string(&mut &*events, &mut text);
+        let _ = std::io::Seek::rewind(&mut &*events);
+        if read.is_err() {
+            return false;
+        }
+        if text.lines().any(|l| l == "populated 0") {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd {
+            fd: events.as_raw_fd(),
+            events: libc::POLLPRI,
+            revents: 0,
+        };
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one pollfd we own, with a bounded timeout.
+        match unsafe { libc::poll(&mut pfd, 1, ms) } {
+            0 => return false,
+            -1 if Errno::last() != Errno::EINTR => return false,
+            _ => {}
         }
     }
 }

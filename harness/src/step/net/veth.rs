@@ -27,18 +27,16 @@ pub fn veth_pair(v: &VethPair) -> Result<Extra, Errno> {
     Ok(Extra::new())
 }
 
-/// Wait until the link `name` is operational, bounded.
+/// Wait until the link `name` is operational, bounded: its flags are read
+/// again at each link event of the namespace (subscribed to first, so that
+/// none is missed), never on a timer.
 fn wait_running(name: &str) -> Result<(), Errno> {
+    let events = Rtnl::subscribe(RTMGRP_LINK)?;
     let deadline = Instant::now() + RUNNING_WAIT;
-    loop {
-        if super::link::link_flags(name)? & libc::IFF_RUNNING != 0 {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(Errno::ETIMEDOUT);
-        }
-        std::thread::sleep(Duration::from_millis(1));
+    while super::link::link_flags(name)? & libc::IFF_RUNNING == 0 {
+        events.recv(deadline)?;
     }
+    Ok(())
 }
 
 /// The links and addresses of the caller's namespace, as the view has them.
