@@ -14,6 +14,7 @@ use nix::unistd::Pid;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::clone::{self, CloneArgs};
 use super::pipe;
 use super::process::{self, Forked};
 
@@ -59,34 +60,49 @@ pub struct Helper<T> {
     answer: PhantomData<fn() -> T>,
 }
 
+/// How a helper process is made.
+pub enum Start<'a> {
+    /// fork(2).
+    Fork,
+    /// clone(2) with these `CLONE_NEW*` bits: the helper starts in new
+    /// namespaces (a new pid namespace's init, say).
+    Clone(u64),
+    /// clone3(2) with these arguments (chosen pids, a cgroup, ...).
+    Clone3(&'a CloneArgs),
+}
+
+impl Start<'_> {
+    fn fork(&self) -> Result<Forked, Errno> {
+        let forked = match self {
+            Start::Fork => return process::fork(&[]),
+            Start::Clone(flags) => clone::clone(flags | libc::SIGCHLD as u64)?,
+            Start::Clone3(args) => clone::clone3(args)?,
+        };
+        if let Forked::Child = forked {
+            process::child_setup(&[]);
+        }
+        Ok(forked)
+    }
+}
+
 /// Fork a helper that runs `body` and sends back what it returns. Each wait
 /// on it (for "ready", for the answer) lasts at most `limit`.
 pub fn spawn<T: Serialize>(
     limit: Duration,
     body: impl FnOnce(&Channel) -> Result<T, Errno>,
 ) -> Result<Helper<T>, Errno> {
-    spawn_in(0, limit, body)
+    spawn_as(Start::Fork, limit, body)
 }
 
-/// [`spawn`], the child made by clone(2) with the `CLONE_NEW*` bits of
-/// `flags` (0: a plain fork), so that it starts in new namespaces.
-pub fn spawn_in<T: Serialize>(
-    flags: u64,
+/// [`spawn`], the helper made as `start` says.
+pub fn spawn_as<T: Serialize>(
+    start: Start,
     limit: Duration,
     body: impl FnOnce(&Channel) -> Result<T, Errno>,
 ) -> Result<Helper<T>, Errno> {
     let (down_r, down_w) = pipe::owned()?;
     let (up_r, up_w) = pipe::owned()?;
-    let forked = if flags == 0 {
-        process::fork(&[])?
-    } else {
-        let forked = super::clone::clone(flags | libc::SIGCHLD as u64)?;
-        if let Forked::Child = forked {
-            process::child_setup(&[]);
-        }
-        forked
-    };
-    match forked {
+    match start.fork()? {
         Forked::Child => {
             drop((down_w, up_r));
             let channel = Channel {

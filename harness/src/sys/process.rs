@@ -115,3 +115,37 @@ pub fn reap_within(pid: Pid, deadline: std::time::Instant) -> Option<WaitStatus>
         }
     }
 }
+
+/// Reap every child of the caller (and every process reparented to it, as
+/// to the init of a pid namespace) until none is left or `deadline`
+/// passes, sleeping on a signalfd for SIGCHLD in between; whether none is
+/// left. SIGCHLD stays blocked in the caller afterwards.
+pub fn reap_children_within(deadline: std::time::Instant) -> bool {
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    use std::os::fd::{AsFd, AsRawFd};
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    if mask.thread_block().is_err() {
+        return false;
+    }
+    let Ok(sfd) = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+    else {
+        return false;
+    };
+    let any = Pid::from_raw(-1);
+    loop {
+        match waitpid(any, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+            Err(Errno::ECHILD) => return true,
+            Err(Errno::EINTR) | Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => {}
+            Ok(WaitStatus::StillAlive) => {
+                if !super::pipe::readable_by(sfd.as_fd().as_raw_fd(), deadline) {
+                    return false;
+                }
+                let _ = sfd.read_signal();
+            }
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+}
