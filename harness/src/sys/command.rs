@@ -2,7 +2,7 @@
 //! tool): its standard streams are descriptors the caller names, it dies
 //! with the caller, and the caller waits for it.
 
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
 
@@ -58,4 +58,23 @@ pub fn run_quiet(cmd: &mut Command) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// A pidfd of a process that has exited and been reaped: a child that
+/// leaves at once, before it would exec anything. Started as `Command`
+/// starts any program, so the caller may be multithreaded (the harness).
+pub fn pidfd_of_a_gone_child() -> Option<OwnedFd> {
+    let mut cmd = Command::new("/");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: the closure runs between fork and exec and calls only _exit,
+    // which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| libc::_exit(0));
+    }
+    let mut child = cmd.spawn().ok()?;
+    let fd = super::process::pidfd_open(child.id() as libc::pid_t).ok();
+    child.wait().ok()?;
+    fd
 }

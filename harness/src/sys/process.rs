@@ -1,7 +1,7 @@
 //! The probe's processes: forking (the child dies with its parent and drops
 //! the descriptors that belong to the parent alone), leaving, and reaping.
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -76,6 +76,17 @@ pub fn exit(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// pidfd_open(2): a descriptor that becomes readable when `pid` ends.
+pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 /// How a child ended, in words, or `None` when it exited with 0.
 pub fn reap(pid: Pid) -> Option<String> {
     loop {
@@ -95,12 +106,10 @@ pub fn reap(pid: Pid) -> Option<String> {
 /// and reaped, and the answer is `None`. Without pidfd_open (before 5.3)
 /// the wait is not bounded here: the harness's timeout kills the probe.
 pub fn reap_within(pid: Pid, deadline: std::time::Instant) -> Option<WaitStatus> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) } as i32;
-    let ended = fd < 0 || super::pipe::readable_by(fd, deadline);
-    if fd >= 0 {
-        super::pipe::close(fd);
-    }
+    let ended = match pidfd_open(pid.as_raw()) {
+        Ok(fd) => super::pipe::readable_by(fd.as_raw_fd(), deadline),
+        Err(_) => true,
+    };
     if !ended {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
     }
@@ -123,7 +132,7 @@ pub fn reap_within(pid: Pid, deadline: std::time::Instant) -> Option<WaitStatus>
 pub fn reap_children_within(deadline: std::time::Instant) -> bool {
     use nix::sys::signal::{SigSet, Signal};
     use nix::sys::signalfd::{SfdFlags, SignalFd};
-    use std::os::fd::{AsFd, AsRawFd};
+    use std::os::fd::AsFd;
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGCHLD);
     if mask.thread_block().is_err() {
