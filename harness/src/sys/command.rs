@@ -1,10 +1,12 @@
-//! Running another program from a probe process (a container runtime, a
-//! tool): its standard streams are descriptors the caller names, it dies
-//! with the caller, and the caller waits for it.
+//! Running another program: from a probe process (a container runtime, a
+//! tool), its standard streams descriptors the caller names, dying with the
+//! caller; and from the harness (a probe, qemu), in a process group of its
+//! own that is waited for with a bound, then killed whole and reaped.
 
-use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 /// Dup `fd` for a child's standard stream.
 fn stdio(fd: RawFd) -> std::io::Result<Stdio> {
@@ -26,7 +28,7 @@ pub fn run_with(cmd: &mut Command, stdin: RawFd, stdout: RawFd) -> std::io::Resu
 }
 
 /// Arrange for `cmd`'s process to be killed when the caller dies.
-fn die_with_caller(cmd: &mut Command) {
+pub fn die_with_caller(cmd: &mut Command) {
     // SAFETY: the closure runs between fork and exec and calls only prctl,
     // which is async-signal-safe.
     unsafe {
@@ -77,4 +79,46 @@ pub fn pidfd_of_a_gone_child() -> Option<OwnedFd> {
     let fd = super::process::pidfd_open(child.id() as libc::pid_t).ok();
     child.wait().ok()?;
     fd
+}
+
+/// A program started as the leader of a process group of its own: all it
+/// starts that does not leave the group is killed with it.
+pub struct Group(Child);
+
+impl Group {
+    /// Start `cmd` in a new process group.
+    pub fn spawn(cmd: &mut Command) -> std::io::Result<Group> {
+        cmd.process_group(0).spawn().map(Group)
+    }
+
+    /// The group's id, the leader's pid.
+    pub fn pgid(&self) -> i32 {
+        self.0.id() as i32
+    }
+
+    /// The leader, for its piped streams.
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.0
+    }
+
+    /// Wait for the leader to end, at most `timeout` (sleeping in poll(2) on
+    /// a pidfd); whether it ended. Without pidfds the answer is yes at once.
+    pub fn wait_for(&self, timeout: Duration) -> bool {
+        match super::process::pidfd_open(self.pgid()) {
+            Ok(fd) => super::pipe::readable_by(fd.as_raw_fd(), Instant::now() + timeout),
+            Err(_) => true,
+        }
+    }
+
+    /// Kill the whole group and reap the leader.
+    pub fn end(mut self) -> std::io::Result<ExitStatus> {
+        kill_group(self.pgid());
+        self.0.wait()
+    }
+}
+
+/// Kill process group `pgid` with SIGKILL.
+pub fn kill_group(pgid: i32) {
+    let pgid = nix::unistd::Pid::from_raw(pgid);
+    let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
 }
