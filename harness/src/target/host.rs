@@ -102,11 +102,17 @@ fn kill_group(pgid: i32) {
 /// What the probe wrote into `file`, read in one go: the buffer is sized
 /// from the file's length first (growing it by doubling cost a tenth of the
 /// harness's time with the probe's outputs).
-fn read_back(file: &mut std::fs::File) -> String {
+fn read_bytes(file: &mut std::fs::File) -> Vec<u8> {
     let len = file.metadata().map_or(0, |m| m.len()).min(MAX_OUTPUT);
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     let _ = file.rewind();
     let _ = file.take(MAX_OUTPUT).read_to_end(&mut bytes);
+    bytes
+}
+
+/// [`read_bytes`] as text, any bad UTF-8 replaced.
+fn read_back(file: &mut std::fs::File) -> String {
+    let bytes = read_bytes(file);
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
@@ -126,15 +132,23 @@ pub fn run(probe: &Path, plan: &Plan, timeout: Duration) -> ProbeRun {
 
 type Answer = (Result<Outcome, ProbeError>, String);
 
+/// An anonymous file in memory (memfd): no filesystem is touched to make
+/// it, and it is gone with its last descriptor. The probe's RLIMIT_FSIZE
+/// bounds what it may write there like into any file.
 fn temp(what: &'static str) -> Result<std::fs::File, ProbeError> {
-    tempfile::tempfile().map_err(|cause| ProbeError::TempFile { what, cause })
+    rustix::fs::memfd_create(what, rustix::fs::MemfdFlags::CLOEXEC)
+        .map(std::fs::File::from)
+        .map_err(|e| ProbeError::TempFile {
+            what: "make a file in memory",
+            cause: e.into(),
+        })
 }
 
 fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, ProbeError> {
-    let mut out = temp("make a temporary file")?;
-    let mut err = temp("make a temporary file")?;
+    let mut out = temp("nsconform-stdout")?;
+    let mut err = temp("nsconform-stderr")?;
     let text = serde_json::to_vec(plan).map_err(ProbeError::Encode)?;
-    let mut input = temp("make a temporary file")?;
+    let mut input = temp("nsconform-plan")?;
     input
         .write_all(&text)
         .and_then(|()| input.rewind())
@@ -154,7 +168,7 @@ fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, Pro
     }
     let stopping = unregister(pgid);
     let status = status?;
-    let stdout = read_back(&mut out);
+    let stdout = read_bytes(&mut out);
     let stderr = read_back(&mut err);
     if stopping {
         return Ok((Err(ProbeError::Interrupted), stderr));
@@ -168,8 +182,10 @@ fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, Pro
             .unwrap_or("?");
         return Ok((Err(ProbeError::Signal { signal, name }), stderr));
     }
-    let outcome = serde_json::from_str::<Outcome>(&stdout).map_err(|cause| {
-        let shown: String = stdout.chars().take(300).collect();
+    // Parsed from the bytes as they are: serde_json checks the UTF-8 of
+    // the strings it reads, and nothing is copied into a String first.
+    let outcome = serde_json::from_slice::<Outcome>(&stdout).map_err(|cause| {
+        let shown: String = String::from_utf8_lossy(&stdout).chars().take(300).collect();
         ProbeError::BadOutput { cause, shown }
     });
     Ok((outcome, stderr))
