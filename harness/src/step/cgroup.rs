@@ -26,7 +26,7 @@ use super::{Extra, StepEnv};
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::cgroup::{CgroupStep, Via};
-use crate::sys::helper::in_child;
+use crate::sys::helper::{self, in_child, Start};
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process::{self, Forked};
 use crate::view::{cgroup as cview, mnt};
@@ -561,33 +561,22 @@ fn clone_into(g: &mut Guardian, base: &Path, newcgroup: bool) -> Result<Extra, E
     let a = new_name();
     let dir = g.mkdir(&base.join(&a))?;
     let target = File::open(&dir.0).map_err(io_errno)?;
-    let (report, gate) = (Pipe::new()?, Pipe::new()?);
     let flags = if newcgroup { NEWCGROUP as u64 } else { 0 };
-    let forked = match clone::clone3(&CloneArgs::new(flags).into_cgroup(target.as_raw_fd())) {
-        Ok(Forked::Child) => {
-            process::child_setup(&[g.feed.fd(), report.read.fd(), gate.write.fd()]);
-            send_line(report.write.fd(), &json!({ "path": v2_path("self") }));
-            report.write.close();
-            pipe::wait_closed(gate.read.fd());
-            process::exit(0);
-        }
-        Ok(Forked::Parent(pid)) => Ok(pid),
-        Err(e) => Err(e),
-    };
-    report.write.close();
-    gate.read.close();
-    let result = forked
-        .and_then(|pid| read_line(report.read.fd(), Instant::now() + LIMIT).map(|v| (v, pid)));
-    report.read.close();
-    gate.write.close();
-    let (answer, pid) = result?;
-    let outside = v2_path(&pid.to_string());
-    process::reap_within(pid, Instant::now() + LIMIT);
+    let args = CloneArgs::new(flags).into_cgroup(target.as_raw_fd());
+    // The child says where it sees itself, and lives on until the step has
+    // looked at it from outside.
+    let child = helper::spawn_as(Start::Clone3(&args), LIMIT, |ch| {
+        let path = v2_path("self");
+        ch.ready();
+        ch.wait_go();
+        Ok(path)
+    })?;
+    child.wait_ready()?;
+    let outside = v2_path(&child.pid().to_string());
+    child.go();
+    let path = child.finish()?;
     let mut extra = Extra::new();
-    extra.insert(
-        "path".into(),
-        answer.get("path").cloned().unwrap_or(Value::Null),
-    );
+    extra.insert("path".into(), path.into());
     extra.insert("outside".into(), outside.into());
     extra.insert("a".into(), a.into());
     Ok(extra)
