@@ -16,16 +16,7 @@ pub enum Forked {
 /// Arrange, in a freshly forked child, to be killed when the parent dies and
 /// close `parent_only`.
 pub fn child_setup(parent_only: &[RawFd]) {
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers and touches no memory.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        )
-    };
+    rearm_deathsig();
     drop_inherited(parent_only);
 }
 

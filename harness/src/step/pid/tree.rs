@@ -1,7 +1,8 @@
-//! Carrying out the steps of plan::pid. The self-contained steps fork their
-//! own helpers, create any nested pid namespace in those helpers (never in
-//! the caller), hear back from them over a pipe, and reap them with a
-//! deadline.
+//! Carrying out the steps of plan::pid. The self-contained steps run their
+//! own helpers (`sys::helper`), create any nested pid namespace in those
+//! helpers (never in the caller), get their typed answers back, level by
+//! level, and reap them with a deadline; the processes that only wait (a
+//! tree's members) are started with [`spawn`] and talk over pipes.
 
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
