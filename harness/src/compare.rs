@@ -14,7 +14,6 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::fixture::{Expect, Fixture};
 use crate::suite::Suite;
 use crate::verdict::{Report, TrialRecord, Verdict};
 
@@ -33,7 +32,7 @@ impl ViewScope {
     pub fn judged_by(suite: &Suite) -> ViewScope {
         let paths = suite.entries.iter().map(|e| {
             let key = (e.ty.name().to_string(), e.name.clone());
-            (key, judged_paths(&e.fixture))
+            (key, crate::judged::paths(&e.fixture))
         });
         ViewScope::Judged(paths.collect())
     }
@@ -46,28 +45,6 @@ impl ViewScope {
                 .is_some_and(|ps| ps.iter().any(|p| path.starts_with(p))),
         }
     }
-}
-
-/// The paths a fixture judges: down through objects, to the first value
-/// that is not an object (a literal, a list, a matcher).
-pub fn judged_paths(fixture: &Fixture) -> Vec<Vec<String>> {
-    fn walk(e: &Expect, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
-        match e {
-            Expect::Object(fields) => {
-                for (k, v) in fields {
-                    path.push(k.clone());
-                    walk(v, path, out);
-                    path.pop();
-                }
-            }
-            _ => out.push(path.clone()),
-        }
-    }
-    let mut out = Vec::new();
-    for (section, e) in fixture.sections() {
-        walk(e, &mut vec![section.to_string()], &mut out);
-    }
-    out
 }
 
 /// A trial that only one of the two reports holds.
@@ -288,10 +265,7 @@ fn only(t: &TrialRecord) -> OnlyIn {
 }
 
 fn distinct_targets(r: &Report) -> usize {
-    let mut t: Vec<&str> = r.trials.iter().map(|t| t.target.as_str()).collect();
-    t.sort();
-    t.dedup();
-    t.len()
+    crate::verdict::targets(&r.trials).len()
 }
 
 fn view_changes(x: &TrialRecord, y: &TrialRecord, scope: &ViewScope) -> Vec<ViewChange> {

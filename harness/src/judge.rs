@@ -50,13 +50,12 @@ impl Judgement {
 /// The errno values that mean "this kernel does not have it".
 const MISSING: [&str; 3] = ["ENOSYS", "EOPNOTSUPP", "ENOTSUP"];
 
-/// The document a fixture is compared with: the door result and the views.
-pub fn observed(outcome: &Outcome) -> Value {
+/// The document a fixture is compared with: the door result and the views,
+/// moved out of `outcome` (they are not copied).
+pub fn observed(outcome: &mut Outcome) -> Value {
     let mut doc = serde_json::Map::new();
     doc.insert("door".into(), json!(outcome.door));
-    for (name, view) in &outcome.views {
-        doc.insert(name.clone(), view.clone());
-    }
+    doc.extend(std::mem::take(&mut outcome.views));
     Value::Object(doc)
 }
 
@@ -93,8 +92,8 @@ fn door_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
 }
 
 /// A step that failed where the fixture says nothing about the steps.
-fn step_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
-    for (process, view) in &outcome.views {
+fn step_failure(observed: &Value, fixture: &Fixture) -> Option<Judgement> {
+    for (process, view) in observed.as_object().into_iter().flatten() {
         if mentions(section(fixture, process), "steps") {
             continue;
         }
@@ -121,7 +120,8 @@ fn refused(outcome: &Outcome) -> Option<Judgement> {
     ))
 }
 
-/// Judge one outcome against its fixture; `observed` is [`observed`] of it.
+/// Judge one outcome against its fixture; `observed` is [`observed`] of it
+/// (which took its views).
 pub fn judge(outcome: &Outcome, observed: &Value, fixture: &Fixture, ctx: &Context) -> Judgement {
     if let Some(j) = refused(outcome) {
         return j;
@@ -132,7 +132,7 @@ pub fn judge(outcome: &Outcome, observed: &Value, fixture: &Fixture, ctx: &Conte
     if !outcome.errors.is_empty() {
         return Judgement::of(Verdict::Error, outcome.errors.join("; "));
     }
-    if let Some(j) = door_failure(outcome, fixture).or_else(|| step_failure(outcome, fixture)) {
+    if let Some(j) = door_failure(outcome, fixture).or_else(|| step_failure(observed, fixture)) {
         return j;
     }
     let diff = matcher::compare(fixture, observed, ctx);

@@ -262,14 +262,7 @@ mod tests {
 
     fn record(verdict: Verdict, paths: &[&str]) -> TrialRecord {
         TrialRecord {
-            id: "mnt::propagation-unbindable-two-ns::clone".into(),
-            ty: "mnt".into(),
-            case: "propagation-unbindable-two-ns".into(),
-            door: "clone".into(),
-            target: "host".into(),
             verdict,
-            reason: None,
-            skip: None,
             diff: paths
                 .iter()
                 .map(|p| Difference {
@@ -278,11 +271,8 @@ mod tests {
                     observed: json!(false),
                 })
                 .collect(),
-            duration_ms: 0.0,
-            views: None,
-            stderr: String::new(),
             checks: 1,
-            known_issue: None,
+            ..TrialRecord::new("mnt::propagation-unbindable-two-ns::clone", "host")
         }
     }
 

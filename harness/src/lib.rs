@@ -3,8 +3,9 @@
 //! The actor side runs in the single-threaded probe, layered without
 //! circles: `probe` -> {`door`, `step`} -> {`sys`, `guard`} -> {`view`,
 //! `plan`, `kind`}. The judge side (`case`, `fixture`, `matcher`, `judge`,
-//! `suite`, `limits`, `run`, `report`, `target`) runs in the harness. They
-//! share only `plan`, `kind` and views (`tests/layers.rs` keeps it so).
+//! `suite`, `run`, `report`, `target`) runs in the harness. They
+//! share only `plan`, `kind` and views, and the harness starts programs
+//! (the probe, qemu) with `sys::command` (`tests/layers.rs` keeps it so).
 
 pub mod case;
 pub mod cli;
@@ -20,11 +21,11 @@ mod format_fuzz;
 pub mod guard;
 pub mod guest;
 pub mod judge;
+pub mod judged;
 pub mod kind;
 pub mod kmsg;
 pub mod known_issue;
 pub mod kver;
-pub mod limits;
 pub mod matcher;
 pub mod matrix;
 pub mod merge;

@@ -19,20 +19,9 @@ fn cell(v: Option<Verdict>) -> &'static str {
     }
 }
 
-/// The distinct targets of `report`, in order of first appearance.
-pub fn targets(report: &Report) -> Vec<String> {
-    let mut seen: Vec<String> = Vec::new();
-    for t in &report.trials {
-        if !seen.contains(&t.target) {
-            seen.push(t.target.clone());
-        }
-    }
-    seen
-}
-
 /// `report` (merged from several targets) as a Markdown matrix.
 pub fn markdown(report: &Report) -> String {
-    let targets = targets(report);
+    let by_target = Summary::by_target(&report.trials);
     let mut rows: Vec<&str> = Vec::new();
     let mut cells: BTreeMap<(&str, &str), Verdict> = BTreeMap::new();
     for t in &report.trials {
@@ -42,20 +31,14 @@ pub fn markdown(report: &Report) -> String {
         cells.insert((t.id.as_str(), t.target.as_str()), t.verdict);
     }
     let mut md = String::from("# nsconform: cases x targets\n\n| target | pass | fail | skip | error | xfail | xpass |\n|---|---|---|---|---|---|---|\n");
-    for target in &targets {
-        let trials: Vec<_> = report
-            .trials
-            .iter()
-            .filter(|t| &t.target == target)
-            .cloned()
-            .collect();
-        let s = Summary::of(&trials);
+    for (target, s) in &by_target {
         let _ = writeln!(
             md,
             "| `{target}` | {} | {} | {} | {} | {} | {} |",
             s.pass, s.fail, s.skip, s.error, s.xfail, s.xpass
         );
     }
+    let targets: Vec<&str> = by_target.iter().map(|(t, _)| *t).collect();
     let _ = write!(md, "\n| trial |");
     for target in &targets {
         let _ = write!(md, " `{target}` |");
@@ -64,11 +47,7 @@ pub fn markdown(report: &Report) -> String {
     for id in rows {
         let _ = write!(md, "| `{id}` |");
         for target in &targets {
-            let _ = write!(
-                md,
-                " {} |",
-                cell(cells.get(&(id, target.as_str())).copied())
-            );
+            let _ = write!(md, " {} |", cell(cells.get(&(id, *target)).copied()));
         }
         md.push('\n');
     }
@@ -88,20 +67,8 @@ mod tests {
 
     fn trial(target: &str, verdict: Verdict) -> TrialRecord {
         TrialRecord {
-            id: "uts::a::clone".into(),
-            ty: "uts".into(),
-            case: "a".into(),
-            door: "clone".into(),
-            target: target.into(),
             verdict,
-            reason: None,
-            skip: None,
-            diff: vec![],
-            duration_ms: 0.0,
-            views: None,
-            stderr: String::new(),
-            checks: 0,
-            known_issue: None,
+            ..TrialRecord::new("uts::a::clone", target)
         }
     }
 

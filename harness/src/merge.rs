@@ -53,12 +53,9 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeReportsError> {
             trials.push(t);
         }
     }
-    let mut targets: Vec<String> = Vec::new();
-    for t in &trials {
-        if !targets.contains(&t.target) {
-            targets.push(t.target.clone());
-        }
-    }
+    let targets: Vec<String> = (crate::verdict::targets(&trials).into_iter())
+        .map(String::from)
+        .collect();
     let target_rank = |t: &TrialRecord| targets.iter().position(|x| *x == t.target);
     trials.sort_by_cached_key(|t| (target_rank(t), rank(t)));
     Ok(Report {
@@ -76,22 +73,9 @@ mod tests {
     use crate::verdict::{Environment, Verdict};
 
     fn trial(id: &str, target: &str, verdict: Verdict) -> TrialRecord {
-        let parts: Vec<&str> = id.split("::").collect();
         TrialRecord {
-            id: id.into(),
-            ty: parts[0].into(),
-            case: parts[1].into(),
-            door: parts[2].into(),
-            target: target.into(),
             verdict,
-            reason: None,
-            skip: None,
-            diff: vec![],
-            duration_ms: 0.0,
-            views: None,
-            stderr: String::new(),
-            checks: 0,
-            known_issue: None,
+            ..TrialRecord::new(id, target)
         }
     }
 

@@ -2,7 +2,7 @@
 //! through a target, and judging them. One [`Run`] is used by the CLI and
 //! by the `cargo test` front end alike.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,6 +12,8 @@ use crate::kmsg::KernelLog;
 use crate::kver::KernelVersion;
 use crate::matcher::Context;
 use crate::plan::{Door, Plan};
+use crate::report::stream::JsonStream;
+use crate::report::ReportError;
 use crate::skip::SkipReason;
 use crate::suite::{Entry, Problem, Suite, SuiteId};
 use crate::verdict::{Environment, Report, TrialRecord, Verdict};
@@ -24,6 +26,9 @@ pub struct Config {
     pub timeout: Duration,
     pub jobs: usize,
     pub environment: Environment,
+    /// Observe every view section and keep whole views in the records,
+    /// not only what the fixtures judge (`record`, `run --full-views`).
+    pub full_views: bool,
 }
 
 /// Which trials to run. Files that failed to load are kept whatever the
@@ -63,9 +68,11 @@ impl Trial {
         }
     }
 
-    /// The trial of `entry` through `door`, planned for `environment`.
+    /// The trial of `entry` through `door`, planned for `environment`: its
+    /// probe observes the view sections the fixture judges.
     pub fn of(entry: &Entry, door: Door, environment: &Environment) -> Trial {
         let mut plan = entry.case.plan(door, !environment.privileged);
+        plan.sections = crate::judged::sections(&entry.fixture);
         if door.is_runtime() {
             crate::runtimes::fill(&mut plan, environment);
         }
@@ -74,6 +81,16 @@ impl Trial {
             door,
             plan: Arc::new(plan),
         }
+    }
+}
+
+impl Trial {
+    /// This trial with a probe that observes whole views.
+    pub fn with_full_views(mut self) -> Trial {
+        if let Trial::Case { plan, .. } = &mut self {
+            Arc::make_mut(plan).sections = None;
+        }
+        self
     }
 }
 
@@ -179,29 +196,9 @@ pub fn unmet(trial: &Trial, envm: &Environment) -> Option<SkipReason> {
         .or_else(|| plan.inexpressible().map(SkipReason::Inexpressible))
 }
 
-fn blank_record(trial: &Trial, config: &Config) -> TrialRecord {
-    let (ty, case, door) = trial.parts();
-    TrialRecord {
-        id: trial.id(),
-        ty,
-        case,
-        door,
-        target: config.environment.target.clone(),
-        verdict: Verdict::Error,
-        reason: None,
-        skip: None,
-        diff: Vec::new(),
-        duration_ms: 0.0,
-        views: None,
-        stderr: String::new(),
-        checks: 0,
-        known_issue: None,
-    }
-}
-
 /// Run one trial and judge it.
 pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
-    let mut record = blank_record(trial, config);
+    let mut record = TrialRecord::new(&trial.id(), &config.environment.target);
     let (entry, plan) = match trial {
         Trial::Broken(p) => {
             record.reason = Some(p.error.to_string());
@@ -218,9 +215,9 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
     record.stderr = run.stderr;
     let judgement = match run.outcome {
         Err(e) => judge::Judgement::of(Verdict::Error, e.to_string()),
-        Ok(outcome) => {
+        Ok(mut outcome) => {
             let ctx = Context::new(&config.environment.kernel_release);
-            let observed = judge::observed(&outcome);
+            let observed = judge::observed(&mut outcome);
             let mut j = judge::judge(&outcome, &observed, &entry.fixture, &ctx);
             if plan.door.is_runtime() {
                 crate::runtimes::excuse_added(&mut j, plan);
@@ -237,7 +234,58 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
         record.checks = entry.fixture.checks();
     }
     crate::known_issue::apply(&mut record, &entry.known_issues, &config.environment);
+    if !config.full_views {
+        keep_judged(&mut record, &entry.fixture);
+    }
     record
+}
+
+/// Keep of a record's views only what its fixture judged, unless it failed
+/// or broke: then they stay whole, to be read.
+fn keep_judged(record: &mut TrialRecord, fixture: &crate::fixture::Fixture) {
+    if matches!(
+        record.verdict,
+        Verdict::Fail | Verdict::Error | Verdict::Xfail
+    ) {
+        return;
+    }
+    if let Some(views) = &record.views {
+        record.views = Some(crate::judged::kept(fixture, views));
+    }
+}
+
+/// The records of the trials that finished: each one streamed to
+/// report.json as it comes when a stream is open (and then kept without its
+/// views, all the other report formats need), or kept whole.
+struct Records {
+    kept: Vec<Option<TrialRecord>>,
+    json: Option<JsonStream>,
+}
+
+impl Records {
+    fn new(trials: usize) -> Records {
+        Records {
+            kept: vec![None; trials],
+            json: None,
+        }
+    }
+
+    /// Take in the record of trial `i`; its views go to the stream, if any.
+    fn keep(&mut self, i: usize, mut record: TrialRecord) {
+        if let Some(json) = &mut self.json {
+            let views = record.views.take();
+            json.trial(
+                i,
+                TrialRecord {
+                    views,
+                    ..record.clone()
+                },
+            );
+        }
+        if let Some(slot) = self.kept.get_mut(i) {
+            *slot = Some(record);
+        }
+    }
 }
 
 /// A run: its trials, scheduled on threads or by a test runner, the records
@@ -246,7 +294,7 @@ pub struct Run {
     pub config: Config,
     pub trials: Vec<Trial>,
     suite: SuiteId,
-    records: Mutex<Vec<Option<TrialRecord>>>,
+    records: Mutex<Records>,
     next: AtomicUsize,
     /// The signal that stopped the run, or 0.
     stopped_by: AtomicI32,
@@ -256,9 +304,12 @@ pub struct Run {
 impl Run {
     /// A run of the trials of `suite` that `filter` keeps.
     pub fn new(suite: &Suite, filter: &Filter, config: Config) -> Run {
-        let trials = trials(suite, filter, &config.environment);
+        let mut trials = trials(suite, filter, &config.environment);
+        if config.full_views {
+            trials = trials.into_iter().map(Trial::with_full_views).collect();
+        }
         Run {
-            records: Mutex::new(vec![None; trials.len()]),
+            records: Mutex::new(Records::new(trials.len())),
             trials,
             config,
             suite: suite.id.clone(),
@@ -278,18 +329,36 @@ impl Run {
     pub fn execute(&self, i: usize) -> TrialRecord {
         let record = execute(&self.trials[i], &self.config);
         if self.stopped().is_none() {
-            if let Ok(mut records) = self.records.lock() {
-                records[i] = Some(record.clone());
-            }
+            self.records().keep(i, record.clone());
         }
         record
+    }
+
+    fn records(&self) -> std::sync::MutexGuard<'_, Records> {
+        self.records.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write report.json into `dir` as the trials finish, from now on; the
+    /// records kept for [`Run::report`] then have no views.
+    pub fn stream_json(&self, dir: &Path) -> Result<(), ReportError> {
+        let env = &self.config.environment;
+        let json = JsonStream::create(dir, env, Some(&self.suite))?;
+        self.records().json = Some(json);
+        Ok(())
+    }
+
+    /// End the report.json that [`Run::stream_json`] started with the tail
+    /// of `report` (this run's [`Run::report`]); its path, if one was started.
+    pub fn finish_json(&self, report: &Report) -> Option<Result<PathBuf, ReportError>> {
+        let json = self.records().json.take()?;
+        Some(json.finish(&crate::report::json::tail_of(report)))
     }
 
     /// Keep only the trials `keep` keeps (a shard, or the trials a guest was
     /// given).
     pub fn retain(&mut self, keep: impl Fn(&Trial) -> bool) {
         self.trials.retain(keep);
-        self.records = Mutex::new(vec![None; self.trials.len()]);
+        self.records = Mutex::new(Records::new(self.trials.len()));
     }
 
     /// Run every trial on `config.jobs` threads until done or stopped;
@@ -343,10 +412,7 @@ impl Run {
     /// The report of the trials that finished, in the order of the trials.
     /// The records are moved into it: a run is reported once.
     pub fn report(&self) -> Report {
-        let records = match self.records.lock() {
-            Ok(mut r) => std::mem::take(&mut *r),
-            Err(e) => std::mem::take(&mut *e.into_inner()),
-        };
+        let records = std::mem::take(&mut self.records().kept);
         let mut report = Report::new(
             self.config.environment.clone(),
             records.into_iter().flatten().collect(),

@@ -100,7 +100,14 @@ pub struct TrialRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diff: Vec<Difference>,
     pub duration_ms: f64,
-    /// The views that were judged, by process name.
+    /// What was observed, by process name (`door`, `inside`, `host`,
+    /// `before.host`, ...). Of a trial that passed or was skipped, only what
+    /// its fixture judged: the door's result, the value at every path the
+    /// fixture names and every value it references (`${...}`), and of the
+    /// view sections the probe observed for it. Of a trial that failed
+    /// (`fail`, `xfail`) or broke (`error`), the whole views the probe
+    /// reported; of every trial with `nsconform run --full-views`, whole
+    /// views of every section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub views: Option<serde_json::Value>,
     /// What the probe wrote on its standard error.
@@ -115,6 +122,29 @@ pub struct TrialRecord {
 }
 
 impl TrialRecord {
+    /// The record of trial `id` (`<type>::<case>::<door>`) on `target`,
+    /// before anything is known of it: an error with no reason, until it is
+    /// judged or given one.
+    pub fn new(id: &str, target: &str) -> TrialRecord {
+        let mut parts = id.splitn(3, "::").map(String::from);
+        TrialRecord {
+            id: id.to_string(),
+            ty: parts.next().unwrap_or_default(),
+            case: parts.next().unwrap_or_default(),
+            door: parts.next().unwrap_or_default(),
+            target: target.to_string(),
+            verdict: Verdict::Error,
+            reason: None,
+            skip: None,
+            diff: Vec::new(),
+            duration_ms: 0.0,
+            views: None,
+            stderr: String::new(),
+            checks: 0,
+            known_issue: None,
+        }
+    }
+
     /// Make this record a skip for `reason`.
     pub fn set_skip(&mut self, reason: &SkipReason) {
         self.verdict = Verdict::Skip;
@@ -155,17 +185,54 @@ pub struct Summary {
     pub checks: usize,
 }
 
-impl Summary {
-    pub fn of(trials: &[TrialRecord]) -> Summary {
-        let mut s = Summary::default();
-        let mut per_case: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-        for t in trials {
-            s.add(t.verdict);
-            let n = per_case.entry((&t.ty, &t.case)).or_default();
-            *n = (*n).max(t.checks);
+/// A summary counted as records come: the verdicts, and the checks of each
+/// case (the most any of its doors judged).
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    summary: Summary,
+    per_case: BTreeMap<(String, String), usize>,
+}
+
+impl Tally {
+    pub fn add(&mut self, t: &TrialRecord) {
+        self.summary.add(t.verdict);
+        let key = (t.ty.clone(), t.case.clone());
+        let n = self.per_case.entry(key).or_default();
+        *n = (*n).max(t.checks);
+    }
+
+    /// The summary of the records added so far.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            checks: self.per_case.values().sum(),
+            ..self.summary
         }
-        s.checks = per_case.values().sum();
-        s
+    }
+}
+
+/// The distinct targets of `trials`, in order of first appearance.
+pub fn targets(trials: &[TrialRecord]) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for t in trials {
+        if !seen.contains(&t.target.as_str()) {
+            seen.push(&t.target);
+        }
+    }
+    seen
+}
+
+impl Summary {
+    pub fn of<'a>(trials: impl IntoIterator<Item = &'a TrialRecord>) -> Summary {
+        let mut tally = Tally::default();
+        trials.into_iter().for_each(|t| tally.add(t));
+        tally.summary()
+    }
+
+    /// The summary of each target's trials, targets in order of first
+    /// appearance.
+    pub fn by_target(trials: &[TrialRecord]) -> Vec<(&str, Summary)> {
+        let of = |target: &str| Summary::of(trials.iter().filter(|t| t.target == target));
+        targets(trials).into_iter().map(|t| (t, of(t))).collect()
     }
 
     pub fn add(&mut self, v: Verdict) {

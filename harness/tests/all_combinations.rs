@@ -61,6 +61,7 @@ fn every_combination_through_every_door() {
                 steps: Vec::new(),
                 child_steps: Vec::new(),
                 observe: vec![Process::Inside, Process::Host],
+                sections: None,
                 outer_userns,
                 runtime: None,
             })

@@ -79,6 +79,7 @@ fn main() {
         probe: PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe")),
         timeout: Duration::from_secs(20),
         jobs: 1,
+        full_views: false,
         environment: nsconform::env::probe("host"),
     };
     let run = Arc::new(Run::new(&suite, &Filter::default(), config));

@@ -138,6 +138,7 @@ fn every_fixture_can_fail() {
         probe: PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe")),
         timeout: Duration::from_secs(20),
         jobs: 1,
+        full_views: false,
         environment: nsconform::env::probe("host"),
     };
     let failures: Vec<String> = suite

@@ -43,6 +43,7 @@ fn run_with(probe: PathBuf) -> TrialRecord {
         probe,
         timeout: Duration::from_secs(1),
         jobs: 1,
+        full_views: false,
         environment: nsconform::env::probe("host"),
     };
     run::execute(&the_trial(), &config)
@@ -298,6 +299,7 @@ fn a_probe_that_never_reads_its_plan_still_times_out() {
         probe: fake_probe(tree.root.path(), "deaf", &body),
         timeout: Duration::from_secs(1),
         jobs: 1,
+        full_views: false,
         environment: nsconform::env::probe("host"),
     };
     let (tx, rx) = std::sync::mpsc::channel();

@@ -32,6 +32,7 @@ fn the_whole_suite_leaves_no_descriptor_open() {
         probe: probe(),
         timeout: Duration::from_secs(20),
         jobs: 2,
+        full_views: false,
         environment: nsconform::env::probe("host"),
     };
     let run = Run::new(&suite, &Filter::default(), config);

@@ -19,6 +19,7 @@ const JUDGE: &[&str] = &[
     "fixture",
     "matcher",
     "judge",
+    "judged",
     "suite",
     "limits",
     "env",

@@ -43,7 +43,14 @@ fn schema_describes_the_report() {
             "{field} is not required"
         );
     }
-    assert!(value["$defs"]["TrialRecord"]["properties"]["verdict"].is_object());
+    let trial = &value["$defs"]["TrialRecord"]["properties"];
+    assert!(trial["verdict"].is_object());
+    let views = trial["views"]["description"].as_str().unwrap_or("");
+    let views = views.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        views.contains("only what its fixture judged") && views.contains("whole views"),
+        "the schema does not say which views a report keeps: {views}"
+    );
 }
 
 /// The synthetic report, as written to report.json, is valid against the schema

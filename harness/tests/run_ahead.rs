@@ -19,6 +19,7 @@ fn run_of(suite: &nsconform::suite::Suite, environment: Environment) -> Run {
         probe: PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe")),
         timeout: Duration::from_secs(20),
         jobs: 1,
+        full_views: false,
         environment,
     };
     Run::new(suite, &Filter::default(), config)

@@ -122,6 +122,7 @@ fn door_table(probe: &Path, n: usize) -> Vec<DoorRow> {
         probe: probe.to_path_buf(),
         timeout: Duration::from_secs(20),
         jobs: 1,
+        full_views: false,
         environment: nsconform::env::probe("host"),
     };
     let trials = run::trials(&suite, &Filter::default(), &config.environment);

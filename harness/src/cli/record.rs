@@ -79,9 +79,10 @@ pub fn main(args: &RecordArgs) -> anyhow::Result<u8> {
         probe: super::probe_path(),
         timeout: Duration::from_secs(20),
         jobs: 1,
+        full_views: true,
         environment: crate::env::probe("host"),
     };
-    let trial = Trial::of(&entry, door, &config.environment);
+    let trial = Trial::of(&entry, door, &config.environment).with_full_views();
     let record = crate::run::execute(&trial, &config);
     let Some(views) = record.views else {
         eprintln!(

@@ -32,6 +32,11 @@ pub struct RunArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Observe every view section of every process, and keep whole views in
+    /// report.json (by default a probe observes what the fixture judges, and
+    /// the report keeps that, with whole views of failures and errors only).
+    #[arg(long)]
+    full_views: bool,
     #[command(flatten)]
     targets: super::targets::TargetArgs,
     /// Run a runtime door's program from PATH (`runc=/opt/runc`); repeatable.
@@ -62,6 +67,7 @@ fn config(args: &RunArgs) -> anyhow::Result<Config> {
         probe: super::probe_path(),
         timeout: Duration::from_secs(args.timeout),
         jobs,
+        full_views: args.full_views,
         environment: crate::env::probe_with(
             "host",
             &super::runtime_overrides(&args.sel, &args.runtime)?,
@@ -91,6 +97,9 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
         let common = super::targets::common(&args.sel, &run, &formats, dir);
         return super::targets::main(&args.targets, run, signals, &common);
     }
+    if formats.contains(&Format::Json) {
+        run.stream_json(&dir)?;
+    }
     super::signal::stop_on(signals, &run);
     let progress = Mutex::new(Progress::stderr(run.trials.len(), args.quiet));
     run.run_all(&|r| {
@@ -105,7 +114,11 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
     for line in &report.kernel_log {
         eprintln!("nsconform: the kernel logged: {line}");
     }
-    report::write_all(&report, &dir, &formats)?;
+    if let Some(written) = run.finish_json(&report) {
+        written?;
+    }
+    let rest: Vec<Format> = formats.into_iter().filter(|f| *f != Format::Json).collect();
+    report::write_all(&report, &dir, &rest)?;
     if args.report_dir.is_none() {
         let root = Path::new(REPORT_ROOT);
         report::point_latest(root, &dir)?;

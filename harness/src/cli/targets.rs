@@ -287,7 +287,7 @@ pub fn write_matrix(merged: &Report, dir: &Path) -> anyhow::Result<()> {
     std::fs::write(dir.join("matrix.html"), html)?;
     eprintln!(
         "matrix of {} targets in {}",
-        crate::matrix::targets(merged).len(),
+        crate::verdict::targets(&merged.trials).len(),
         dir.join("matrix.md").display()
     );
     Ok(())

@@ -70,6 +70,7 @@ fn run_guest() -> anyhow::Result<u8> {
         probe: Path::new("/").join(protocol::PROBE_PATH),
         timeout: Duration::from_secs(plan.timeout_secs),
         jobs: plan.jobs,
+        full_views: false,
         environment: crate::env::probe(&format!("vm:{release}")),
     };
     let mut run = Run::new(&suite()?, &Filter::default(), config);

@@ -24,7 +24,7 @@ pub fn run(plan: &Plan) -> i32 {
     let origin = Origin::from_ids(host);
     guard::remember(&origin);
     let body = |ctx: &Ctx| inside::run(ctx);
-    let observe = || inside::observe(Vec::new());
+    let observe = || inside::observe(plan, Vec::new());
     let ctx = Ctx {
         plan,
         origin: &origin,

@@ -4,19 +4,18 @@
 use serde_json::Value;
 
 use crate::door::Ctx;
-use crate::plan::{Process, Step};
+use crate::plan::{Plan, Process, Step};
 use crate::step::{Runner, StepEnv};
 use crate::sys::message::Message;
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process::{self, Forked};
 
-/// The calling process's view, with the results of its steps.
-pub fn observe(steps: Vec<Value>) -> Value {
-    let mut view = serde_json::to_value(crate::view::observe()).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut view {
-        map.insert("steps".into(), Value::Array(steps));
-    }
-    view
+/// The calling process's view, the sections `plan` asks for, with the
+/// results of its steps.
+pub fn observe(plan: &Plan, steps: Vec<Value>) -> Value {
+    let mut view = crate::view::observe_sections(plan.sections.as_deref());
+    view.insert("steps".into(), Value::Array(steps));
+    Value::Object(view)
 }
 
 /// Run `steps` as `who`; returns the step results.
@@ -32,16 +31,16 @@ fn run_steps(ctx: &Ctx, who: &str, steps: &[Step]) -> Vec<Value> {
 
 /// The child of `inside`: its own steps, its view, then a byte on `done`.
 fn child(ctx: &Ctx, done: &Pipe) -> ! {
-    pipe::close(done.read);
+    done.read.close();
     let who = Process::Child.name();
     let results = run_steps(ctx, who, &ctx.plan.child_steps);
     ctx.send(&Message::View {
         process: who.into(),
-        view: observe(results),
+        view: observe(ctx.plan, results),
     });
-    pipe::close(ctx.views);
-    let _ = pipe::send_u32(done.write, 1);
-    pipe::close(done.write);
+    process::drop_inherited(&[ctx.views]);
+    let _ = pipe::send_u32(done.write.fd(), 1);
+    done.write.close();
     pipe::wait_closed(ctx.release);
     process::exit(0)
 }
@@ -65,17 +64,17 @@ fn fork_child(ctx: &Ctx) -> Option<nix::unistd::Pid> {
         }
         Ok(Forked::Child) => child(ctx, &done),
         Ok(Forked::Parent(pid)) => {
-            pipe::close(done.write);
-            if pipe::recv_u32(done.read).is_none() {
+            done.write.close();
+            if pipe::recv_u32(done.read.fd()).is_none() {
                 let how = process::reap(pid).unwrap_or_else(|| "exited".into());
                 ctx.send(&Message::error(
                     "child",
                     format!("child {how} before reporting"),
                 ));
-                pipe::close(done.read);
+                done.read.close();
                 return None;
             }
-            pipe::close(done.read);
+            done.read.close();
             Some(pid)
         }
     }
@@ -92,9 +91,9 @@ pub fn run(ctx: &Ctx) -> i32 {
     };
     ctx.send(&Message::View {
         process: who.into(),
-        view: observe(results),
+        view: observe(ctx.plan, results),
     });
-    pipe::close(ctx.views);
+    process::drop_inherited(&[ctx.views]);
     pipe::wait_closed(ctx.release);
     if let Some(pid) = child {
         process::reap(pid);

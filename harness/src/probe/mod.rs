@@ -25,6 +25,10 @@ pub fn run(plan: &Plan) -> Outcome {
         out.skip = Some(reason);
         return out;
     }
+    if let Err(v) = plan.validate() {
+        out.errors.push(format!("the plan is refused: {v}"));
+        return out;
+    }
     if plan.outer_userns {
         if let Err(e) = door::maps::enter_outer() {
             out.errors.push(format!(
@@ -38,7 +42,7 @@ pub fn run(plan: &Plan) -> Outcome {
     guard::remember(&origin);
     out.views.insert(
         "before".into(),
-        json!({ "host": inside::observe(Vec::new()) }),
+        json!({ "host": inside::observe(plan, Vec::new()) }),
     );
     let (views, release) = match (Pipe::new(), Pipe::new()) {
         (Ok(v), Ok(r)) => (v, r),
@@ -47,33 +51,34 @@ pub fn run(plan: &Plan) -> Outcome {
             return out;
         }
     };
-    guard::report_to(views.write);
+    guard::report_to(views.write.fd());
     let caller = (
         nix::unistd::geteuid().as_raw(),
         nix::unistd::getegid().as_raw(),
     );
     let body = |ctx: &Ctx| inside::run(ctx);
-    let observe = || inside::observe(Vec::new());
+    let observe = || inside::observe(plan, Vec::new());
     let ctx = Ctx {
         plan,
         origin: &origin,
-        views: views.write,
-        release: release.read,
-        parent_only: vec![views.read, release.write],
+        views: views.write.fd(),
+        release: release.read.fd(),
+        parent_only: vec![views.read.fd(), release.write.fd()],
         caller,
         supervisor: nix::unistd::getpid().as_raw(),
         body: &body,
         observe: &observe,
     };
     let children = door::enter(&ctx);
-    pipe::close(views.write);
-    pipe::close(release.read);
+    views.write.close();
+    release.read.close();
     let mut collector = Collector::new(plan);
-    collector.read_until_ready(views.read);
-    out.views.insert("host".into(), inside::observe(Vec::new()));
-    pipe::close(release.write);
-    collector.read_rest(views.read);
-    pipe::close(views.read);
+    collector.read_until_ready(views.read.fd());
+    out.views
+        .insert("host".into(), inside::observe(plan, Vec::new()));
+    release.write.close();
+    collector.read_rest(views.read.fd());
+    views.read.close();
     let ended = reap_all(&children);
     collector.finish(&mut out, ended);
     out

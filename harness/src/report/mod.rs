@@ -11,6 +11,7 @@ pub mod ktap;
 pub mod markdown;
 pub mod progress;
 pub mod schema;
+pub mod stream;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -318,13 +319,7 @@ pub(crate) fn by_type(report: &Report) -> Vec<(&str, Vec<&TrialRecord>)> {
 
 /// The distinct targets of a report, in order of first appearance.
 pub(crate) fn targets(report: &Report) -> Vec<&str> {
-    let mut seen: Vec<&str> = Vec::new();
-    for t in &report.trials {
-        if !seen.contains(&t.target.as_str()) {
-            seen.push(&t.target);
-        }
-    }
-    seen
+    crate::verdict::targets(&report.trials)
 }
 
 /// The name of a trial inside its type: `<case>::<door>`, with ` @<target>` appended when

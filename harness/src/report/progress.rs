@@ -151,20 +151,10 @@ mod tests {
 
     fn trial(verdict: Verdict, reason: Option<&str>) -> TrialRecord {
         TrialRecord {
-            id: "uts::hostname-isolated::clone".into(),
-            ty: "uts".into(),
-            case: "hostname-isolated".into(),
-            door: "clone".into(),
-            target: "host".into(),
             verdict,
             reason: reason.map(String::from),
-            skip: None,
-            diff: vec![],
             duration_ms: 1.0,
-            views: None,
-            stderr: String::new(),
-            checks: 0,
-            known_issue: None,
+            ..TrialRecord::new("uts::hostname-isolated::clone", "host")
         }
     }
 

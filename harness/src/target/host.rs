@@ -3,14 +3,15 @@
 
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{ProbeError, ProbeRun};
 use crate::plan::{Outcome, Plan};
+use crate::sys::command::{self, Group};
 
 /// The default time a trial may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -42,39 +43,15 @@ fn spawn(
     plan: std::fs::File,
     stdout: &std::fs::File,
     stderr: &std::fs::File,
-) -> std::io::Result<Child> {
-    Command::new(probe)
-        .arg(SUPERVISED_ARG)
-        .arg(std::process::id().to_string())
-        .stdin(Stdio::from(plan))
-        .stdout(stdout.try_clone()?)
-        .stderr(stderr.try_clone()?)
-        .process_group(0)
-        .spawn()
-}
-
-/// Wait for `child` until `timeout`; `false` when it is still running.
-fn wait_until(child: &Child, timeout: Duration) -> bool {
-    let pid = rustix::process::Pid::from_raw(child.id() as i32);
-    let Some(pid) = pid else { return true };
-    let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
-        return true;
-    };
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let mut fds = [rustix::event::PollFd::new(
-            &fd,
-            rustix::event::PollFlags::IN,
-        )];
-        let ts = rustix::time::Timespec::try_from(left).unwrap_or_default();
-        match rustix::event::poll(&mut fds, Some(&ts)) {
-            Ok(0) => return false,
-            Ok(_) => return true,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(_) => return true,
-        }
-    }
+) -> std::io::Result<Group> {
+    Group::spawn(
+        Command::new(probe)
+            .arg(SUPERVISED_ARG)
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::from(plan))
+            .stdout(stdout.try_clone()?)
+            .stderr(stderr.try_clone()?),
+    )
 }
 
 /// The process groups of the probes running now, so that a stopped run can
@@ -119,18 +96,23 @@ pub fn stop_all() {
 /// not leave it; those that did die with their parent or their pid
 /// namespace's init).
 fn kill_group(pgid: i32) {
-    let pgid = nix::unistd::Pid::from_raw(pgid);
-    let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+    command::kill_group(pgid);
 }
 
 /// What the probe wrote into `file`, read in one go: the buffer is sized
 /// from the file's length first (growing it by doubling cost a tenth of the
 /// harness's time with the probe's outputs).
-fn read_back(file: &mut std::fs::File) -> String {
+fn read_bytes(file: &mut std::fs::File) -> Vec<u8> {
     let len = file.metadata().map_or(0, |m| m.len()).min(MAX_OUTPUT);
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     let _ = file.rewind();
     let _ = file.take(MAX_OUTPUT).read_to_end(&mut bytes);
+    bytes
+}
+
+/// [`read_bytes`] as text, any bad UTF-8 replaced.
+fn read_back(file: &mut std::fs::File) -> String {
+    let bytes = read_bytes(file);
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
@@ -150,15 +132,23 @@ pub fn run(probe: &Path, plan: &Plan, timeout: Duration) -> ProbeRun {
 
 type Answer = (Result<Outcome, ProbeError>, String);
 
+/// An anonymous file in memory (memfd): no filesystem is touched to make
+/// it, and it is gone with its last descriptor. The probe's RLIMIT_FSIZE
+/// bounds what it may write there like into any file.
 fn temp(what: &'static str) -> Result<std::fs::File, ProbeError> {
-    tempfile::tempfile().map_err(|cause| ProbeError::TempFile { what, cause })
+    rustix::fs::memfd_create(what, rustix::fs::MemfdFlags::CLOEXEC)
+        .map(std::fs::File::from)
+        .map_err(|e| ProbeError::TempFile {
+            what: "make a file in memory",
+            cause: e.into(),
+        })
 }
 
 fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, ProbeError> {
-    let mut out = temp("make a temporary file")?;
-    let mut err = temp("make a temporary file")?;
+    let mut out = temp("nsconform-stdout")?;
+    let mut err = temp("nsconform-stderr")?;
     let text = serde_json::to_vec(plan).map_err(ProbeError::Encode)?;
-    let mut input = temp("make a temporary file")?;
+    let mut input = temp("nsconform-plan")?;
     input
         .write_all(&text)
         .and_then(|()| input.rewind())
@@ -166,20 +156,19 @@ fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, Pro
             what: "write the plan",
             cause,
         })?;
-    let mut child = spawn(probe, input, &out, &err).map_err(|cause| ProbeError::Spawn {
+    let group = spawn(probe, input, &out, &err).map_err(|cause| ProbeError::Spawn {
         path: probe.to_path_buf(),
         cause,
     })?;
-    let pgid = child.id() as i32;
-    let finished = register(pgid) && wait_until(&child, timeout);
-    kill_group(pgid);
-    let status = child.wait().map_err(ProbeError::Wait);
+    let pgid = group.pgid();
+    let finished = register(pgid) && group.wait_for(timeout);
+    let status = group.end().map_err(ProbeError::Wait);
     if plan.door.is_runtime() {
-        crate::door::runtime::sweep(child.id());
+        crate::door::runtime::sweep(pgid as u32);
     }
     let stopping = unregister(pgid);
     let status = status?;
-    let stdout = read_back(&mut out);
+    let stdout = read_bytes(&mut out);
     let stderr = read_back(&mut err);
     if stopping {
         return Ok((Err(ProbeError::Interrupted), stderr));
@@ -193,8 +182,10 @@ fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, Pro
             .unwrap_or("?");
         return Ok((Err(ProbeError::Signal { signal, name }), stderr));
     }
-    let outcome = serde_json::from_str::<Outcome>(&stdout).map_err(|cause| {
-        let shown: String = stdout.chars().take(300).collect();
+    // Parsed from the bytes as they are: serde_json checks the UTF-8 of
+    // the strings it reads, and nothing is copied into a String first.
+    let outcome = serde_json::from_slice::<Outcome>(&stdout).map_err(|cause| {
+        let shown: String = String::from_utf8_lossy(&stdout).chars().take(300).collect();
         ProbeError::BadOutput { cause, shown }
     });
     Ok((outcome, stderr))

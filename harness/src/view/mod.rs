@@ -11,6 +11,7 @@ pub mod user;
 pub mod uts;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// What one process sees.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +43,94 @@ pub fn observe() -> View {
     }
 }
 
+/// One section of a view: a namespace type's, or `ns`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Section {
+    Pid,
+    Uts,
+    Mnt,
+    Net,
+    Ipc,
+    User,
+    Cgroup,
+    Time,
+    Ns,
+}
+
+impl Section {
+    /// Every section, in the order of a view.
+    pub const ALL: [Section; 9] = [
+        Section::Pid,
+        Section::Uts,
+        Section::Mnt,
+        Section::Net,
+        Section::Ipc,
+        Section::User,
+        Section::Cgroup,
+        Section::Time,
+        Section::Ns,
+    ];
+
+    /// The key of the section in a view.
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Pid => "pid",
+            Section::Uts => "uts",
+            Section::Mnt => "mnt",
+            Section::Net => "net",
+            Section::Ipc => "ipc",
+            Section::User => "user",
+            Section::Cgroup => "cgroup",
+            Section::Time => "time",
+            Section::Ns => "ns",
+        }
+    }
+
+    /// The section whose key is `name`.
+    pub fn from_name(name: &str) -> Option<Section> {
+        Section::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Observe this section of the calling process's view.
+    fn observe(self) -> Value {
+        let value = match self {
+            Section::Pid => serde_json::to_value(pid::observe()),
+            Section::Uts => serde_json::to_value(uts::observe()),
+            Section::Mnt => serde_json::to_value(mnt::observe()),
+            Section::Net => serde_json::to_value(net::observe()),
+            Section::Ipc => serde_json::to_value(ipc::observe()),
+            Section::User => serde_json::to_value(user::observe()),
+            Section::Cgroup => serde_json::to_value(cgroup::observe()),
+            Section::Time => serde_json::to_value(time::observe()),
+            Section::Ns => serde_json::to_value(ns::observe()),
+        };
+        value.unwrap_or(Value::Null)
+    }
+}
+
+/// Observe the sections `only` names of the calling process's view (every
+/// section when `only` is `None`), in the order of a view: what a fixture
+/// judges is all a probe needs to read.
+pub fn observe_sections(only: Option<&[Section]>) -> Map<String, Value> {
+    let wanted = |s: &Section| only.is_none_or(|o| o.contains(s));
+    (Section::ALL.iter().filter(|s| wanted(s)))
+        .map(|s| (s.name().to_string(), s.observe()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +149,17 @@ mod tests {
             .map(String::as_str)
             .collect();
         assert_eq!(keys, SECTIONS);
+    }
+
+    #[test]
+    fn all_sections_are_the_whole_view() {
+        let keys: Vec<String> = observe_sections(None).keys().cloned().collect();
+        assert_eq!(keys, SECTIONS);
+        let some = observe_sections(Some(&[Section::Ns, Section::Uts]));
+        assert_eq!(some.keys().collect::<Vec<_>>(), ["uts", "ns"]);
+        for s in Section::ALL {
+            assert_eq!(Section::from_name(s.name()), Some(s));
+        }
     }
 
     #[test]

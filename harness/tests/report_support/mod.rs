@@ -56,20 +56,11 @@ pub fn views(hostname: &str, seed: u64) -> Value {
 
 pub fn trial(ty: &str, case: &str, door: &str, verdict: Verdict) -> TrialRecord {
     TrialRecord {
-        id: format!("{ty}::{case}::{door}"),
-        ty: ty.into(),
-        case: case.into(),
-        door: door.into(),
-        target: "host".into(),
         verdict,
-        reason: None,
-        skip: None,
-        diff: vec![],
         duration_ms: 1.25,
         views: Some(views("nsconform-a", 0)),
-        stderr: String::new(),
         checks: 3,
-        known_issue: None,
+        ..TrialRecord::new(&format!("{ty}::{case}::{door}"), "host")
     }
 }
 

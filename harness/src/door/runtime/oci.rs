@@ -302,6 +302,7 @@ mod tests {
             steps: Vec::new(),
             child_steps: Vec::new(),
             observe: Vec::new(),
+            sections: None,
             outer_userns: false,
             runtime: Some(RuntimePlan {
                 config,

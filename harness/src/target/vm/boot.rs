@@ -43,25 +43,9 @@ pub struct VmRun {
 pub fn all_errors(target: &str, ids: &[String], reason: &str) -> Report {
     let records = ids
         .iter()
-        .map(|id| {
-            let id = id.clone();
-            let mut parts = id.splitn(3, "::").map(String::from);
-            TrialRecord {
-                ty: parts.next().unwrap_or_default(),
-                case: parts.next().unwrap_or_default(),
-                door: parts.next().unwrap_or_default(),
-                id,
-                target: target.to_string(),
-                verdict: Verdict::Error,
-                reason: Some(reason.to_string()),
-                skip: None,
-                diff: Vec::new(),
-                duration_ms: 0.0,
-                views: None,
-                stderr: String::new(),
-                checks: 0,
-                known_issue: None,
-            }
+        .map(|id| TrialRecord {
+            reason: Some(reason.to_string()),
+            ..TrialRecord::new(id, target)
         })
         .collect();
     let environment = Environment {
