@@ -36,6 +36,14 @@ pub enum MntStep {
     Idmap(IdmapStep),
     /// mount_setattr(2) on a mount below the sandbox.
     Setattr(SetattrStep),
+    /// Mount namespace iteration (6.12): NS_MNT_GET_INFO, NS_MNT_GET_PREV
+    /// and NS_MNT_GET_NEXT between this namespace and a second one a child
+    /// unshares, and from a third one in a user namespace of its own.
+    NsIter(Empty),
+    /// listmount(2) and statmount(2) with `mnt_ns_id` (6.11): this process
+    /// lists the mounts of a second namespace a child unshares and mounts a
+    /// tmpfs in, by the namespace's id.
+    ListForeign(Empty),
 }
 
 /// Arguments of a step that takes none.
@@ -135,6 +143,8 @@ impl MntStep {
             MntStep::PivotRoot(_) => "pivot_root",
             MntStep::Idmap(_) => "idmap",
             MntStep::Setattr(_) => "setattr",
+            MntStep::NsIter(_) => "ns_iter",
+            MntStep::ListForeign(_) => "list_foreign",
         }
     }
 

@@ -135,6 +135,10 @@ pub enum NetStep {
     /// Subscribe to link events, let a helper child in a new namespace
     /// bring its loopback up, then act here; report what arrived.
     LinkEvents(LinkEvents),
+    /// SIOCGSKNS: a socket made here, and one a child makes after it
+    /// unshares a network namespace and setns's back: the namespace each
+    /// socket names.
+    SocketNs(crate::plan::Plain),
 }
 
 /// Whether `name` is a link name the kernel accepts.
@@ -166,6 +170,7 @@ impl NetStep {
             NetStep::SysfsLinks(_) => "sysfs_links",
             NetStep::Sysctl(_) => "sysctl",
             NetStep::LinkEvents(_) => "link_events",
+            NetStep::SocketNs(_) => "socket_ns",
         }
     }
 
@@ -173,7 +178,7 @@ impl NetStep {
     /// would change the host otherwise.
     pub fn guarded_by(&self) -> Option<NsType> {
         match self {
-            NetStep::ProcNetDev(_) | NetStep::SysfsLinks(_) => None,
+            NetStep::ProcNetDev(_) | NetStep::SysfsLinks(_) | NetStep::SocketNs(_) => None,
             _ => Some(NsType::Net),
         }
     }

@@ -212,6 +212,28 @@ pub enum PidStep {
     Sigio(Sigio),
     /// mq_notify(3) across a pid namespace boundary.
     MqNotify(MqNotify),
+    /// kernel.pid_max of a pid namespace (6.14): a child makes a user and
+    /// a pid namespace; their init sets `limit` and reads it back; a nested
+    /// namespace with a higher limit forks until it can no more. The host's
+    /// value before and after.
+    PidMax(PidMax),
+    /// The init of a pid namespace had through setns(2) (after 6.18): a
+    /// child unshares CLONE_NEWPID, opens its pid_for_children, setns's back
+    /// and into it, and forks twice: the pids the two children get there.
+    InitViaSetns(Plain),
+}
+
+/// The lowest pid_max the kernel takes (RESERVED_PIDS + 1).
+pub const PID_MAX_MIN: u32 = 301;
+/// The highest limit a case may set (each pid below it may become a process).
+pub const PID_MAX_CASE: u32 = 1024;
+
+/// Arguments of `pid_max`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PidMax {
+    /// The limit the outer new namespace sets: at least 301, at most 1024.
+    pub limit: u32,
 }
 
 impl PidStep {
@@ -229,6 +251,8 @@ impl PidStep {
             PidStep::SignalSelf(_) => "signal_self",
             PidStep::Sigio(_) => "sigio",
             PidStep::MqNotify(_) => "mq_notify",
+            PidStep::PidMax(_) => "pid_max",
+            PidStep::InitViaSetns(_) => "init_via_setns",
         }
     }
 
@@ -242,6 +266,9 @@ impl PidStep {
             // The queue is created in the caller's IPC namespace.
             PidStep::MqNotify(_) => Some(NsType::Ipc),
             PidStep::SignalSelf(_) | PidStep::Sigio(_) => None,
+            // Both make their own user and pid namespaces in a child, and
+            // pid_max is written only there, after the guard's check.
+            PidStep::PidMax(_) | PidStep::InitViaSetns(_) => None,
             PidStep::Nest(_)
             | PidStep::KillInitTree(_)
             | PidStep::ForkAfterInitExit(_)
@@ -267,6 +294,10 @@ impl PidStep {
             )),
             PidStep::SetTid(s) => check_set_tid(s),
             PidStep::MqNotify(m) => check_mq_notify(m),
+            PidStep::PidMax(p) if !(PID_MAX_MIN..=PID_MAX_CASE).contains(&p.limit) => Err(format!(
+                "pid_max limit {} is not between {PID_MAX_MIN} and {PID_MAX_CASE}",
+                p.limit
+            )),
             _ => Ok(()),
         }
     }

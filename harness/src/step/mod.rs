@@ -8,6 +8,7 @@ mod ipc;
 mod mnt;
 mod net;
 mod nsfs;
+mod nstree;
 mod pid;
 mod session;
 mod time;

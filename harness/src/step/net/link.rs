@@ -120,6 +120,7 @@ fn carry_out(step: &NetStep) -> Result<Extra, Errno> {
         NetStep::SysfsLinks(p) => sysfs_links(p),
         NetStep::Sysctl(s) => sysctl(s),
         NetStep::LinkEvents(w) => veth::link_events(w),
+        NetStep::SocketNs(_) => super::skns::socket_ns_step(),
     }
 }
 

@@ -4,6 +4,7 @@
 mod child;
 mod link;
 mod rtnl;
+mod skns;
 mod sock;
 mod veth;
 

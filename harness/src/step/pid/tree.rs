@@ -37,6 +37,8 @@ pub fn perform(step: &PidStep, env: &StepEnv) -> Result<Extra, Errno> {
         PidStep::SignalSelf(_) => signal::signal_self(),
         PidStep::Sigio(s) => signal::sigio(s),
         PidStep::MqNotify(m) => signal::mq_notify(m),
+        PidStep::PidMax(p) => super::pid_max::pid_max(p),
+        PidStep::InitViaSetns(_) => super::setns_init::init_via_setns(),
     }
 }
 
