@@ -216,19 +216,30 @@ fn has_siocgskns() -> bool {
 }
 
 /// Whether `check` holds in a child process that has unshared a user and a
-/// pid namespace and forked once (the grandchild is pid 1 there). Nothing
+/// pid namespace and forked once (the grandchild is pid 1 there), having
+/// first given up global root (to uid and gid 65534) if it had it. Nothing
 /// of this multithreaded process changes: the child is forked, runs only
 /// async-signal-safe calls and exits before it would exec.
 fn in_new_user_and_pid_ns(check: fn() -> bool) -> bool {
     use std::os::unix::process::CommandExt;
+    let drop_root = crate::view::user::euid_maps_to_root();
     let mut cmd = std::process::Command::new("/");
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    // SAFETY: the closure runs between fork and exec and calls only unshare,
-    // fork, waitpid, open, close and _exit, which are async-signal-safe.
+    // SAFETY: the closure runs between fork and exec and calls only setgroups,
+    // setresgid, setresuid, unshare, fork, waitpid, open, close and _exit,
+    // which are async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
+            let nobody = 65534;
+            if drop_root
+                && (libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setresgid(nobody, nobody, nobody) != 0
+                    || libc::setresuid(nobody, nobody, nobody) != 0)
+            {
+                libc::_exit(1);
+            }
             if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWPID) != 0 {
                 libc::_exit(1);
             }
@@ -248,7 +259,8 @@ fn in_new_user_and_pid_ns(check: fn() -> bool) -> bool {
 
 /// Opened without being written: kernel.pid_max is writable by the root of
 /// a pid namespace's own user namespace only where each pid namespace has
-/// its own (6.14); a global one belongs to the initial user namespace.
+/// its own (6.14); a global one's file belongs to global root, which the
+/// caller has given up.
 fn pid_max_writable() -> bool {
     // SAFETY: a NUL-terminated path; the descriptor is closed at once and
     // nothing is written through it.

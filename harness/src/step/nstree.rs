@@ -76,8 +76,8 @@ fn reopen(handle: &FileHandle, original: NsId) -> Value {
         )
     };
     match Errno::result(ret) {
-        // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
         Ok(fd) => {
+            // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
             let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
             json!({ "same": ns_of_fd(&fd).is_ok_and(|id| id == original) })
         }

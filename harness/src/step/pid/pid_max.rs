@@ -5,9 +5,10 @@
 //! The isolation holds twice over: the value is written only by the init of
 //! a pid namespace the step made, after the guard has checked that its pid
 //! and user namespaces are new; and that user namespace is the writer's own,
-//! so on a kernel whose pid_max is still global the write is refused (the
-//! sysctl belongs to the initial user namespace's root) instead of changing
-//! the host.
+//! and the writer is never the kernel's global root (a root caller first
+//! becomes nobody), so on a kernel whose pid_max is still global the write
+//! is refused (the sysctl's file belongs to global root, whatever user
+//! namespace a process is in) instead of changing the host.
 
 use std::time::Instant;
 
@@ -97,10 +98,32 @@ fn outer_init(limit: u32) -> Result<Extra, Errno> {
     Ok(extra)
 }
 
+/// Give up global root (no groups, uid and gid 65534) when the caller is
+/// root one level out of its user namespace.
+fn leave_global_root() -> Result<(), Errno> {
+    if !crate::view::user::euid_maps_to_root() {
+        return Ok(());
+    }
+    const NOBODY: u32 = 65534;
+    // SAFETY: setgroups with no groups reads no memory; setresgid and
+    // setresuid take plain ids.
+    unsafe {
+        Errno::result(libc::setgroups(0, std::ptr::null()))?;
+        Errno::result(libc::setresgid(NOBODY, NOBODY, NOBODY))?;
+        Errno::result(libc::setresuid(NOBODY, NOBODY, NOBODY))?;
+    }
+    process::rearm_deathsig();
+    match crate::view::user::euid_maps_to_root() {
+        true => Err(Errno::EPERM),
+        false => Ok(()),
+    }
+}
+
 pub fn pid_max(p: &PidMax) -> Result<Extra, Errno> {
     let before = read_pid_max()?;
     let limit = p.limit;
     let inner = in_child(DEADLINE * 3, || {
+        leave_global_root()?;
         unshare(flags_of(&[NsType::User, NsType::Pid]))?;
         in_child(DEADLINE * 2, || outer_init(limit))
     })?;
