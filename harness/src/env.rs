@@ -193,40 +193,29 @@ fn has_siocgskns() -> bool {
 /// of this multithreaded process changes: the child is forked, runs only
 /// async-signal-safe calls and exits before it would exec.
 fn in_new_user_and_pid_ns(check: fn() -> bool) -> bool {
-    use std::os::unix::process::CommandExt;
     let drop_root = crate::view::user::euid_maps_to_root();
-    let mut cmd = std::process::Command::new("/");
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    // SAFETY: the closure runs between fork and exec and calls only setgroups,
-    // setresgid, setresuid, unshare, fork, waitpid, open, close and _exit,
-    // which are async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || {
-            let nobody = 65534;
-            if drop_root
-                && (libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setresgid(nobody, nobody, nobody) != 0
-                    || libc::setresuid(nobody, nobody, nobody) != 0)
-            {
-                libc::_exit(1);
+    let nobody = 65534;
+    // SAFETY: unshare, fork, waitpid, setgroups, setresgid, setresuid and
+    // `check` (open and close) are async-signal-safe, and nothing allocates.
+    let in_child = move || unsafe {
+        let dropped = !drop_root
+            || (libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setresgid(nobody, nobody, nobody) == 0
+                && libc::setresuid(nobody, nobody, nobody) == 0);
+        if !dropped || libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWPID) != 0 {
+            return false;
+        }
+        match libc::fork() {
+            -1 => false,
+            0 => libc::_exit(if check() { 0 } else { 1 }),
+            pid => {
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0) == pid && status == 0
             }
-            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWPID) != 0 {
-                libc::_exit(1);
-            }
-            match libc::fork() {
-                -1 => libc::_exit(1),
-                0 => libc::_exit(if check() { 0 } else { 1 }),
-                pid => {
-                    let mut status = 0;
-                    libc::waitpid(pid, &mut status, 0);
-                    libc::_exit(if status == 0 { 0 } else { 1 })
-                }
-            }
-        });
-    }
-    cmd.status().is_ok_and(|s| s.success())
+        }
+    };
+    // SAFETY: `in_child` calls only async-signal-safe functions.
+    unsafe { crate::sys::command::holds_in_a_child(in_child) }
 }
 
 /// Opened without being written: kernel.pid_max is writable by the root of

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::Instant;
 
 use nix::errno::Errno;
 use serde_json::{json, Map, Value};
@@ -13,10 +12,8 @@ use super::nsfs::ns_get_id;
 use super::Extra;
 use crate::kind::KINDS;
 use crate::plan::nsfs::HandleStep;
-use crate::sys::helper::in_child;
-use crate::sys::ns::{flags_of, ns_of_fd, open, reap_by, unshare, DEADLINE};
-use crate::sys::pipe::{self, Pipe};
-use crate::sys::process::{self, Forked};
+use crate::sys::helper::{self, in_child};
+use crate::sys::ns::{flags_of, ns_of_fd, open, unshare, DEADLINE};
 use crate::view::ns::NsId;
 
 /// The root of nsfs, as open_by_handle_at(2) takes it (6.18).
@@ -184,24 +181,6 @@ fn own_id(link: &str) -> Result<u64, Errno> {
     ns_get_id(&open(&format!("/proc/self/ns/{link}"))?)
 }
 
-/// The sibling of listns: a user and UTS namespace of its own, its UTS id
-/// sent in two halves; it waits to be released.
-fn sibling(gate: &Pipe, release: &Pipe) -> ! {
-    pipe::close(gate.read);
-    pipe::close(release.write);
-    let id = unshare(flags_of(&[
-        crate::kind::NsType::User,
-        crate::kind::NsType::Uts,
-    ]))
-    .and_then(|()| own_id("uts"))
-    .unwrap_or(0);
-    let _ = pipe::send_u32(gate.write, (id >> 32) as u32);
-    let _ = pipe::send_u32(gate.write, id as u32);
-    pipe::close(gate.write);
-    pipe::wait_closed(release.read);
-    process::exit(0)
-}
-
 /// What listns shows a child in a user and UTS namespace of its own.
 fn list_from_own(sibling_uts: u64) -> Result<Extra, Errno> {
     use crate::kind::NsType;
@@ -240,33 +219,19 @@ fn list_from_own(sibling_uts: u64) -> Result<Extra, Errno> {
 }
 
 /// listns(2) from a child with a user and UTS namespace of its own, beside a
-/// sibling with its own pair.
+/// sibling helper with its own pair.
 pub fn listns() -> Result<Extra, Errno> {
-    let gate = Pipe::new()?;
-    let release = Pipe::new()?;
-    let sib = match process::fork(&[])? {
-        Forked::Child => sibling(&gate, &release),
-        Forked::Parent(pid) => pid,
-    };
-    pipe::close(gate.write);
-    pipe::close(release.read);
-    let deadline = Instant::now() + DEADLINE;
-    let half = || {
-        pipe::readable_by(gate.read, deadline)
-            .then(|| pipe::recv_u32(gate.read))
-            .flatten()
-    };
-    let sibling_uts = match (half(), half()) {
-        (Some(hi), Some(lo)) => (u64::from(hi) << 32) | u64::from(lo),
-        _ => 0,
-    };
-    pipe::close(gate.read);
-    let result = if sibling_uts == 0 {
-        Err(Errno::ECHILD)
-    } else {
-        in_child(DEADLINE, || list_from_own(sibling_uts))
-    };
-    pipe::close(release.write);
-    reap_by(sib, deadline);
+    use crate::kind::NsType;
+    let sibling = helper::spawn(DEADLINE, |ch| {
+        unshare(flags_of(&[NsType::User, NsType::Uts]))?;
+        ch.ready();
+        ch.wait_go();
+        Ok(())
+    })?;
+    sibling.wait_ready()?;
+    let sibling_uts = ns_get_id(&open(&format!("/proc/{}/ns/uts", sibling.pid()))?)?;
+    let result = in_child(DEADLINE, || list_from_own(sibling_uts));
+    sibling.go();
+    sibling.finish()?;
     result
 }

@@ -4,7 +4,6 @@
 //! are a child's, made by unshare and dying with it.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::Instant;
 
 use nix::errno::Errno;
 use serde_json::{json, Value};
@@ -13,10 +12,8 @@ use super::sandbox::make_dirs;
 use super::tree::mount_tmpfs;
 use crate::kind::NsType;
 use crate::step::Extra;
-use crate::sys::helper::in_child;
-use crate::sys::ns::{flags_of, open, reap_by, unshare, DEADLINE};
-use crate::sys::pipe::{self, Pipe};
-use crate::sys::process::{self, Forked};
+use crate::sys::helper::{self, in_child};
+use crate::sys::ns::{flags_of, open, unshare, DEADLINE};
 use crate::view::mnt::read_mountinfo;
 
 /// `struct mnt_ns_info`.
@@ -174,25 +171,6 @@ fn statmount(id: u64, ns: u64) -> Result<(String, Option<u64>), Errno> {
     ))
 }
 
-/// The child of list_foreign: a second namespace with one more tmpfs; it
-/// sends its namespace id (two halves) and its mountinfo line count, and
-/// waits to be released.
-fn foreign(target: &str, gate: &Pipe, release: &Pipe) -> ! {
-    pipe::close(gate.read);
-    pipe::close(release.write);
-    let made = unshare(flags_of(&[NsType::Mnt]))
-        .and_then(|()| mount_tmpfs(target))
-        .and_then(|()| open("/proc/self/ns/mnt"))
-        .and_then(|fd| mnt_ioctl(&fd, NS_MNT_GET_INFO));
-    let id = made.map_or(0, |(_, info)| info.mnt_ns_id);
-    let _ = pipe::send_u32(gate.write, (id >> 32) as u32);
-    let _ = pipe::send_u32(gate.write, id as u32);
-    let _ = pipe::send_u32(gate.write, read_mountinfo().len() as u32);
-    pipe::close(gate.write);
-    pipe::wait_closed(release.read);
-    process::exit(0)
-}
-
 /// What listmount and statmount show of namespace `ns` and of this one.
 fn list_both(ns: u64, lines: u32) -> Result<Extra, Errno> {
     let own = listmount(0)?;
@@ -223,29 +201,20 @@ fn list_both(ns: u64, lines: u32) -> Result<Extra, Errno> {
 pub fn list_foreign() -> Result<Extra, Errno> {
     let target = "/tmp/nsconform-foreign";
     make_dirs(target)?;
-    let gate = Pipe::new()?;
-    let release = Pipe::new()?;
-    let child = match process::fork(&[])? {
-        Forked::Child => foreign(target, &gate, &release),
-        Forked::Parent(pid) => pid,
-    };
-    pipe::close(gate.write);
-    pipe::close(release.read);
-    let deadline = Instant::now() + DEADLINE;
-    let recv = || {
-        pipe::readable_by(gate.read, deadline)
-            .then(|| pipe::recv_u32(gate.read))
-            .flatten()
-    };
-    let got = (recv(), recv(), recv());
-    pipe::close(gate.read);
-    let result = match got {
-        (Some(hi), Some(lo), Some(lines)) if (hi, lo) != (0, 0) => {
-            list_both((u64::from(hi) << 32) | u64::from(lo), lines)
-        }
-        _ => Err(Errno::ECHILD),
-    };
-    pipe::close(release.write);
-    reap_by(child, deadline);
+    let second = helper::spawn(DEADLINE, |ch| {
+        unshare(flags_of(&[NsType::Mnt]))?;
+        mount_tmpfs(target)?;
+        ch.ready();
+        ch.wait_go();
+        Ok(())
+    })?;
+    second.wait_ready()?;
+    let pid = second.pid();
+    let (_, info) = mnt_ioctl(&open(&format!("/proc/{pid}/ns/mnt"))?, NS_MNT_GET_INFO)?;
+    let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .map_err(crate::sys::errno::io_errno)?;
+    let result = list_both(info.mnt_ns_id, mountinfo.lines().count() as u32);
+    second.go();
+    second.finish()?;
     result
 }

@@ -3,46 +3,25 @@
 //! namespace has a process, joins it again by setns, and forks.
 
 use std::os::fd::AsRawFd;
-use std::time::Instant;
 
 use nix::errno::Errno;
 
 use crate::kind::NsType;
 use crate::step::Extra;
-use crate::sys::helper::in_child;
-use crate::sys::ns::{flags_of, ns_at, ns_of_fd, open, reap_by, setns_fd, unshare, DEADLINE};
-use crate::sys::pipe::{self, Pipe};
-use crate::sys::process::{self, Forked};
+use crate::sys::helper::{self, in_child, Helper};
+use crate::sys::ns::{flags_of, ns_at, ns_of_fd, open, setns_fd, unshare, DEADLINE};
 
-/// A child that sends its pid and its pid namespace's inode, and waits.
-fn report_and_wait(gate: &Pipe, release: &Pipe) -> ! {
-    pipe::close(gate.read);
-    pipe::close(release.write);
-    let ino = ns_at("/proc/self/ns/pid").map_or(0, |id| id.ino as u32);
-    let _ = pipe::send_u32(gate.write, std::process::id());
-    let _ = pipe::send_u32(gate.write, ino);
-    pipe::close(gate.write);
-    pipe::wait_closed(release.read);
-    process::exit(0)
-}
-
-/// Fork a child of [`report_and_wait`]: its pid and namespace inode.
-fn fork_reporter(release: &Pipe) -> Result<(nix::unistd::Pid, Option<(u32, u32)>), Errno> {
-    let gate = Pipe::new()?;
-    let pid = match process::fork(&[])? {
-        Forked::Child => report_and_wait(&gate, release),
-        Forked::Parent(pid) => pid,
-    };
-    pipe::close(gate.write);
-    let deadline = Instant::now() + DEADLINE;
-    let recv = || {
-        pipe::readable_by(gate.read, deadline)
-            .then(|| pipe::recv_u32(gate.read))
-            .flatten()
-    };
-    let got = recv().zip(recv());
-    pipe::close(gate.read);
-    Ok((pid, got))
+/// A helper that answers with its pid and its pid namespace's inode, once
+/// let go: alive until then, so that the next one is forked beside it.
+fn reporter() -> Result<Helper<(u32, u64)>, Errno> {
+    let h = helper::spawn(DEADLINE, |ch| {
+        let ino = ns_at("/proc/self/ns/pid")?.ino;
+        ch.ready();
+        ch.wait_go();
+        Ok((std::process::id(), ino))
+    })?;
+    h.wait_ready()?;
+    Ok(h)
 }
 
 fn in_new_ns() -> Result<Extra, Errno> {
@@ -58,19 +37,17 @@ fn in_new_ns() -> Result<Extra, Errno> {
         }
     };
     extra.insert("opened".into(), true.into());
-    let target_ino = ns_of_fd(&target)?.ino as u32;
+    let target_ino = ns_of_fd(&target)?.ino;
     setns_fd(own.as_raw_fd(), flag)?;
     setns_fd(target.as_raw_fd(), flag)?;
-    let release = Pipe::new()?;
-    let (first, first_got) = fork_reporter(&release)?;
-    let (second, second_got) = fork_reporter(&release)?;
-    pipe::close(release.write);
-    pipe::close(release.read);
-    let deadline = Instant::now() + DEADLINE;
-    reap_by(first, deadline);
-    reap_by(second, deadline);
-    let (first_pid, first_ino) = first_got.ok_or(Errno::ECHILD)?;
-    let (second_pid, second_ino) = second_got.ok_or(Errno::ECHILD)?;
+    let first = reporter()?;
+    let second = reporter()?;
+    // The second answers before the first, the namespace's init, ends and
+    // takes the namespace's other processes with it.
+    second.go();
+    let (second_pid, second_ino) = second.finish()?;
+    first.go();
+    let (first_pid, first_ino) = first.finish()?;
     extra.insert("first_pid".into(), first_pid.into());
     extra.insert("first_in_it".into(), (first_ino == target_ino).into());
     extra.insert("second_pid".into(), second_pid.into());
