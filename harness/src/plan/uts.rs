@@ -82,9 +82,7 @@ impl UtsStep {
                 Err("names over 64 bytes".into())
             }
             UtsStep::SetnsBack(_) => Ok(()),
-            UtsStep::AncestorOwned(s) if s.hostname.len() > 64 => {
-                Err("names over 64 bytes".into())
-            }
+            UtsStep::AncestorOwned(s) if s.hostname.len() > 64 => Err("names over 64 bytes".into()),
             UtsStep::AncestorOwned(_) => Ok(()),
         }
     }
@@ -103,8 +101,10 @@ mod tests {
         assert!(s.check().is_err());
         let s: UtsStep = serde_json::from_str(r#"{"read": {}}"#).unwrap();
         assert_eq!(s.name(), "read");
-        let s: UtsStep =
-            serde_json::from_str(r#"{"ancestor_owned": {"hostname": "x"}}"#).unwrap();
-        assert_eq!((s.name(), s.guarded_by()), ("ancestor_owned", Some(NsType::Uts)));
+        let s: UtsStep = serde_json::from_str(r#"{"ancestor_owned": {"hostname": "x"}}"#).unwrap();
+        assert_eq!(
+            (s.name(), s.guarded_by()),
+            ("ancestor_owned", Some(NsType::Uts))
+        );
     }
 }

@@ -14,6 +14,8 @@ mod time;
 mod user;
 mod uts;
 
+pub use user::remember_start_level;
+
 use nix::errno::Errno;
 use serde_json::{json, Map, Value};
 

@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::os::fd::RawFd;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -35,7 +36,10 @@ pub fn perform(step: &UserStep, env: &StepEnv) -> Result<Extra, Errno> {
         UserStep::WriteMaps(w) => {
             crate::sys::helper::in_child(HELPER_TIME, || write_maps(w, env.origin))
         }
-        UserStep::Nest(n) => crate::sys::helper::in_child(HELPER_TIME, || nest(n.max)),
+        UserStep::Nest(n) => {
+            let start = own_level(env.origin);
+            crate::sys::helper::in_child(HELPER_TIME, || nest(n.max, start))
+        }
         UserStep::UnshareThreaded(_) => crate::sys::helper::in_child(HELPER_TIME, unshare_threaded),
         UserStep::UnshareFlags(u) => {
             let bits = user::flag_bits(&u.flags).ok_or(Errno::EINVAL)?;
@@ -49,6 +53,32 @@ pub fn perform(step: &UserStep, env: &StepEnv) -> Result<Extra, Errno> {
             crate::sys::helper::in_child(HELPER_TIME, || setns_to(&parent, *target))
         }
     }
+}
+
+/// The nsfs inode of the initial user namespace (PROC_USER_INIT_INO, fixed
+/// since Linux 3.8).
+const INITIAL_USER_INO: u64 = 0xEFFF_FFFD;
+
+/// The level of the user namespace the probe started in (the initial one
+/// is 0), counting the one it entered first for a rootless run; unknown
+/// (None) unless it started in the initial user namespace, since nsfs
+/// shows no namespace above the caller's own (NS_GET_PARENT gives EPERM).
+static START_LEVEL: OnceLock<Option<u32>> = OnceLock::new();
+
+/// Record where the probe starts, before it enters any user namespace
+/// (`outer_userns`: it will enter one first, one level down).
+pub fn remember_start_level(outer_userns: bool) {
+    use std::os::unix::fs::MetadataExt;
+    let initial =
+        std::fs::metadata("/proc/self/ns/user").is_ok_and(|m| m.ino() == INITIAL_USER_INO);
+    let _ = START_LEVEL.set(initial.then_some(u32::from(outer_userns)));
+}
+
+/// The level of the caller's user namespace, where it can be known: the
+/// start's, one deeper when the door made a new one (a door makes at most one).
+fn own_level(origin: &Origin) -> Option<u32> {
+    let start = START_LEVEL.get().copied().flatten()?;
+    Some(start + u32::from(origin.check(NsType::User).is_ok()))
 }
 
 /// Wait for `pid` until `limit` has passed, then kill and reap it. `None`
@@ -297,12 +327,16 @@ fn take_report(text: &[u8], extra: &mut Extra) -> Result<(), Errno> {
 
 /// Create user namespaces one inside the other, mapping 0 in each to the
 /// ids the process had in the one before.
-fn nest(max: u32) -> Result<Extra, Errno> {
+/// `start` is the level the caller's namespace is at, when known: the step
+/// says then the level of the deepest namespace made (`deepest`).
+fn nest(max: u32, start: Option<u32>) -> Result<Extra, Errno> {
     let mut extra = Extra::new();
+    extra.insert("start_level".into(), json!(start));
     for level in 0..max {
         let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
         if let Err(e) = unshare_user() {
             extra.insert("levels".into(), level.into());
+            extra.insert("deepest".into(), json!(start.map(|s| s + level)));
             extra.insert("next_errno".into(), crate::sys::errno::name(e).into());
             return Ok(extra);
         }
@@ -314,6 +348,7 @@ fn nest(max: u32) -> Result<Extra, Errno> {
         std::fs::write("/proc/self/gid_map", format!("0 {gid} 1\n")).map_err(io_errno)?;
     }
     extra.insert("levels".into(), max.into());
+    extra.insert("deepest".into(), json!(start.map(|s| s + max)));
     extra.insert("next_errno".into(), Value::Null);
     Ok(extra)
 }
