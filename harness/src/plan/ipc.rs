@@ -38,6 +38,16 @@ pub struct MqueueOtherNsStep {
     pub mount: String,
 }
 
+/// Write one of the per-namespace IPC sysctls of ipc_namespaces(7)
+/// (`kernel.shmmax`, `fs.mqueue.queues_max`, ...) in the caller's namespace,
+/// and read it back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SysctlStep {
+    pub name: String,
+    pub value: String,
+}
+
 /// A step about the ipc namespace, written `{"ipc": {"<name>": {...}}}` in a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -45,6 +55,7 @@ pub enum IpcStep {
     SameKey(SameKeyStep),
     Rejoin(RejoinStep),
     MqueueOtherNs(MqueueOtherNsStep),
+    Sysctl(SysctlStep),
 }
 
 impl IpcStep {
@@ -54,6 +65,7 @@ impl IpcStep {
             IpcStep::SameKey(_) => "same_key",
             IpcStep::Rejoin(_) => "rejoin",
             IpcStep::MqueueOtherNs(_) => "mqueue_other_ns",
+            IpcStep::Sysctl(_) => "sysctl",
         }
     }
 
@@ -61,7 +73,7 @@ impl IpcStep {
     /// others act only in namespaces their own child made.
     pub fn guarded_by(&self) -> Option<NsType> {
         match self {
-            IpcStep::SameKey(_) => Some(NsType::Ipc),
+            IpcStep::SameKey(_) | IpcStep::Sysctl(_) => Some(NsType::Ipc),
             IpcStep::Rejoin(_) | IpcStep::MqueueOtherNs(_) => None,
         }
     }
@@ -71,6 +83,12 @@ impl IpcStep {
     pub fn check(&self) -> Result<(), String> {
         match self {
             IpcStep::SameKey(s) if s.key == 0 => Err("key 0 is IPC_PRIVATE: use another".into()),
+            IpcStep::Sysctl(s) if !crate::view::ipc::SYSCTLS.contains(&s.name.as_str()) => Err(
+                format!("`{}` is not an IPC sysctl of ipc_namespaces(7)", s.name),
+            ),
+            IpcStep::Sysctl(s) if s.value.is_empty() || s.value.contains('\n') => {
+                Err(format!("`{}` is not a sysctl value", s.value))
+            }
             IpcStep::MqueueOtherNs(s) => {
                 if !s.name.starts_with('/') || s.name.len() > 255 || s.name[1..].contains('/') {
                     return Err(format!("`{}` is not a queue name like /name", s.name));
@@ -94,6 +112,9 @@ mod tests {
     #[case(r#"{"same_key": {"kind": "shm", "key": 7, "new_ns": true}}"#, true)]
     #[case(r#"{"same_key": {"kind": "msg", "key": 0}}"#, false)]
     #[case(r#"{"rejoin": {"kind": "sem"}}"#, true)]
+    #[case(r#"{"sysctl": {"name": "kernel.shmmni", "value": "100"}}"#, true)]
+    #[case(r#"{"sysctl": {"name": "kernel.hostname", "value": "x"}}"#, false)]
+    #[case(r#"{"sysctl": {"name": "fs.mqueue.msg_max", "value": ""}}"#, false)]
     #[case(r#"{"mqueue_other_ns": {"name": "/q", "mount": "/tmp/mq"}}"#, true)]
     #[case(r#"{"mqueue_other_ns": {"name": "q", "mount": "/tmp/mq"}}"#, false)]
     #[case(

@@ -269,5 +269,6 @@ pub fn perform(step: &IpcStep, _env: &StepEnv) -> Result<Extra, Errno> {
         IpcStep::SameKey(s) => same_key(s),
         IpcStep::Rejoin(s) => rejoin(s),
         IpcStep::MqueueOtherNs(s) => mqueue_other_ns(s),
+        IpcStep::Sysctl(s) => super::sysctl::write(&s.name, &s.value, NsType::Ipc),
     }
 }

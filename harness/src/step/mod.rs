@@ -10,6 +10,7 @@ mod net;
 mod nsfs;
 mod pid;
 mod session;
+mod sysctl;
 mod time;
 mod user;
 mod uts;
