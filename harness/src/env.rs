@@ -205,6 +205,7 @@ pub fn features() -> BTreeMap<String, bool> {
     f.insert("unprivileged_userns".into(), !refused);
     f.insert("ns_get_id".into(), has_ns_get_id());
     f.insert("veth".into(), has_veth());
+    f.insert("ipv6".into(), Path::new("/proc/sys/net/ipv6").exists());
     f
 }
 
@@ -223,6 +224,7 @@ pub fn missing(feature: &str) -> SkipReason {
         "user.initial_ns" => SkipReason::StartingPoint(
             "the suite runs below the initial user namespace, whose depth nsfs does not show, and the case counts levels from it",
         ),
+        "ipv6" => SkipReason::NoFeature("ipv6 (CONFIG_IPV6: no /proc/sys/net/ipv6)".into()),
         _ => SkipReason::NoFeature(feature.to_string()),
     }
 }
