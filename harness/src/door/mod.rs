@@ -18,7 +18,7 @@ use nix::unistd::Pid;
 
 use crate::guard::{self, Origin};
 use crate::kind::NsType;
-use crate::plan::{Door, Plan};
+use crate::plan::{DoorKind, Plan, SyscallDoor};
 use crate::sys::message::{self, Message};
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process;
@@ -165,13 +165,13 @@ pub fn spawn(
 
 /// Carry out the plan's door. Returns the supervisor's direct children.
 pub fn enter(ctx: &Ctx) -> Vec<Pid> {
-    match ctx.plan.door {
-        Door::Clone => clone::enter(ctx),
-        Door::Clone3 => clone3::enter(ctx),
-        Door::Unshare => unshare::enter(ctx),
-        Door::Setns => setns::enter(ctx),
-        Door::SetnsPidfd => setns_pidfd::enter(ctx),
-        _ => runtime::enter(ctx),
+    match ctx.plan.door.kind() {
+        DoorKind::Syscall(SyscallDoor::Clone) => clone::enter(ctx),
+        DoorKind::Syscall(SyscallDoor::Clone3) => clone3::enter(ctx),
+        DoorKind::Syscall(SyscallDoor::Unshare) => unshare::enter(ctx),
+        DoorKind::Syscall(SyscallDoor::Setns) => setns::enter(ctx),
+        DoorKind::Syscall(SyscallDoor::SetnsPidfd) => setns_pidfd::enter(ctx),
+        DoorKind::Runtime => runtime::enter(ctx),
     }
 }
 

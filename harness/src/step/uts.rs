@@ -9,6 +9,7 @@ use super::{Extra, StepEnv};
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::uts::{AncestorOwnedStep, SetnsBackStep, UtsStep};
+use crate::sys::errno::outcome;
 use crate::sys::helper::in_child;
 use crate::sys::ns::{ns_at, ns_of_fd, open, setns_fd, unshare, DEADLINE};
 
@@ -65,14 +66,6 @@ fn setns_back(s: &SetnsBackStep) -> Result<Extra, Errno> {
         }
         Ok(extra)
     })
-}
-
-/// `"ok"` or the errno name.
-fn outcome(r: Result<Extra, Errno>) -> serde_json::Value {
-    match r {
-        Ok(_) => "ok".into(),
-        Err(e) => format!("{e:?}").into(),
-    }
 }
 
 /// In a child: a new user namespace alone, the attempts in the UTS

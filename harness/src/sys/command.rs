@@ -21,6 +21,12 @@ pub fn run_with(cmd: &mut Command, stdin: RawFd, stdout: RawFd) -> std::io::Resu
     cmd.stdin(stdio(stdin)?)
         .stdout(stdio(stdout)?)
         .stderr(Stdio::inherit());
+    die_with_caller(cmd);
+    cmd.status()
+}
+
+/// Arrange for `cmd`'s process to be killed when the caller dies.
+fn die_with_caller(cmd: &mut Command) {
     // SAFETY: the closure runs between fork and exec and calls only prctl,
     // which is async-signal-safe.
     unsafe {
@@ -35,7 +41,14 @@ pub fn run_with(cmd: &mut Command, stdin: RawFd, stdout: RawFd) -> std::io::Resu
             Ok(())
         });
     }
-    cmd.status()
+}
+
+/// Run `cmd` with no input, killed if the caller dies, and wait for it:
+/// its standard output.
+pub fn output(cmd: &mut Command) -> std::io::Result<Vec<u8>> {
+    cmd.stdin(Stdio::null()).stderr(Stdio::inherit());
+    die_with_caller(cmd);
+    Ok(cmd.output()?.stdout)
 }
 
 /// Run `cmd` with no input and no output, and wait for it; whether it ran

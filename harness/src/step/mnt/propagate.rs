@@ -6,13 +6,15 @@ use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
-use super::helper::{self, Channel, MapLine};
+use super::helper::{self, MapLine, PATIENCE};
 use super::sandbox::{ensure_mount_on, ensure_umount, make_dirs};
 use super::tree::{mount_tmpfs, propagation_of, sees_mount, set_propagation};
 use crate::guard::{self, Origin};
 use crate::plan::mnt::PropagateStep;
 use crate::plan::PropagationType;
 use crate::step::Extra;
+use crate::sys::errno::outcome;
+use crate::sys::helper::{self as sys_helper, Channel, Helper};
 
 /// The paths one `propagate` step works in.
 struct Paths {
@@ -48,7 +50,7 @@ impl Paths {
 /// refusal is an error.
 fn try_bind(base: &str, target: &str) -> Result<Value, Errno> {
     ensure_mount_on(target)?;
-    Ok(helper::outcome(nix::mount::mount(
+    Ok(outcome(nix::mount::mount(
         Some(base),
         target,
         None::<&str>,
@@ -77,7 +79,7 @@ fn second(ch: &Channel, step: &PropagateStep, p: &Paths) -> Value {
         return json!({"go": "ETIMEDOUT"});
     }
     let sees_first = sees_mount(&p.from_first);
-    let mount = helper::outcome(mount_tmpfs(&p.from_second));
+    let mount = outcome(mount_tmpfs(&p.from_second));
     let mut side = propagation_of(&p.base);
     side.insert("sees_first".into(), sees_first.into());
     side.insert("mount".into(), mount);
@@ -100,7 +102,7 @@ fn second(ch: &Channel, step: &PropagateStep, p: &Paths) -> Value {
             "sees_first_after_umount".into(),
             sees_mount(&p.from_first).into(),
         );
-        side.insert("umount".into(), helper::outcome(unmount(&p.from_second)));
+        side.insert("umount".into(), outcome(unmount(&p.from_second)));
     }
     Value::Object(side)
 }
@@ -114,11 +116,11 @@ fn unmount(path: &str) -> Result<(), Errno> {
 /// The first side's part of the second round: with the helper waiting, it
 /// unmounts its own mount, lets the helper look, and looks in turn once the
 /// helper has unmounted its mount.
-fn umount_round(h: helper::Helper, p: &Paths, first: &mut Extra) -> Result<Value, Errno> {
+fn umount_round(h: Helper<Value>, p: &Paths, first: &mut Extra) -> Result<Value, Errno> {
     let ready = h.wait_ready();
     first.insert("sees_second".into(), sees_mount(&p.from_second).into());
     if ready.is_ok() {
-        first.insert("umount".into(), helper::outcome(unmount(&p.from_first)));
+        first.insert("umount".into(), outcome(unmount(&p.from_first)));
         h.go();
     }
     let second = h.finish()?;
@@ -145,7 +147,7 @@ pub fn perform(step: &PropagateStep, origin: &Origin) -> Result<Extra, Errno> {
     };
     set_propagation(&p.base, flags)?;
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
-    let h = helper::spawn(|ch| second(ch, step, &p))?;
+    let h = sys_helper::spawn(PATIENCE, |ch| Ok(second(ch, step, &p)))?;
     if h.wait_ready().is_ok() {
         if step.less_privileged {
             let line = MapLine {

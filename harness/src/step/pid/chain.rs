@@ -128,13 +128,7 @@ fn judge(c: &Chain, p: &ChainPipes, deadline: Instant) -> Result<Extra, Errno> {
         Value::Array(values.map(|(m, fd)| f(m, fd)).collect())
     };
     let mut extra = Extra::new();
-    extra.insert(
-        "kill".into(),
-        match kill {
-            Ok(()) => "ok".into(),
-            Err(e) => format!("{e:?}").into(),
-        },
-    );
+    extra.insert("kill".into(), crate::sys::errno::outcome(kill));
     extra.insert("levels".into(), column(true, &|m, _| m.level.into()));
     extra.insert("init_pid".into(), column(true, &|m, _| m.own_pid.into()));
     extra.insert(
