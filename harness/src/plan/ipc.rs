@@ -38,6 +38,18 @@ pub struct MqueueOtherNsStep {
     pub mount: String,
 }
 
+/// mqns_03 as LTP runs it: a forked child unshares new IPC and mount
+/// namespaces (made private), creates the queue `name` with mq_open(3),
+/// mounts an mqueue filesystem at `mount` and finds it there, creates a
+/// second queue `<name>-creat` with creat(2) on that mount, unmounts it,
+/// mounts it again, and finds both queues, the second one open to mq_open(3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MqueueRemountStep {
+    pub name: String,
+    pub mount: String,
+}
+
 /// Write one of the per-namespace IPC sysctls of ipc_namespaces(7)
 /// (`kernel.shmmax`, `fs.mqueue.queues_max`, ...) in the caller's namespace,
 /// and read it back.
@@ -56,6 +68,7 @@ pub enum IpcStep {
     Rejoin(RejoinStep),
     MqueueOtherNs(MqueueOtherNsStep),
     Sysctl(SysctlStep),
+    MqueueRemount(MqueueRemountStep),
 }
 
 impl IpcStep {
@@ -66,6 +79,7 @@ impl IpcStep {
             IpcStep::Rejoin(_) => "rejoin",
             IpcStep::MqueueOtherNs(_) => "mqueue_other_ns",
             IpcStep::Sysctl(_) => "sysctl",
+            IpcStep::MqueueRemount(_) => "mqueue_remount",
         }
     }
 
@@ -74,7 +88,7 @@ impl IpcStep {
     pub fn guarded_by(&self) -> Option<NsType> {
         match self {
             IpcStep::SameKey(_) | IpcStep::Sysctl(_) => Some(NsType::Ipc),
-            IpcStep::Rejoin(_) | IpcStep::MqueueOtherNs(_) => None,
+            IpcStep::Rejoin(_) | IpcStep::MqueueOtherNs(_) | IpcStep::MqueueRemount(_) => None,
         }
     }
 
@@ -89,18 +103,22 @@ impl IpcStep {
             IpcStep::Sysctl(s) if s.value.is_empty() || s.value.contains('\n') => {
                 Err(format!("`{}` is not a sysctl value", s.value))
             }
-            IpcStep::MqueueOtherNs(s) => {
-                if !s.name.starts_with('/') || s.name.len() > 255 || s.name[1..].contains('/') {
-                    return Err(format!("`{}` is not a queue name like /name", s.name));
-                }
-                if !s.mount.starts_with("/tmp/") || s.mount.contains("..") {
-                    return Err(format!("`{}` is not a path under /tmp", s.mount));
-                }
-                Ok(())
-            }
+            IpcStep::MqueueOtherNs(s) => check_queue_and_mount(&s.name, &s.mount),
+            IpcStep::MqueueRemount(s) => check_queue_and_mount(&s.name, &s.mount),
             _ => Ok(()),
         }
     }
+}
+
+/// A queue name like `/name` (room left for a suffix) and a mount point below /tmp.
+fn check_queue_and_mount(name: &str, mount: &str) -> Result<(), String> {
+    if !name.starts_with('/') || name.len() > 200 || name[1..].contains('/') {
+        return Err(format!("`{name}` is not a queue name like /name"));
+    }
+    if !mount.starts_with("/tmp/") || mount.contains("..") {
+        return Err(format!("`{mount}` is not a path under /tmp"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -117,6 +135,8 @@ mod tests {
     #[case(r#"{"sysctl": {"name": "fs.mqueue.msg_max", "value": ""}}"#, false)]
     #[case(r#"{"mqueue_other_ns": {"name": "/q", "mount": "/tmp/mq"}}"#, true)]
     #[case(r#"{"mqueue_other_ns": {"name": "q", "mount": "/tmp/mq"}}"#, false)]
+    #[case(r#"{"mqueue_remount": {"name": "/q", "mount": "/tmp/mq"}}"#, true)]
+    #[case(r#"{"mqueue_remount": {"name": "/q", "mount": "/dev/mqueue"}}"#, false)]
     #[case(
         r#"{"mqueue_other_ns": {"name": "/q", "mount": "/dev/mqueue"}}"#,
         false
