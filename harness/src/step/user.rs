@@ -15,6 +15,8 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+mod sibling;
+
 use super::{Extra, StepEnv};
 use crate::guard::{self, Origin};
 use crate::kind::NsType;
@@ -46,6 +48,7 @@ pub fn perform(step: &UserStep, env: &StepEnv) -> Result<Extra, Errno> {
             helper::in_child(HELPER_TIME, || unshare_flags(bits, u.call))
         }
         UserStep::SetnsTo(SetnsTarget::Sibling) => helper::in_child(HELPER_TIME, setns_to_sibling),
+        UserStep::SiblingMaps(m) => sibling::sibling_maps(m, env.origin),
         UserStep::SetnsTo(target) => {
             let parent = File::open("/proc/self/ns/user").map_err(io_errno)?;
             helper::in_child(HELPER_TIME, || setns_to(&parent, *target))
