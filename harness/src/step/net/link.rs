@@ -104,6 +104,7 @@ fn carry_out(step: &NetStep) -> Result<Extra, Errno> {
         NetStep::AbstractUnix(a) => sock::abstract_unix(a),
         NetStep::VethPair(v) => veth::veth_pair(v),
         NetStep::VethCross(v) => veth::veth_cross(v),
+        NetStep::VethPeerGone(v) => super::peer_gone::veth_peer_gone(v),
         NetStep::LinkUpFromNewUserns(l) => veth::link_up_from_new_userns(l),
         NetStep::ProcNetDev(_) => proc_net_dev(),
         NetStep::SysfsLinks(p) => sysfs_links(p),
