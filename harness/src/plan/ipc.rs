@@ -50,6 +50,19 @@ pub struct MqueueRemountStep {
     pub mount: String,
 }
 
+/// A forked child unshares new IPC and mount namespaces (made private),
+/// creates the queue `name`, mounts the namespace's mqueue filesystem at
+/// `mount`, watches the queue with inotify(7), unmounts it, and leaves the
+/// namespace for a new one, so that nothing holds it: when the namespace is
+/// destroyed, its mqueue filesystem goes with its queues (the watch sees
+/// IN_UNMOUNT and IN_IGNORED).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MqueueGoneStep {
+    pub name: String,
+    pub mount: String,
+}
+
 /// Write one of the per-namespace IPC sysctls of ipc_namespaces(7)
 /// (`kernel.shmmax`, `fs.mqueue.queues_max`, ...) in the caller's namespace,
 /// and read it back.
@@ -69,6 +82,7 @@ pub enum IpcStep {
     MqueueOtherNs(MqueueOtherNsStep),
     Sysctl(SysctlStep),
     MqueueRemount(MqueueRemountStep),
+    MqueueGone(MqueueGoneStep),
 }
 
 impl IpcStep {
@@ -80,6 +94,7 @@ impl IpcStep {
             IpcStep::MqueueOtherNs(_) => "mqueue_other_ns",
             IpcStep::Sysctl(_) => "sysctl",
             IpcStep::MqueueRemount(_) => "mqueue_remount",
+            IpcStep::MqueueGone(_) => "mqueue_gone",
         }
     }
 
@@ -88,7 +103,10 @@ impl IpcStep {
     pub fn guarded_by(&self) -> Option<NsType> {
         match self {
             IpcStep::SameKey(_) | IpcStep::Sysctl(_) => Some(NsType::Ipc),
-            IpcStep::Rejoin(_) | IpcStep::MqueueOtherNs(_) | IpcStep::MqueueRemount(_) => None,
+            IpcStep::Rejoin(_)
+            | IpcStep::MqueueOtherNs(_)
+            | IpcStep::MqueueRemount(_)
+            | IpcStep::MqueueGone(_) => None,
         }
     }
 
@@ -105,6 +123,7 @@ impl IpcStep {
             }
             IpcStep::MqueueOtherNs(s) => check_queue_and_mount(&s.name, &s.mount),
             IpcStep::MqueueRemount(s) => check_queue_and_mount(&s.name, &s.mount),
+            IpcStep::MqueueGone(s) => check_queue_and_mount(&s.name, &s.mount),
             _ => Ok(()),
         }
     }

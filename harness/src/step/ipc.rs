@@ -1,6 +1,8 @@
 //! IPC steps: creating SysV objects and POSIX message queues, and seeing
 //! them from a second IPC namespace or after joining one again.
 
+mod gone;
+
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
@@ -232,7 +234,7 @@ fn rejoin(s: &RejoinStep) -> Result<Extra, Errno> {
 }
 
 /// The queue names in an mqueue directory, sorted.
-fn queues(dir: &str) -> Result<Value, Errno> {
+pub(super) fn queues(dir: &str) -> Result<Value, Errno> {
     let entries = std::fs::read_dir(dir).map_err(crate::sys::errno::io_errno)?;
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -265,7 +267,7 @@ fn mqueue_other_ns(s: &MqueueOtherNsStep) -> Result<Extra, Errno> {
 }
 
 /// mq_open(3) of an existing queue, read-only, then closed.
-fn open_queue(name: &str) -> Result<(), Errno> {
+pub(super) fn open_queue(name: &str) -> Result<(), Errno> {
     let cname = CString::new(name).map_err(|_| Errno::EINVAL)?;
     // SAFETY: `cname` is a valid C string; no attributes are passed.
     let mqd = Errno::result(unsafe { libc::mq_open(cname.as_ptr(), libc::O_RDONLY) })?;
@@ -275,7 +277,7 @@ fn open_queue(name: &str) -> Result<(), Errno> {
 }
 
 /// Mount an mqueue filesystem of the caller's IPC namespace on `dir`.
-fn mount_mqueue(dir: &str) -> Result<(), Errno> {
+pub(super) fn mount_mqueue(dir: &str) -> Result<(), Errno> {
     guard::ensure(NsType::Mnt)?;
     nix::mount::mount(
         Some("mqueue"),
@@ -336,5 +338,6 @@ pub fn perform(step: &IpcStep, _env: &StepEnv) -> Result<Extra, Errno> {
         IpcStep::MqueueOtherNs(s) => mqueue_other_ns(s),
         IpcStep::Sysctl(s) => super::sysctl::write(&s.name, &s.value, NsType::Ipc),
         IpcStep::MqueueRemount(s) => mqueue_remount(s),
+        IpcStep::MqueueGone(s) => gone::mqueue_gone(s),
     }
 }
