@@ -331,8 +331,15 @@ fn unshare_threaded() -> Result<Extra, Errno> {
 
 /// One unshare(2), or one fork-like clone(2), with `bits`.
 fn unshare_flags(bits: i32, call: Call) -> Result<Extra, Errno> {
+    let mut extra = Extra::new();
     match call {
-        Call::Unshare => nix::sched::unshare(CloneFlags::from_bits_retain(bits))?,
+        Call::Unshare => {
+            let before = crate::view::ns::id_of("self", "user");
+            nix::sched::unshare(CloneFlags::from_bits_retain(bits))?;
+            let after = crate::view::ns::id_of("self", "user");
+            // What the unshare made: a new user namespace, or none.
+            extra.insert("new_user_ns".into(), (before != after).into());
+        }
         Call::Clone => {
             let flags = bits as u64 | libc::SIGCHLD as u64;
             match crate::sys::clone::clone(flags)? {
@@ -343,7 +350,7 @@ fn unshare_flags(bits: i32, call: Call) -> Result<Extra, Errno> {
             }
         }
     }
-    Ok(Extra::new())
+    Ok(extra)
 }
 
 /// Unshare a user namespace, then setns(2) to `target`.
