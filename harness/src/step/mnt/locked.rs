@@ -56,7 +56,7 @@ fn flag_attempts() -> Value {
         "nosuid": outcome(remount(FLAGGED, keep - MsFlags::MS_NOSUID)),
         "nodev": outcome(remount(FLAGGED, keep - MsFlags::MS_NODEV)),
         "noexec": outcome(remount(FLAGGED, keep - MsFlags::MS_NOEXEC)),
-        "atime": outcome(remount(FLAGGED, keep - MsFlags::MS_NOATIME | MsFlags::MS_RELATIME)),
+        "atime": outcome(remount(FLAGGED, (keep - MsFlags::MS_NOATIME) | MsFlags::MS_RELATIME)),
         "setattr_nosuid": outcome(setattr(0, ATTR_NOSUID)),
         "setattr_nodev": outcome(setattr(0, ATTR_NODEV)),
         "setattr_noexec": outcome(setattr(0, ATTR_NOEXEC)),
