@@ -288,6 +288,13 @@ fn in_initial_pid_ns() -> bool {
     std::fs::metadata("/proc/self/ns/pid").is_ok_and(|m| m.ino() == 0xEFFF_FFFC)
 }
 
+/// Whether this process is in the initial user namespace, whose nsfs inode
+/// is the fixed PROC_USER_INIT_INO (0xEFFFFFFD) since Linux 3.8.
+fn in_initial_user_ns() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/user").is_ok_and(|m| m.ino() == 0xEFFF_FFFD)
+}
+
 fn filesystems() -> String {
     std::fs::read_to_string("/proc/filesystems").unwrap_or_default()
 }
@@ -312,6 +319,7 @@ pub fn features() -> BTreeMap<String, bool> {
     f.insert("cgroup2".into(), filesystems().contains("cgroup2"));
     f.insert("cgroup.below_root".into(), below_root_cgroup());
     f.insert("pid.initial_ns".into(), in_initial_pid_ns());
+    f.insert("user.initial_ns".into(), in_initial_user_ns());
     f.insert("mqueue".into(), filesystems().contains("mqueue"));
     for (name, absent_is) in SYSCTLS {
         f.insert(name.into(), sysctl_is(name, absent_is));
@@ -333,6 +341,7 @@ pub fn features() -> BTreeMap<String, bool> {
         "pid.init_via_setns".into(),
         in_new_user_and_pid_ns(pid_for_children_opens),
     );
+    f.insert("ipv6".into(), Path::new("/proc/sys/net/ipv6").exists());
     f
 }
 
@@ -348,6 +357,10 @@ pub fn missing(feature: &str) -> SkipReason {
         "pid.initial_ns" => SkipReason::StartingPoint(
             "the suite runs below the initial PID namespace, and the case counts levels from it",
         ),
+        "user.initial_ns" => SkipReason::StartingPoint(
+            "the suite runs below the initial user namespace, whose depth nsfs does not show, and the case counts levels from it",
+        ),
+        "ipv6" => SkipReason::NoFeature("ipv6 (CONFIG_IPV6: no /proc/sys/net/ipv6)".into()),
         _ => SkipReason::NoFeature(feature.to_string()),
     }
 }

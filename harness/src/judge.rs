@@ -110,6 +110,19 @@ fn step_failure(outcome: &Outcome, fixture: &Fixture) -> Option<Judgement> {
     None
 }
 
+/// A sysctl a step would have written that this kernel does not have: the
+/// step says it is `missing` instead of writing.
+fn missing_sysctl(outcome: &Outcome) -> Option<Judgement> {
+    let steps = outcome
+        .views
+        .values()
+        .filter_map(|v| v.get("steps")?.as_array());
+    let name = steps
+        .flatten()
+        .find_map(|step| step.get("missing")?.as_str())?;
+    Some(Judgement::skip(&SkipReason::NoSysctl(name.to_string())))
+}
+
 /// A change the isolation guard refused, in any process of the probe: the
 /// trial fails, whatever else went wrong after (the refusing process may
 /// have sent no view), since the namespace the case asked for was not new.
@@ -128,6 +141,9 @@ pub fn judge(outcome: &Outcome, observed: &Value, fixture: &Fixture, ctx: &Conte
     }
     if let Some(reason) = &outcome.skip {
         return Judgement::skip(&SkipReason::Inexpressible(reason.clone()));
+    }
+    if let Some(j) = missing_sysctl(outcome) {
+        return j;
     }
     if !outcome.errors.is_empty() {
         return Judgement::of(Verdict::Error, outcome.errors.join("; "));

@@ -64,6 +64,10 @@ pub struct PropagateStep {
     /// process's), so it is less privileged: shared mounts arrive as slaves.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub less_privileged: bool,
+    /// Then each side unmounts its mount, one after the other, and the other
+    /// side says whether the mount is still there (`sees_*_after_umount`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub umount: bool,
 }
 
 /// Arguments of `idmap`.
@@ -196,6 +200,7 @@ mod tests {
         r#"{"propagate": {"type": "shared", "less_privileged": true}}"#,
         "propagate"
     )]
+    #[case::umount(r#"{"propagate": {"type": "shared", "umount": true}}"#, "propagate")]
     #[case::locked(r#"{"locked": {}}"#, "locked")]
     #[case::pivot(r#"{"pivot_root": {}}"#, "pivot_root")]
     #[case::pivot_dir(r#"{"pivot_root": {"new_root": "directory"}}"#, "pivot_root")]

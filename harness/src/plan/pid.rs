@@ -114,6 +114,20 @@ fn two() -> u32 {
     2
 }
 
+/// A chain of `depth` pid namespaces, each made by the init of the one
+/// above, each with a witness (a plain child of its init); the caller,
+/// outside them all, sends SIGKILL to the init of level `kill` (1 is the
+/// top): per level, whether its init and its witness have exited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Chain {
+    pub depth: u32,
+    pub kill: u32,
+}
+
+/// The deepest chain a `kill_chain` step may build.
+pub const MAX_CHAIN: u32 = 8;
+
 /// clone3(2) with `set_tid`, from a process `nest` pid namespaces below the
 /// caller: `tids` are the pids wanted, innermost level first, as clone3
 /// takes them (with `newpid`, the first is the pid in the new namespace).
@@ -191,6 +205,8 @@ pub enum PidStep {
     Nest(Nest),
     /// Kill a tree of processes over nested namespaces: `processes`, `survivors`.
     KillInitTree(Tree),
+    /// Kill the init of one level of a chain of nested namespaces.
+    KillChain(Chain),
     /// A process unshares a pid namespace, forks its init, which exits; then
     /// it forks again: `fork_errno`.
     ForkAfterInitExit(Plain),
@@ -243,6 +259,7 @@ impl PidStep {
             PidStep::Kill(_) => "kill",
             PidStep::Nest(_) => "nest",
             PidStep::KillInitTree(_) => "kill_init_tree",
+            PidStep::KillChain(_) => "kill_chain",
             PidStep::ForkAfterInitExit(_) => "fork_after_init_exit",
             PidStep::SignalFromParent(_) => "signal_from_parent",
             PidStep::Orphan(_) => "orphan",
@@ -271,6 +288,7 @@ impl PidStep {
             PidStep::PidMax(_) | PidStep::InitViaSetns(_) => None,
             PidStep::Nest(_)
             | PidStep::KillInitTree(_)
+            | PidStep::KillChain(_)
             | PidStep::ForkAfterInitExit(_)
             | PidStep::SignalFromParent(_)
             | PidStep::Unshare(_) => None,
@@ -288,6 +306,14 @@ impl PidStep {
                 }
                 _ => Ok(()),
             },
+            PidStep::KillChain(c) if c.depth == 0 || c.depth > MAX_CHAIN => Err(format!(
+                "kill_chain depth {} is not between 1 and {MAX_CHAIN}",
+                c.depth
+            )),
+            PidStep::KillChain(c) if c.kill == 0 || c.kill > c.depth => Err(format!(
+                "kill_chain kill {} is not a level between 1 and {}",
+                c.kill, c.depth
+            )),
             PidStep::KillInitTree(t) if t.children > 8 || t.depth > 4 => Err(format!(
                 "a tree of {} children and depth {} is over the limit of 8 and 4",
                 t.children, t.depth

@@ -3,6 +3,7 @@
 
 mod child;
 mod link;
+mod peer_gone;
 mod rtnl;
 mod skns;
 mod sock;

@@ -33,6 +33,7 @@ pub fn perform(step: &PidStep, env: &StepEnv) -> Result<Extra, Errno> {
         PidStep::Kill(k) => kill(k, env),
         PidStep::Nest(n) => nest(n),
         PidStep::KillInitTree(t) => kill_init_tree(t),
+        PidStep::KillChain(c) => super::chain::kill_chain(c),
         PidStep::ForkAfterInitExit(_) => fork_after_init_exit(),
         PidStep::SignalFromParent(_) => signal_from_parent(),
         PidStep::Orphan(_) => orphan(),
@@ -120,7 +121,7 @@ pub(super) fn reported(map: Extra) -> Result<Extra, Errno> {
 }
 
 /// The caller's `NSpid` chain, as the mounted `/proc` shows it.
-fn own_nspid() -> Vec<i32> {
+pub(super) fn own_nspid() -> Vec<i32> {
     std::fs::read_to_string("/proc/self/status")
         .map(|t| crate::view::pid::parse_nspid(&t))
         .unwrap_or_default()
@@ -214,7 +215,7 @@ fn nest(n: &Nest) -> Result<Extra, Errno> {
 }
 
 /// Block until `fd` has no writer left (or a byte comes).
-fn hold(fd: RawFd) {
+pub(super) fn hold(fd: RawFd) {
     let mut byte = [0u8; 1];
     loop {
         // SAFETY: one byte into a buffer we own.
