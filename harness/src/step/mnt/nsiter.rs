@@ -75,17 +75,26 @@ fn neighbour(fd: &OwnedFd, request: u64) -> Value {
     }
 }
 
-/// The second namespace's side of ns_iter, in a child that unshared it.
-fn iterate_from_second(first: &OwnedFd) -> Result<Extra, Errno> {
+/// The second namespace's side of ns_iter, in a child that unshared it:
+/// PREV of the namespace with the higher id and NEXT of the one with the
+/// lower id, which must land between the two (the ids' order need not be
+/// the order of creation).
+fn iterate_from_second(first: &OwnedFd, first_id: u64) -> Result<Extra, Errno> {
     unshare(flags_of(&[NsType::Mnt]))?;
     let second = open("/proc/self/ns/mnt")?;
     let (_, info) = mnt_ioctl(&second, NS_MNT_GET_INFO)?;
+    let (lower, higher) = match info.mnt_ns_id > first_id {
+        true => ((first, first_id), (&second, info.mnt_ns_id)),
+        false => ((&second, info.mnt_ns_id), (first, first_id)),
+    };
     let mut extra = Extra::new();
     extra.insert("second_id".into(), info.mnt_ns_id.into());
     extra.insert("second_mounts".into(), info.nr_mounts.into());
     extra.insert("second_mountinfo".into(), read_mountinfo().len().into());
-    extra.insert("prev_of_second".into(), neighbour(&second, NS_MNT_GET_PREV));
-    extra.insert("next_of_first".into(), neighbour(first, NS_MNT_GET_NEXT));
+    extra.insert("lower_id".into(), lower.1.into());
+    extra.insert("higher_id".into(), higher.1.into());
+    extra.insert("prev_of_higher".into(), neighbour(higher.0, NS_MNT_GET_PREV));
+    extra.insert("next_of_lower".into(), neighbour(lower.0, NS_MNT_GET_NEXT));
     let third = in_child(DEADLINE, || {
         unshare(flags_of(&[NsType::User, NsType::Mnt]))?;
         Ok(neighbour(&open("/proc/self/ns/mnt")?, NS_MNT_GET_PREV))
@@ -100,7 +109,9 @@ pub fn ns_iter() -> Result<Extra, Errno> {
     let (_, info) = mnt_ioctl(&first, NS_MNT_GET_INFO)?;
     let mut extra = Extra::new();
     extra.insert("first_id".into(), info.mnt_ns_id.into());
-    extra.extend(in_child(DEADLINE, || iterate_from_second(&first))?);
+    extra.extend(in_child(DEADLINE, || {
+        iterate_from_second(&first, info.mnt_ns_id)
+    })?);
     Ok(extra)
 }
 
