@@ -168,3 +168,45 @@ pub fn judge(outcome: &Outcome, observed: &Value, fixture: &Fixture, ctx: &Conte
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Verdict;
+
+    fn judged(steps: serde_json::Value) -> Judgement {
+        let path = std::path::Path::new("fixtures/net/x.json");
+        let fixture = crate::fixture::parse_fixture(
+            path,
+            r#"{"inside": {"steps": [{"step": "net.sysctl", "ok": true, "value": "1"}]}}"#,
+        )
+        .expect("fixture");
+        let mut outcome = Outcome::default();
+        outcome
+            .views
+            .insert("inside".into(), json!({ "steps": steps }));
+        let doc = observed(&outcome);
+        judge(
+            &outcome,
+            &doc,
+            &fixture,
+            &crate::matcher::Context::new("6.18.0"),
+        )
+    }
+
+    #[test]
+    fn a_missing_sysctl_is_a_skip_naming_it() {
+        let j = judged(
+            json!([{"step": "net.sysctl", "ok": true, "missing": "net.ipv6.conf.all.forwarding"}]),
+        );
+        assert_eq!(j.verdict, Verdict::Skip);
+        assert_eq!(j.skip, Some(crate::skip::SkipClass::Feature));
+        assert!(j.reason.unwrap().contains("net.ipv6.conf.all.forwarding"));
+    }
+
+    #[test]
+    fn a_written_sysctl_is_judged() {
+        let j = judged(json!([{"step": "net.sysctl", "ok": true, "value": "0"}]));
+        assert_eq!(j.verdict, Verdict::Fail);
+    }
+}

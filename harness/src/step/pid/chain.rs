@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use serde_json::Value;
 
-use super::tree::{await_exit, close_all, hold, own_nspid, poll_in, spawn, How, PATIENCE};
+use super::tree::{await_exit, hold, own_nspid, poll_in, spawn, How, PATIENCE};
 use crate::plan::pid::Chain;
 use crate::step::Extra;
 use crate::sys::pipe::{self, Pipe};
+use crate::sys::process;
 
 /// The pipes of a chain, and where the caller's pid sits in `NSpid`.
-#[derive(Clone, Copy)]
 struct ChainPipes {
     /// Every process says who it is here: four numbers (see `announce`).
     reports: Pipe,
@@ -46,14 +46,14 @@ fn announce(p: &ChainPipes, init: bool) {
     for v in [level, u32::from(init), pid, own] {
         msg.extend_from_slice(&v.to_ne_bytes());
     }
-    let _ = pipe::write_all(p.reports.write, &msg);
+    let _ = pipe::write_all(p.reports.write.fd(), &msg);
 }
 
 /// The init of level `n`: its witness, the next level's init, then itself.
 fn level(c: &Chain, n: u32, p: &ChainPipes) -> i32 {
     let witness = || {
         announce(p, false);
-        hold(p.release.read);
+        hold(p.release.read.fd());
         0
     };
     if spawn(How::Loose, witness).is_err() {
@@ -63,7 +63,7 @@ fn level(c: &Chain, n: u32, p: &ChainPipes) -> i32 {
         return 1;
     }
     announce(p, true);
-    hold(p.release.read);
+    hold(p.release.read.fd());
     0
 }
 
@@ -84,12 +84,6 @@ fn read_member(fd: i32, deadline: Instant) -> Option<Member> {
     })
 }
 
-fn pidfd(pid: i32) -> Result<OwnedFd, Errno> {
-    let pid = rustix::process::Pid::from_raw(pid).ok_or(Errno::ESRCH)?;
-    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
-        .map_err(|e| Errno::from_raw(e.raw_os_error()))
-}
-
 /// Whether the process of `fd` has exited by `deadline` (a pidfd is
 /// readable once its process has ended).
 fn exited_by(fd: &OwnedFd, deadline: Instant) -> bool {
@@ -102,14 +96,14 @@ fn exited_by(fd: &OwnedFd, deadline: Instant) -> bool {
 fn judge(c: &Chain, p: &ChainPipes, deadline: Instant) -> Result<Extra, Errno> {
     let mut members = Vec::new();
     while members.len() < 2 * c.depth as usize {
-        members.push(read_member(p.reports.read, deadline).ok_or(Errno::EIO)?);
+        members.push(read_member(p.reports.read.fd(), deadline).ok_or(Errno::EIO)?);
     }
     members.sort_by_key(|m| (m.level, !m.init));
     // Opened while every member still waits on the release pipe, so no pid
     // can have been reused.
     let fds = members
         .iter()
-        .map(|m| pidfd(m.pid))
+        .map(|m| process::pidfd_open(m.pid))
         .collect::<Result<Vec<_>, _>>()?;
     let victim = members
         .iter()
@@ -154,19 +148,21 @@ pub fn kill_chain(c: &Chain) -> Result<Extra, Errno> {
         release: Pipe::new()?,
         index,
     };
-    let caller_ends = [p.reports.read, p.release.write];
+    let caller_ends = [p.reports.read.fd(), p.release.write.fd()];
     let top = spawn(How::NewPid, || {
-        close_all(&caller_ends);
+        process::drop_inherited(&caller_ends);
         level(c, 1, &p)
     });
-    close_all(&[p.reports.write, p.release.read]);
+    p.reports.write.close();
+    p.release.read.close();
     let result = match top {
         Ok(_) => judge(c, &p, deadline),
         Err(e) => Err(e),
     };
     // Everyone left goes once the release pipe has no writer; the top init
     // takes the levels below it along.
-    close_all(&caller_ends);
+    p.reports.read.close();
+    p.release.write.close();
     if let Ok(top) = top {
         await_exit(top, deadline + Duration::from_millis(500));
     }

@@ -48,9 +48,9 @@ fn fork_until_refused(gate: &Pipe, most: u32) -> (u32, Option<Errno>) {
     let mut children = Vec::new();
     let mut refused = None;
     while children.len() < most as usize {
-        match process::fork(&[gate.write]) {
+        match process::fork(&[gate.write.fd()]) {
             Ok(Forked::Child) => {
-                pipe::wait_closed(gate.read);
+                pipe::wait_closed(gate.read.fd());
                 process::exit(0)
             }
             Ok(Forked::Parent(pid)) => children.push(pid),
@@ -60,7 +60,7 @@ fn fork_until_refused(gate: &Pipe, most: u32) -> (u32, Option<Errno>) {
             }
         }
     }
-    pipe::close(gate.write);
+    gate.write.close();
     let deadline = Instant::now() + DEADLINE;
     for pid in &children {
         reap_by(*pid, deadline);
@@ -76,7 +76,7 @@ fn nested(limit: u32) -> Result<Extra, Errno> {
     extra.insert("nested_set".into(), read_pid_max()?.into());
     let gate = Pipe::new()?;
     let (made, refused) = fork_until_refused(&gate, limit);
-    pipe::close(gate.read);
+    gate.read.close();
     extra.insert("nested_forks".into(), made.into());
     extra.insert(
         "nested_errno".into(),
