@@ -425,53 +425,41 @@ fn fork_after_init_exit() -> Result<Extra, Errno> {
 }
 
 fn signal_from_parent() -> Result<Extra, Errno> {
-    let deadline = Instant::now() + PATIENCE;
-    let ready = Pipe::new()?;
-    let report = Pipe::new()?;
-    let init = spawn(How::NewPid, || {
-        ready.read.close();
-        report.read.close();
+    let init = helper::spawn_as(NEW_PID, PATIENCE, |ch| {
         // SAFETY: sigset_t is plain data, filled by sigemptyset/sigaddset;
-        // sigprocmask and sigtimedwait read it and write the siginfo we own.
-        let info = unsafe {
+        // sigprocmask reads it.
+        let set = unsafe {
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             libc::sigaddset(&mut set, libc::SIGUSR1);
             libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-            let _ = pipe::send_u32(ready.write.fd(), 1);
+            set
+        };
+        ch.ready();
+        let wait = libc::timespec {
+            tv_sec: PATIENCE.as_secs() as libc::time_t,
+            tv_nsec: 0,
+        };
+        // SAFETY: sigtimedwait reads the set and the timeout and writes the
+        // siginfo, all ours.
+        Ok(unsafe {
             let mut info: libc::siginfo_t = std::mem::zeroed();
-            let wait = libc::timespec {
-                tv_sec: PATIENCE.as_secs() as libc::time_t,
-                tv_nsec: 0,
-            };
             match libc::sigtimedwait(&set, &mut info, &wait) {
                 -1 => json!({ "errno": Errno::last() as i32 }),
                 _ => {
                     json!({ "si_pid": info.si_pid(), "si_code": info.si_code, "pid": getpid().as_raw() })
                 }
             }
-        };
-        send(report.write.fd(), &info);
-        0
-    });
-    ready.write.close();
-    report.write.close();
-    let result = init.and_then(|pid| {
-        let ok = poll_in(ready.read.fd(), PATIENCE) && pipe::recv_u32(ready.read.fd()).is_some();
-        if ok {
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1);
-        }
-        let bytes = read_until_eof(report.read.fd(), deadline);
-        await_exit(pid, deadline);
-        let text = String::from_utf8_lossy(&bytes);
-        match serde_json::from_str(text.lines().next().unwrap_or("")) {
-            Ok(Value::Object(map)) if ok => Ok(map),
-            _ => Err(Errno::EIO),
-        }
-    });
-    ready.read.close();
-    report.read.close();
-    reported(result?)
+        })
+    })?;
+    let ready = init.wait_ready().is_ok();
+    if ready {
+        let _ = nix::sys::signal::kill(init.pid(), nix::sys::signal::Signal::SIGUSR1);
+    }
+    match init.finish() {
+        Ok(info) if ready => answered(info),
+        _ => Err(Errno::EIO),
+    }
 }
 
 fn orphan() -> Result<Extra, Errno> {
