@@ -93,7 +93,10 @@ fn iterate_from_second(first: &OwnedFd, first_id: u64) -> Result<Extra, Errno> {
     extra.insert("second_mountinfo".into(), read_mountinfo().len().into());
     extra.insert("lower_id".into(), lower.1.into());
     extra.insert("higher_id".into(), higher.1.into());
-    extra.insert("prev_of_higher".into(), neighbour(higher.0, NS_MNT_GET_PREV));
+    extra.insert(
+        "prev_of_higher".into(),
+        neighbour(higher.0, NS_MNT_GET_PREV),
+    );
     extra.insert("next_of_lower".into(), neighbour(lower.0, NS_MNT_GET_NEXT));
     let third = in_child(DEADLINE, || {
         unshare(flags_of(&[NsType::User, NsType::Mnt]))?;
