@@ -99,6 +99,157 @@ fn has_ns_get_id() -> bool {
     ret == 0
 }
 
+/// name_to_handle_at(2) on an nsfs file (6.18): EOPNOTSUPP where nsfs
+/// has no export operations.
+fn has_nsfs_handles() -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open("/proc/self/ns/uts") else {
+        return false;
+    };
+    let mut handle = [0u32; 2 + 32];
+    handle[0] = 128;
+    let mut mount_id: libc::c_int = 0;
+    // SAFETY: the path is an empty C string; `handle` is a file_handle
+    // whose 128 bytes of room its first field gives; `mount_id` is one int.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_name_to_handle_at,
+            file.as_raw_fd(),
+            c"".as_ptr(),
+            handle.as_mut_ptr(),
+            &mut mount_id as *mut libc::c_int,
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    ret == 0
+}
+
+/// listns(2) (6.19), called with a null request: EFAULT where it exists,
+/// ENOSYS where it does not.
+fn has_listns() -> bool {
+    // SAFETY: with a null request the kernel reads and writes nothing.
+    let ret = unsafe {
+        libc::syscall(
+            470,
+            std::ptr::null::<u8>(),
+            std::ptr::null_mut::<u64>(),
+            0,
+            0,
+        )
+    };
+    ret == 0 || nix::errno::Errno::last() != nix::errno::Errno::ENOSYS
+}
+
+/// NS_MNT_GET_INFO (6.12) on the caller's mount namespace: ENOTTY where
+/// the kernel lacks it.
+fn has_mnt_ns_info() -> bool {
+    mnt_ns_id().is_some()
+}
+
+/// The id NS_MNT_GET_INFO gives the caller's mount namespace.
+fn mnt_ns_id() -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open("/proc/self/ns/mnt").ok()?;
+    let mut info = [16u32, 0, 0, 0];
+    // SAFETY: NS_MNT_GET_INFO (_IOR(0xb7, 10, 16 bytes)) fills the 16-byte
+    // mnt_ns_info `info` is.
+    let ret = unsafe { libc::ioctl(file.as_raw_fd(), 0x8010_b70a_u64 as _, info.as_mut_ptr()) };
+    (ret == 0).then(|| u64::from(info[2]) | (u64::from(info[3]) << 32))
+}
+
+/// listmount(2) with a `mnt_ns_id` (6.11), of the caller's own namespace:
+/// ENOSYS before listmount, EINVAL before the field.
+fn has_listmount_ns_id() -> bool {
+    let Some(id) = mnt_ns_id() else {
+        return false;
+    };
+    let req: [u64; 4] = [32, u64::MAX, 0, id];
+    let mut ids = [0u64; 1];
+    // SAFETY: `req` is a 32-byte mnt_id_req and `ids` has room for one id.
+    let ret = unsafe { libc::syscall(458, req.as_ptr(), ids.as_mut_ptr(), 1usize, 0) };
+    ret >= 0
+}
+
+/// SIOCGSKNS (4.9) on a fresh socket: the namespace, or EPERM without
+/// CAP_NET_ADMIN over it; anything else where the kernel lacks it.
+fn has_siocgskns() -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(sock) = std::net::UdpSocket::bind("127.0.0.1:0") else {
+        return false;
+    };
+    // SAFETY: SIOCGSKNS takes no argument and returns a new descriptor.
+    let ret = unsafe { libc::ioctl(sock.as_raw_fd(), 0x894C as _) };
+    if ret >= 0 {
+        // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
+        drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ret) });
+        return true;
+    }
+    nix::errno::Errno::last() == nix::errno::Errno::EPERM
+}
+
+/// Whether `check` holds in a child process that has unshared a user and a
+/// pid namespace and forked once (the grandchild is pid 1 there), having
+/// first given up global root (to uid and gid 65534) if it had it. Nothing
+/// of this multithreaded process changes: the child is forked, runs only
+/// async-signal-safe calls and exits before it would exec.
+fn in_new_user_and_pid_ns(check: fn() -> bool) -> bool {
+    let drop_root = crate::view::user::euid_maps_to_root();
+    let nobody = 65534;
+    // SAFETY: unshare, fork, waitpid, setgroups, setresgid, setresuid and
+    // `check` (open and close) are async-signal-safe, and nothing allocates.
+    let in_child = move || unsafe {
+        let dropped = !drop_root
+            || (libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setresgid(nobody, nobody, nobody) == 0
+                && libc::setresuid(nobody, nobody, nobody) == 0);
+        if !dropped || libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWPID) != 0 {
+            return false;
+        }
+        match libc::fork() {
+            -1 => false,
+            0 => libc::_exit(if check() { 0 } else { 1 }),
+            pid => {
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0) == pid && status == 0
+            }
+        }
+    };
+    // SAFETY: `in_child` calls only async-signal-safe functions.
+    unsafe { crate::sys::command::holds_in_a_child(in_child) }
+}
+
+/// Opened without being written: kernel.pid_max is writable by the root of
+/// a pid namespace's own user namespace only where each pid namespace has
+/// its own (6.14); a global one's file belongs to global root, which the
+/// caller has given up.
+fn pid_max_writable() -> bool {
+    // SAFETY: a NUL-terminated path; the descriptor is closed at once and
+    // nothing is written through it.
+    unsafe {
+        let fd = libc::open(
+            c"/proc/sys/kernel/pid_max".as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        );
+        fd >= 0 && libc::close(fd) == 0
+    }
+}
+
+/// pid_for_children of a process that unshared CLONE_NEWPID can be opened
+/// before the namespace has an init (after 6.18): ENOENT before.
+fn pid_for_children_opens() -> bool {
+    // SAFETY: NUL-terminated paths; the descriptors are closed at once.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWPID) != 0 {
+            return false;
+        }
+        let fd = libc::open(
+            c"/proc/self/ns/pid_for_children".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
+        fd >= 0 && libc::close(fd) == 0
+    }
+}
+
 /// veth pairs (CONFIG_VETH), found without making one: built in or loaded,
 /// the kernel's symbols name `veth_newlink`; a module on disk can be loaded
 /// when a pair is made. A kernel that hides its symbols is taken to have it.
@@ -137,6 +288,13 @@ fn in_initial_pid_ns() -> bool {
     std::fs::metadata("/proc/self/ns/pid").is_ok_and(|m| m.ino() == 0xEFFF_FFFC)
 }
 
+/// Whether this process is in the initial user namespace, whose nsfs inode
+/// is the fixed PROC_USER_INIT_INO (0xEFFFFFFD) since Linux 3.8.
+fn in_initial_user_ns() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/user").is_ok_and(|m| m.ino() == 0xEFFF_FFFD)
+}
+
 fn filesystems() -> String {
     std::fs::read_to_string("/proc/filesystems").unwrap_or_default()
 }
@@ -161,6 +319,7 @@ pub fn features() -> BTreeMap<String, bool> {
     f.insert("cgroup2".into(), filesystems().contains("cgroup2"));
     f.insert("cgroup.below_root".into(), below_root_cgroup());
     f.insert("pid.initial_ns".into(), in_initial_pid_ns());
+    f.insert("user.initial_ns".into(), in_initial_user_ns());
     f.insert("mqueue".into(), filesystems().contains("mqueue"));
     for (name, absent_is) in SYSCTLS {
         f.insert(name.into(), sysctl_is(name, absent_is));
@@ -169,6 +328,20 @@ pub fn features() -> BTreeMap<String, bool> {
     f.insert("unprivileged_userns".into(), !refused);
     f.insert("ns_get_id".into(), has_ns_get_id());
     f.insert("veth".into(), has_veth());
+    f.insert("nsfs.file_handles".into(), has_nsfs_handles());
+    f.insert("listns".into(), has_listns());
+    f.insert("mnt.ns_info".into(), has_mnt_ns_info());
+    f.insert("listmount.mnt_ns_id".into(), has_listmount_ns_id());
+    f.insert("siocgskns".into(), has_siocgskns());
+    f.insert(
+        "pid_max.per_ns".into(),
+        in_new_user_and_pid_ns(pid_max_writable),
+    );
+    f.insert(
+        "pid.init_via_setns".into(),
+        in_new_user_and_pid_ns(pid_for_children_opens),
+    );
+    f.insert("ipv6".into(), Path::new("/proc/sys/net/ipv6").exists());
     f
 }
 
@@ -184,6 +357,10 @@ pub fn missing(feature: &str) -> SkipReason {
         "pid.initial_ns" => SkipReason::StartingPoint(
             "the suite runs below the initial PID namespace, and the case counts levels from it",
         ),
+        "user.initial_ns" => SkipReason::StartingPoint(
+            "the suite runs below the initial user namespace, whose depth nsfs does not show, and the case counts levels from it",
+        ),
+        "ipv6" => SkipReason::NoFeature("ipv6 (CONFIG_IPV6: no /proc/sys/net/ipv6)".into()),
         _ => SkipReason::NoFeature(feature.to_string()),
     }
 }

@@ -109,6 +109,19 @@ fn step_failure(observed: &Value, fixture: &Fixture) -> Option<Judgement> {
     None
 }
 
+/// A sysctl a step would have written that this kernel does not have: the
+/// step says it is `missing` instead of writing.
+fn missing_sysctl(outcome: &Outcome) -> Option<Judgement> {
+    let steps = outcome
+        .views
+        .values()
+        .filter_map(|v| v.get("steps")?.as_array());
+    let name = steps
+        .flatten()
+        .find_map(|step| step.get("missing")?.as_str())?;
+    Some(Judgement::skip(&SkipReason::NoSysctl(name.to_string())))
+}
+
 /// A change the isolation guard refused, in any process of the probe: the
 /// trial fails, whatever else went wrong after (the refusing process may
 /// have sent no view), since the namespace the case asked for was not new.
@@ -128,6 +141,9 @@ pub fn judge(outcome: &Outcome, observed: &Value, fixture: &Fixture, ctx: &Conte
     }
     if let Some(reason) = &outcome.skip {
         return Judgement::skip(&SkipReason::Inexpressible(reason.clone()));
+    }
+    if let Some(j) = missing_sysctl(outcome) {
+        return j;
     }
     if !outcome.errors.is_empty() {
         return Judgement::of(Verdict::Error, outcome.errors.join("; "));
@@ -150,5 +166,47 @@ pub fn judge(outcome: &Outcome, observed: &Value, fixture: &Fixture, ctx: &Conte
                 diff,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Verdict;
+
+    fn judged(steps: serde_json::Value) -> Judgement {
+        let path = std::path::Path::new("fixtures/net/x.json");
+        let fixture = crate::fixture::parse_fixture(
+            path,
+            r#"{"inside": {"steps": [{"step": "net.sysctl", "ok": true, "value": "1"}]}}"#,
+        )
+        .expect("fixture");
+        let mut outcome = Outcome::default();
+        outcome
+            .views
+            .insert("inside".into(), json!({ "steps": steps }));
+        let doc = observed(&outcome);
+        judge(
+            &outcome,
+            &doc,
+            &fixture,
+            &crate::matcher::Context::new("6.18.0"),
+        )
+    }
+
+    #[test]
+    fn a_missing_sysctl_is_a_skip_naming_it() {
+        let j = judged(
+            json!([{"step": "net.sysctl", "ok": true, "missing": "net.ipv6.conf.all.forwarding"}]),
+        );
+        assert_eq!(j.verdict, Verdict::Skip);
+        assert_eq!(j.skip, Some(crate::skip::SkipClass::Feature));
+        assert!(j.reason.unwrap().contains("net.ipv6.conf.all.forwarding"));
+    }
+
+    #[test]
+    fn a_written_sysctl_is_judged() {
+        let j = judged(json!([{"step": "net.sysctl", "ok": true, "value": "0"}]));
+        assert_eq!(j.verdict, Verdict::Fail);
     }
 }

@@ -146,14 +146,8 @@ fn unmet_by_case(entry: &Entry, envm: &Environment) -> Option<SkipReason> {
     if req.privilege == Privilege::Root && !envm.privileged {
         return Some(SkipReason::NeedsRoot { uid: envm.uid });
     }
-    let have = KernelVersion::from_release(&envm.kernel_release);
-    if let (Some(need), Some(have)) = (&req.kernel, have) {
-        if have < *need {
-            return Some(SkipReason::KernelTooOld {
-                need: *need,
-                have: envm.kernel_release.clone(),
-            });
-        }
+    if let Some(reason) = userns_refused(entry, envm) {
+        return Some(reason);
     }
     let has = |f: &str| envm.features.get(f).copied().unwrap_or(false);
     if let Some(ty) =
@@ -167,8 +161,16 @@ fn unmet_by_case(entry: &Entry, envm: &Environment) -> Option<SkipReason> {
     {
         return Some(env::missing(f));
     }
-    if let Some(reason) = userns_refused(entry, envm) {
-        return Some(reason);
+    // After the features: where a probe found what is missing, the skip
+    // names it rather than the version that brought it.
+    let have = KernelVersion::from_release(&envm.kernel_release);
+    if let (Some(need), Some(have)) = (&req.kernel, have) {
+        if have < *need {
+            return Some(SkipReason::KernelTooOld {
+                need: *need,
+                have: envm.kernel_release.clone(),
+            });
+        }
     }
     if !envm.privileged && !has("unprivileged_userns") {
         return Some(SkipReason::NoUnprivilegedUserns);

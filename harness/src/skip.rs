@@ -38,6 +38,10 @@ pub enum SkipReason {
     /// A feature the case requires was not found.
     #[error("the kernel lacks the feature {0}")]
     NoFeature(String),
+    /// A sysctl a step writes does not exist in this kernel (no file under
+    /// /proc/sys: the option or protocol is not built in).
+    #[error("the kernel has no sysctl {0} (no file under /proc/sys)")]
+    NoSysctl(String),
     /// A host setting the case needs is not set here.
     #[error("needs the setting {0}, which this host does not have")]
     NeedsSetting(String),
@@ -75,6 +79,7 @@ impl SkipReason {
             SkipReason::KernelTooOld { .. }
             | SkipReason::NoNamespace { .. }
             | SkipReason::NoFeature(_)
+            | SkipReason::NoSysctl(_)
             | SkipReason::NeedsSetting(_)
             | SkipReason::StartingPoint(_)
             | SkipReason::Unsupported { .. } => SkipClass::Feature,

@@ -38,6 +38,41 @@ pub struct MqueueOtherNsStep {
     pub mount: String,
 }
 
+/// mqns_03 as LTP runs it: a forked child unshares new IPC and mount
+/// namespaces (made private), creates the queue `name` with mq_open(3),
+/// mounts an mqueue filesystem at `mount` and finds it there, creates a
+/// second queue `<name>-creat` with creat(2) on that mount, unmounts it,
+/// mounts it again, and finds both queues, the second one open to mq_open(3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MqueueRemountStep {
+    pub name: String,
+    pub mount: String,
+}
+
+/// A forked child unshares new IPC and mount namespaces (made private),
+/// creates the queue `name`, mounts the namespace's mqueue filesystem at
+/// `mount`, watches the queue with inotify(7), unmounts it, and leaves the
+/// namespace for a new one, so that nothing holds it: when the namespace is
+/// destroyed, its mqueue filesystem goes with its queues (the watch sees
+/// IN_UNMOUNT and IN_IGNORED).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MqueueGoneStep {
+    pub name: String,
+    pub mount: String,
+}
+
+/// Write one of the per-namespace IPC sysctls of ipc_namespaces(7)
+/// (`kernel.shmmax`, `fs.mqueue.queues_max`, ...) in the caller's namespace,
+/// and read it back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SysctlStep {
+    pub name: String,
+    pub value: String,
+}
+
 /// A step about the ipc namespace, written `{"ipc": {"<name>": {...}}}` in a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -45,6 +80,9 @@ pub enum IpcStep {
     SameKey(SameKeyStep),
     Rejoin(RejoinStep),
     MqueueOtherNs(MqueueOtherNsStep),
+    Sysctl(SysctlStep),
+    MqueueRemount(MqueueRemountStep),
+    MqueueGone(MqueueGoneStep),
 }
 
 impl IpcStep {
@@ -54,6 +92,9 @@ impl IpcStep {
             IpcStep::SameKey(_) => "same_key",
             IpcStep::Rejoin(_) => "rejoin",
             IpcStep::MqueueOtherNs(_) => "mqueue_other_ns",
+            IpcStep::Sysctl(_) => "sysctl",
+            IpcStep::MqueueRemount(_) => "mqueue_remount",
+            IpcStep::MqueueGone(_) => "mqueue_gone",
         }
     }
 
@@ -61,8 +102,11 @@ impl IpcStep {
     /// others act only in namespaces their own child made.
     pub fn guarded_by(&self) -> Option<NsType> {
         match self {
-            IpcStep::SameKey(_) => Some(NsType::Ipc),
-            IpcStep::Rejoin(_) | IpcStep::MqueueOtherNs(_) => None,
+            IpcStep::SameKey(_) | IpcStep::Sysctl(_) => Some(NsType::Ipc),
+            IpcStep::Rejoin(_)
+            | IpcStep::MqueueOtherNs(_)
+            | IpcStep::MqueueRemount(_)
+            | IpcStep::MqueueGone(_) => None,
         }
     }
 
@@ -71,18 +115,29 @@ impl IpcStep {
     pub fn check(&self) -> Result<(), String> {
         match self {
             IpcStep::SameKey(s) if s.key == 0 => Err("key 0 is IPC_PRIVATE: use another".into()),
-            IpcStep::MqueueOtherNs(s) => {
-                if !s.name.starts_with('/') || s.name.len() > 255 || s.name[1..].contains('/') {
-                    return Err(format!("`{}` is not a queue name like /name", s.name));
-                }
-                if !s.mount.starts_with("/tmp/") || s.mount.contains("..") {
-                    return Err(format!("`{}` is not a path under /tmp", s.mount));
-                }
-                Ok(())
+            IpcStep::Sysctl(s) if !crate::view::ipc::SYSCTLS.contains(&s.name.as_str()) => Err(
+                format!("`{}` is not an IPC sysctl of ipc_namespaces(7)", s.name),
+            ),
+            IpcStep::Sysctl(s) if s.value.is_empty() || s.value.contains('\n') => {
+                Err(format!("`{}` is not a sysctl value", s.value))
             }
+            IpcStep::MqueueOtherNs(s) => check_queue_and_mount(&s.name, &s.mount),
+            IpcStep::MqueueRemount(s) => check_queue_and_mount(&s.name, &s.mount),
+            IpcStep::MqueueGone(s) => check_queue_and_mount(&s.name, &s.mount),
             _ => Ok(()),
         }
     }
+}
+
+/// A queue name like `/name` (room left for a suffix) and a mount point below /tmp.
+fn check_queue_and_mount(name: &str, mount: &str) -> Result<(), String> {
+    if !name.starts_with('/') || name.len() > 200 || name[1..].contains('/') {
+        return Err(format!("`{name}` is not a queue name like /name"));
+    }
+    if !mount.starts_with("/tmp/") || mount.contains("..") {
+        return Err(format!("`{mount}` is not a path under /tmp"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -94,8 +149,13 @@ mod tests {
     #[case(r#"{"same_key": {"kind": "shm", "key": 7, "new_ns": true}}"#, true)]
     #[case(r#"{"same_key": {"kind": "msg", "key": 0}}"#, false)]
     #[case(r#"{"rejoin": {"kind": "sem"}}"#, true)]
+    #[case(r#"{"sysctl": {"name": "kernel.shmmni", "value": "100"}}"#, true)]
+    #[case(r#"{"sysctl": {"name": "kernel.hostname", "value": "x"}}"#, false)]
+    #[case(r#"{"sysctl": {"name": "fs.mqueue.msg_max", "value": ""}}"#, false)]
     #[case(r#"{"mqueue_other_ns": {"name": "/q", "mount": "/tmp/mq"}}"#, true)]
     #[case(r#"{"mqueue_other_ns": {"name": "q", "mount": "/tmp/mq"}}"#, false)]
+    #[case(r#"{"mqueue_remount": {"name": "/q", "mount": "/tmp/mq"}}"#, true)]
+    #[case(r#"{"mqueue_remount": {"name": "/q", "mount": "/dev/mqueue"}}"#, false)]
     #[case(
         r#"{"mqueue_other_ns": {"name": "/q", "mount": "/dev/mqueue"}}"#,
         false

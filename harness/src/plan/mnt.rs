@@ -36,6 +36,14 @@ pub enum MntStep {
     Idmap(IdmapStep),
     /// mount_setattr(2) on a mount below the sandbox.
     Setattr(SetattrStep),
+    /// Mount namespace iteration (6.12): NS_MNT_GET_INFO, NS_MNT_GET_PREV
+    /// and NS_MNT_GET_NEXT between this namespace and a second one a child
+    /// unshares, and from a third one in a user namespace of its own.
+    NsIter(Empty),
+    /// listmount(2) and statmount(2) with `mnt_ns_id` (6.11): this process
+    /// lists the mounts of a second namespace a child unshares and mounts a
+    /// tmpfs in, by the namespace's id.
+    ListForeign(Empty),
 }
 
 /// Arguments of a step that takes none.
@@ -56,6 +64,10 @@ pub struct PropagateStep {
     /// process's), so it is less privileged: shared mounts arrive as slaves.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub less_privileged: bool,
+    /// Then each side unmounts its mount, one after the other, and the other
+    /// side says whether the mount is still there (`sees_*_after_umount`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub umount: bool,
 }
 
 /// Arguments of `idmap`.
@@ -135,6 +147,8 @@ impl MntStep {
             MntStep::PivotRoot(_) => "pivot_root",
             MntStep::Idmap(_) => "idmap",
             MntStep::Setattr(_) => "setattr",
+            MntStep::NsIter(_) => "ns_iter",
+            MntStep::ListForeign(_) => "list_foreign",
         }
     }
 
@@ -186,6 +200,7 @@ mod tests {
         r#"{"propagate": {"type": "shared", "less_privileged": true}}"#,
         "propagate"
     )]
+    #[case::umount(r#"{"propagate": {"type": "shared", "umount": true}}"#, "propagate")]
     #[case::locked(r#"{"locked": {}}"#, "locked")]
     #[case::pivot(r#"{"pivot_root": {}}"#, "pivot_root")]
     #[case::pivot_dir(r#"{"pivot_root": {"new_root": "directory"}}"#, "pivot_root")]

@@ -123,6 +123,10 @@ pub enum NetStep {
     VethPair(VethPair),
     /// Create a veth pair, move one end to a new namespace, and send across.
     VethCross(VethCross),
+    /// Create a veth pair, move the peer end to a helper's new namespace,
+    /// let the helper exit (ending its namespace), and wait for the end
+    /// left here to go too: `moved`, `there.has_peer`, `dellink`, `here_after`.
+    VethPeerGone(VethPair),
     /// Try to bring a link up from a helper child in a new user namespace
     /// (which does not own the caller's network namespace).
     LinkUpFromNewUserns(String),
@@ -135,6 +139,10 @@ pub enum NetStep {
     /// Subscribe to link events, let a helper child in a new namespace
     /// bring its loopback up, then act here; report what arrived.
     LinkEvents(LinkEvents),
+    /// SIOCGSKNS: a socket made here, and one a child makes after it
+    /// unshares a network namespace and setns's back: the namespace each
+    /// socket names.
+    SocketNs(crate::plan::Plain),
 }
 
 /// Whether `name` is a link name the kernel accepts.
@@ -161,11 +169,13 @@ impl NetStep {
             NetStep::AbstractUnix(_) => "abstract_unix",
             NetStep::VethPair(_) => "veth_pair",
             NetStep::VethCross(_) => "veth_cross",
+            NetStep::VethPeerGone(_) => "veth_peer_gone",
             NetStep::LinkUpFromNewUserns(_) => "link_up_from_new_userns",
             NetStep::ProcNetDev(_) => "proc_net_dev",
             NetStep::SysfsLinks(_) => "sysfs_links",
             NetStep::Sysctl(_) => "sysctl",
             NetStep::LinkEvents(_) => "link_events",
+            NetStep::SocketNs(_) => "socket_ns",
         }
     }
 
@@ -173,7 +183,7 @@ impl NetStep {
     /// would change the host otherwise.
     pub fn guarded_by(&self) -> Option<NsType> {
         match self {
-            NetStep::ProcNetDev(_) | NetStep::SysfsLinks(_) => None,
+            NetStep::ProcNetDev(_) | NetStep::SysfsLinks(_) | NetStep::SocketNs(_) => None,
             _ => Some(NsType::Net),
         }
     }
@@ -189,7 +199,7 @@ impl NetStep {
             NetStep::AbstractUnix(a) if a.name.is_empty() || a.name.len() > 100 => {
                 Err("abstract unix name: 1 to 100 bytes".into())
             }
-            NetStep::VethPair(v) => check_pair(v),
+            NetStep::VethPair(v) | NetStep::VethPeerGone(v) => check_pair(v),
             NetStep::VethCross(v) => check_pair(&VethPair {
                 name: v.name.clone(),
                 peer: v.peer.clone(),

@@ -157,6 +157,18 @@ pub struct ForChildrenStep {
     pub ty: NsType,
 }
 
+/// `name_to_handle_at(open(path), "", AT_EMPTY_PATH)` (nsfs file handles,
+/// 6.18), then `open_by_handle_at(FD_NSFS_ROOT, handle)` here; with
+/// `unshare`, also in a forked child that first unshares those types (a
+/// namespace out of its scope).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandleStep {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unshare: Vec<NsType>,
+}
+
 /// A step about nsfs and the namespace syscalls themselves, written
 /// `{"nsfs": {"<name>": {...}}}` in a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -167,6 +179,15 @@ pub enum NsfsStep {
     SetnsPidfd(SetnsPidfdStep),
     Create(CreateStep),
     ForChildren(ForChildrenStep),
+    /// A file handle of a namespace, and the namespace it reopens.
+    Handle(HandleStep),
+    /// NS_GET_ID of every `/proc/self/ns/*` link: `ids` by link, `count`
+    /// of the types and `distinct` ids among them.
+    Ids(crate::plan::Plain),
+    /// listns(2) (6.19) from a forked child in a user and UTS namespace of
+    /// its own, beside a sibling's: filters by type and owner, pagination,
+    /// and what it may not list.
+    Listns(crate::plan::Plain),
 }
 
 /// Flags that would share the stack, wait on it, or hand the new process to
@@ -183,6 +204,9 @@ impl NsfsStep {
             NsfsStep::SetnsPidfd(_) => "setns_pidfd",
             NsfsStep::Create(_) => "create",
             NsfsStep::ForChildren(_) => "for_children",
+            NsfsStep::Handle(_) => "handle",
+            NsfsStep::Ids(_) => "ids",
+            NsfsStep::Listns(_) => "listns",
         }
     }
 
@@ -196,6 +220,8 @@ impl NsfsStep {
     pub fn check(&self) -> Result<(), String> {
         match self {
             NsfsStep::Ioctl(s) => check_path(&s.path),
+            NsfsStep::Handle(s) => check_path(&s.path),
+            NsfsStep::Ids(_) | NsfsStep::Listns(_) => Ok(()),
             NsfsStep::Setns(s) => {
                 if s.nstype.is_some() && s.nstype_raw.is_some() {
                     return Err("give nstype or nstype_raw, not both".into());
@@ -273,6 +299,12 @@ mod tests {
         "create"
     )]
     #[case(r#"{"for_children": {"type": "time"}}"#, "for_children")]
+    #[case(
+        r#"{"handle": {"path": "/proc/self/ns/net", "unshare": ["user", "net"]}}"#,
+        "handle"
+    )]
+    #[case(r#"{"ids": {}}"#, "ids")]
+    #[case(r#"{"listns": {}}"#, "listns")]
     fn parses(#[case] text: &str, #[case] name: &str) {
         let step: NsfsStep = serde_json::from_str(text).unwrap();
         assert_eq!(step.name(), name);
@@ -281,6 +313,7 @@ mod tests {
 
     #[rstest]
     #[case(r#"{"ioctl": {"path": "proc", "request": "NS_GET_ID"}}"#)]
+    #[case(r#"{"handle": {"path": "self/ns/uts"}}"#)]
     #[case(r#"{"setns_pidfd": {"types": ["pid"]}}"#)]
     #[case(r#"{"create": {"call": "clone", "flags": ["uts"], "raw": 256}}"#)]
     #[case(r#"{"create": {"flags": ["nonsense"]}}"#)]

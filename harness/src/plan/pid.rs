@@ -114,6 +114,20 @@ fn two() -> u32 {
     2
 }
 
+/// A chain of `depth` pid namespaces, each made by the init of the one
+/// above, each with a witness (a plain child of its init); the caller,
+/// outside them all, sends SIGKILL to the init of level `kill` (1 is the
+/// top): per level, whether its init and its witness have exited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Chain {
+    pub depth: u32,
+    pub kill: u32,
+}
+
+/// The deepest chain a `kill_chain` step may build.
+pub const MAX_CHAIN: u32 = 8;
+
 /// clone3(2) with `set_tid`, from a process `nest` pid namespaces below the
 /// caller: `tids` are the pids wanted, innermost level first, as clone3
 /// takes them (with `newpid`, the first is the pid in the new namespace).
@@ -191,6 +205,8 @@ pub enum PidStep {
     Nest(Nest),
     /// Kill a tree of processes over nested namespaces: `processes`, `survivors`.
     KillInitTree(Tree),
+    /// Kill the init of one level of a chain of nested namespaces.
+    KillChain(Chain),
     /// A process unshares a pid namespace, forks its init, which exits; then
     /// it forks again: `fork_errno`.
     ForkAfterInitExit(Plain),
@@ -212,6 +228,28 @@ pub enum PidStep {
     Sigio(Sigio),
     /// mq_notify(3) across a pid namespace boundary.
     MqNotify(MqNotify),
+    /// kernel.pid_max of a pid namespace (6.14): a child makes a user and
+    /// a pid namespace; their init sets `limit` and reads it back; a nested
+    /// namespace with a higher limit forks until it can no more. The host's
+    /// value before and after.
+    PidMax(PidMax),
+    /// The init of a pid namespace had through setns(2) (after 6.18): a
+    /// child unshares CLONE_NEWPID, opens its pid_for_children, setns's back
+    /// and into it, and forks twice: the pids the two children get there.
+    InitViaSetns(Plain),
+}
+
+/// The lowest pid_max the kernel takes (RESERVED_PIDS + 1).
+pub const PID_MAX_MIN: u32 = 301;
+/// The highest limit a case may set (each pid below it may become a process).
+pub const PID_MAX_CASE: u32 = 1024;
+
+/// Arguments of `pid_max`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PidMax {
+    /// The limit the outer new namespace sets: at least 301, at most 1024.
+    pub limit: u32,
 }
 
 impl PidStep {
@@ -221,6 +259,7 @@ impl PidStep {
             PidStep::Kill(_) => "kill",
             PidStep::Nest(_) => "nest",
             PidStep::KillInitTree(_) => "kill_init_tree",
+            PidStep::KillChain(_) => "kill_chain",
             PidStep::ForkAfterInitExit(_) => "fork_after_init_exit",
             PidStep::SignalFromParent(_) => "signal_from_parent",
             PidStep::Orphan(_) => "orphan",
@@ -229,6 +268,8 @@ impl PidStep {
             PidStep::SignalSelf(_) => "signal_self",
             PidStep::Sigio(_) => "sigio",
             PidStep::MqNotify(_) => "mq_notify",
+            PidStep::PidMax(_) => "pid_max",
+            PidStep::InitViaSetns(_) => "init_via_setns",
         }
     }
 
@@ -242,8 +283,12 @@ impl PidStep {
             // The queue is created in the caller's IPC namespace.
             PidStep::MqNotify(_) => Some(NsType::Ipc),
             PidStep::SignalSelf(_) | PidStep::Sigio(_) => None,
+            // Both make their own user and pid namespaces in a child, and
+            // pid_max is written only there, after the guard's check.
+            PidStep::PidMax(_) | PidStep::InitViaSetns(_) => None,
             PidStep::Nest(_)
             | PidStep::KillInitTree(_)
+            | PidStep::KillChain(_)
             | PidStep::ForkAfterInitExit(_)
             | PidStep::SignalFromParent(_)
             | PidStep::Unshare(_) => None,
@@ -261,12 +306,24 @@ impl PidStep {
                 }
                 _ => Ok(()),
             },
+            PidStep::KillChain(c) if c.depth == 0 || c.depth > MAX_CHAIN => Err(format!(
+                "kill_chain depth {} is not between 1 and {MAX_CHAIN}",
+                c.depth
+            )),
+            PidStep::KillChain(c) if c.kill == 0 || c.kill > c.depth => Err(format!(
+                "kill_chain kill {} is not a level between 1 and {}",
+                c.kill, c.depth
+            )),
             PidStep::KillInitTree(t) if t.children > 8 || t.depth > 4 => Err(format!(
                 "a tree of {} children and depth {} is over the limit of 8 and 4",
                 t.children, t.depth
             )),
             PidStep::SetTid(s) => check_set_tid(s),
             PidStep::MqNotify(m) => check_mq_notify(m),
+            PidStep::PidMax(p) if !(PID_MAX_MIN..=PID_MAX_CASE).contains(&p.limit) => Err(format!(
+                "pid_max limit {} is not between {PID_MAX_MIN} and {PID_MAX_CASE}",
+                p.limit
+            )),
             _ => Ok(()),
         }
     }
@@ -358,6 +415,9 @@ mod tests {
     #[case(r#"{"nest": {"depth": 0}}"#, "nest", false)]
     #[case(r#"{"kill_init_tree": {}}"#, "kill_init_tree", true)]
     #[case(r#"{"kill_init_tree": {"children": 9}}"#, "kill_init_tree", false)]
+    #[case(r#"{"kill_chain": {"depth": 5, "kill": 3}}"#, "kill_chain", true)]
+    #[case(r#"{"kill_chain": {"depth": 5, "kill": 6}}"#, "kill_chain", false)]
+    #[case(r#"{"kill_chain": {"depth": 9, "kill": 1}}"#, "kill_chain", false)]
     #[case(r#"{"set_tid": {"nest": 1, "tids": [1, 7, 9]}}"#, "set_tid", true)]
     #[case(r#"{"set_tid": {"tids": [1, 7, 9]}}"#, "set_tid", false)]
     #[case(r#"{"set_tid": {"tids": [7], "newpid": false}}"#, "set_tid", true)]

@@ -125,7 +125,12 @@ pub fn inexpressible(plan: &Plan) -> Option<String> {
 /// bwrap covers /proc/sys (and /proc/sysrq-trigger, /proc/irq, /proc/bus)
 /// with read-only binds in every container: a sysctl write there is EROFS.
 fn proc_sys_read_only(plan: &Plan) -> Option<String> {
-    let writes_sysctl = |s: &Step| matches!(s, Step::Net(super::net::NetStep::Sysctl(_)));
+    let writes_sysctl = |s: &Step| {
+        matches!(
+            s,
+            Step::Net(super::net::NetStep::Sysctl(_)) | Step::Ipc(super::ipc::IpcStep::Sysctl(_))
+        )
+    };
     let steps = || plan.steps.iter().chain(&plan.child_steps);
     (plan.door == Door::Bwrap && steps().any(writes_sysctl)).then(|| {
         format!(

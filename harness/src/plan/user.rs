@@ -124,6 +124,20 @@ pub enum UserStep {
     /// A forked child unshares a user namespace, then calls setns(2) to the
     /// target; the step fails with that call's errno.
     SetnsTo(SetnsTarget),
+    /// userns03 as LTP runs it: two sibling children each unshare a user
+    /// namespace; the step maps `first` and `second` (inside) to its own
+    /// uid and gid (outside) in them; then each map is read by its own
+    /// process, by the sibling and by the step: the outside ids are those of
+    /// the reader's namespace (or of the parent, for a reader inside).
+    SiblingMaps(SiblingMaps),
+}
+
+/// The inside ids of the two siblings of `sibling_maps`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiblingMaps {
+    pub first: u32,
+    pub second: u32,
 }
 
 /// The flag names `unshare_flags` knows, with their values.
@@ -156,6 +170,7 @@ impl UserStep {
             UserStep::UnshareThreaded(_) => "unshare_threaded",
             UserStep::UnshareFlags(_) => "unshare_flags",
             UserStep::SetnsTo(_) => "setns_to",
+            UserStep::SiblingMaps(_) => "sibling_maps",
         }
     }
 

@@ -21,6 +21,16 @@ pub struct SetnsBackStep {
     pub outer_hostname: Option<String>,
 }
 
+/// A forked child unshares a user namespace alone, so that its UTS
+/// namespace (the trial's) is owned by an ancestor of its user namespace,
+/// and tries to set `hostname` and the domain name there; then it unshares
+/// a UTS namespace of its own and sets `hostname` in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AncestorOwnedStep {
+    pub hostname: String,
+}
+
 /// A step about the uts namespace, written `{"uts": {"<name>": {...}}}` in a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -28,6 +38,7 @@ pub enum UtsStep {
     /// Record the hostname and domain name as they are at this point.
     Read(Plain),
     SetnsBack(SetnsBackStep),
+    AncestorOwned(AncestorOwnedStep),
 }
 
 impl UtsStep {
@@ -36,6 +47,7 @@ impl UtsStep {
         match self {
             UtsStep::Read(_) => "read",
             UtsStep::SetnsBack(_) => "setns_back",
+            UtsStep::AncestorOwned(_) => "ancestor_owned",
         }
     }
 
@@ -45,6 +57,9 @@ impl UtsStep {
     pub fn guarded_by(&self) -> Option<NsType> {
         match self {
             UtsStep::SetnsBack(s) if s.outer_hostname.is_some() => Some(NsType::Uts),
+            // The attempts land in the process's own UTS namespace if the
+            // kernel lets them through.
+            UtsStep::AncestorOwned(_) => Some(NsType::Uts),
             _ => None,
         }
     }
@@ -67,6 +82,8 @@ impl UtsStep {
                 Err("names over 64 bytes".into())
             }
             UtsStep::SetnsBack(_) => Ok(()),
+            UtsStep::AncestorOwned(s) if s.hostname.len() > 64 => Err("names over 64 bytes".into()),
+            UtsStep::AncestorOwned(_) => Ok(()),
         }
     }
 }
@@ -84,5 +101,10 @@ mod tests {
         assert!(s.check().is_err());
         let s: UtsStep = serde_json::from_str(r#"{"read": {}}"#).unwrap();
         assert_eq!(s.name(), "read");
+        let s: UtsStep = serde_json::from_str(r#"{"ancestor_owned": {"hostname": "x"}}"#).unwrap();
+        assert_eq!(
+            (s.name(), s.guarded_by()),
+            ("ancestor_owned", Some(NsType::Uts))
+        );
     }
 }

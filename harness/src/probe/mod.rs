@@ -29,6 +29,7 @@ pub fn run(plan: &Plan) -> Outcome {
         out.errors.push(format!("the plan is refused: {v}"));
         return out;
     }
+    crate::step::remember_start_level(plan.outer_userns);
     if plan.outer_userns {
         if let Err(e) = door::maps::enter_outer() {
             out.errors.push(format!(

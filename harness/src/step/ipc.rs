@@ -1,6 +1,8 @@
 //! IPC steps: creating SysV objects and POSIX message queues, and seeing
 //! them from a second IPC namespace or after joining one again.
 
+mod gone;
+
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
@@ -10,8 +12,9 @@ use serde_json::Value;
 use super::{Extra, StepEnv};
 use crate::guard;
 use crate::kind::NsType;
-use crate::plan::ipc::{IpcStep, MqueueOtherNsStep, RejoinStep, SameKeyStep};
+use crate::plan::ipc::{IpcStep, MqueueOtherNsStep, MqueueRemountStep, RejoinStep, SameKeyStep};
 use crate::plan::{SysvKind, SysvStep};
+use crate::sys::errno::outcome;
 use crate::sys::helper::in_child;
 use crate::sys::ns::{open, setns_fd, unshare, DEADLINE};
 
@@ -231,7 +234,7 @@ fn rejoin(s: &RejoinStep) -> Result<Extra, Errno> {
 }
 
 /// The queue names in an mqueue directory, sorted.
-fn queues(dir: &str) -> Result<Value, Errno> {
+pub(super) fn queues(dir: &str) -> Result<Value, Errno> {
     let entries = std::fs::read_dir(dir).map_err(crate::sys::errno::io_errno)?;
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -263,11 +266,78 @@ fn mqueue_other_ns(s: &MqueueOtherNsStep) -> Result<Extra, Errno> {
     })
 }
 
+/// mq_open(3) of an existing queue, read-only, then closed.
+pub(super) fn open_queue(name: &str) -> Result<(), Errno> {
+    let cname = CString::new(name).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `cname` is a valid C string; no attributes are passed.
+    let mqd = Errno::result(unsafe { libc::mq_open(cname.as_ptr(), libc::O_RDONLY) })?;
+    // SAFETY: closing the descriptor just opened.
+    unsafe { libc::mq_close(mqd) };
+    Ok(())
+}
+
+/// Mount an mqueue filesystem of the caller's IPC namespace on `dir`.
+pub(super) fn mount_mqueue(dir: &str) -> Result<(), Errno> {
+    guard::ensure(NsType::Mnt)?;
+    nix::mount::mount(
+        Some("mqueue"),
+        dir,
+        Some("mqueue"),
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    )
+}
+
+/// Make a queue with creat(2) on the mqueue mount, small: the new
+/// namespace's defaults are lowered first (its own sysctls), since every
+/// queue counts against the user's RLIMIT_MSGQUEUE.
+fn creat_queue(dir: &str, name: &str) -> Result<(), Errno> {
+    guard::ensure(NsType::Ipc)?;
+    let _ = std::fs::write("/proc/sys/fs/mqueue/msg_default", "1\n");
+    let _ = std::fs::write("/proc/sys/fs/mqueue/msgsize_default", "256\n");
+    guard::ensure(NsType::Mnt)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(format!("{dir}/{}", name.trim_start_matches('/')))
+        .map(drop)
+        .map_err(crate::sys::errno::io_errno)
+}
+
+fn mqueue_remount(s: &MqueueRemountStep) -> Result<Extra, Errno> {
+    use nix::mount::{mount, MsFlags};
+    let second = format!("{}-creat", s.name);
+    in_child(DEADLINE, || {
+        unshare((libc::CLONE_NEWIPC | libc::CLONE_NEWNS) as u64)?;
+        let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+        guard::ensure(NsType::Mnt)?;
+        mount(None::<&str>, "/", None::<&str>, private, None::<&str>)?;
+        mqueue(&s.name)?;
+        let mut extra = Extra::new();
+        extra.insert("mount".into(), outcome(mount_mqueue(&s.mount)));
+        extra.insert("listed".into(), queues(&s.mount)?);
+        extra.insert("creat".into(), outcome(creat_queue(&s.mount, &second)));
+        guard::ensure(NsType::Mnt)?;
+        extra.insert(
+            "umount".into(),
+            outcome(nix::mount::umount(s.mount.as_str())),
+        );
+        extra.insert("after_umount".into(), queues(&s.mount)?);
+        extra.insert("mount_again".into(), outcome(mount_mqueue(&s.mount)));
+        extra.insert("listed_again".into(), queues(&s.mount)?);
+        extra.insert("open_creat".into(), outcome(open_queue(&second)));
+        Ok(extra)
+    })
+}
+
 /// Carry out one of the steps of plan::ipc.
 pub fn perform(step: &IpcStep, _env: &StepEnv) -> Result<Extra, Errno> {
     match step {
         IpcStep::SameKey(s) => same_key(s),
         IpcStep::Rejoin(s) => rejoin(s),
         IpcStep::MqueueOtherNs(s) => mqueue_other_ns(s),
+        IpcStep::Sysctl(s) => super::sysctl::write(&s.name, &s.value, NsType::Ipc),
+        IpcStep::MqueueRemount(s) => mqueue_remount(s),
+        IpcStep::MqueueGone(s) => gone::mqueue_gone(s),
     }
 }

@@ -8,11 +8,15 @@ mod ipc;
 mod mnt;
 mod net;
 mod nsfs;
+mod nstree;
 mod pid;
 mod session;
+mod sysctl;
 mod time;
 mod user;
 mod uts;
+
+pub use user::remember_start_level;
 
 use nix::errno::Errno;
 use serde_json::{json, Map, Value};

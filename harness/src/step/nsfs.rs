@@ -40,6 +40,9 @@ pub fn perform(step: &NsfsStep, env: &StepEnv) -> Result<Extra, Errno> {
         NsfsStep::SetnsPidfd(s) => setns_pidfd(s),
         NsfsStep::Create(s) => create(s),
         NsfsStep::ForChildren(s) => for_children(s),
+        NsfsStep::Handle(s) => super::nstree::handle(s),
+        NsfsStep::Ids(_) => super::nstree::ids(),
+        NsfsStep::Listns(_) => super::nstree::listns(),
     }
 }
 
@@ -200,6 +203,13 @@ fn raw_ioctl(fd: &OwnedFd, request: u64, arg: *mut libc::c_void) -> Result<i32, 
     Errno::result(unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg) })
 }
 
+/// NS_GET_ID: the 64-bit id of the namespace `fd` refers to.
+pub(super) fn ns_get_id(fd: &OwnedFd) -> Result<u64, Errno> {
+    let mut id: u64 = 0;
+    raw_ioctl(fd, NS_GET_ID, (&mut id as *mut u64).cast())?;
+    Ok(id)
+}
+
 /// One ioctl_ns request on `path`.
 pub(super) fn ns_ioctl(fd: OwnedFd, request: NsRequest) -> Result<Extra, Errno> {
     let mut extra = Extra::new();
@@ -226,9 +236,7 @@ pub(super) fn ns_ioctl(fd: OwnedFd, request: NsRequest) -> Result<Extra, Errno> 
             extra.insert("uid".into(), uid.into());
         }
         NsRequest::GetId => {
-            let mut id: u64 = 0;
-            raw_ioctl(&fd, NS_GET_ID, (&mut id as *mut u64).cast())?;
-            extra.insert("id".into(), id.into());
+            extra.insert("id".into(), ns_get_id(&fd)?.into());
         }
     }
     Ok(extra)

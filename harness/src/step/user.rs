@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -13,6 +14,8 @@ use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+mod sibling;
 
 use super::{Extra, StepEnv};
 use crate::guard::{self, Origin};
@@ -35,18 +38,48 @@ const CHILD_TIME: Duration = Duration::from_secs(4);
 pub fn perform(step: &UserStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
         UserStep::WriteMaps(w) => helper::in_child(HELPER_TIME, || write_maps(w, env.origin)),
-        UserStep::Nest(n) => helper::in_child(HELPER_TIME, || nest(n.max)),
+        UserStep::Nest(n) => {
+            let start = own_level(env.origin);
+            helper::in_child(HELPER_TIME, || nest(n.max, start))
+        }
         UserStep::UnshareThreaded(_) => helper::in_child(HELPER_TIME, unshare_threaded),
         UserStep::UnshareFlags(u) => {
             let bits = user::flag_bits(&u.flags).ok_or(Errno::EINVAL)?;
             helper::in_child(HELPER_TIME, || unshare_flags(bits, u.call))
         }
         UserStep::SetnsTo(SetnsTarget::Sibling) => helper::in_child(HELPER_TIME, setns_to_sibling),
+        UserStep::SiblingMaps(m) => sibling::sibling_maps(m, env.origin),
         UserStep::SetnsTo(target) => {
             let parent = File::open("/proc/self/ns/user").map_err(io_errno)?;
             helper::in_child(HELPER_TIME, || setns_to(&parent, *target))
         }
     }
+}
+
+/// The nsfs inode of the initial user namespace (PROC_USER_INIT_INO, fixed
+/// since Linux 3.8).
+const INITIAL_USER_INO: u64 = 0xEFFF_FFFD;
+
+/// The level of the user namespace the probe started in (the initial one
+/// is 0), counting the one it entered first for a rootless run; unknown
+/// (None) unless it started in the initial user namespace, since nsfs
+/// shows no namespace above the caller's own (NS_GET_PARENT gives EPERM).
+static START_LEVEL: OnceLock<Option<u32>> = OnceLock::new();
+
+/// Record where the probe starts, before it enters any user namespace
+/// (`outer_userns`: it will enter one first, one level down).
+pub fn remember_start_level(outer_userns: bool) {
+    use std::os::unix::fs::MetadataExt;
+    let initial =
+        std::fs::metadata("/proc/self/ns/user").is_ok_and(|m| m.ino() == INITIAL_USER_INO);
+    let _ = START_LEVEL.set(initial.then_some(u32::from(outer_userns)));
+}
+
+/// The level of the caller's user namespace, where it can be known: the
+/// start's, one deeper when the door made a new one (a door makes at most one).
+fn own_level(origin: &Origin) -> Option<u32> {
+    let start = START_LEVEL.get().copied().flatten()?;
+    Some(start + u32::from(origin.check(NsType::User).is_ok()))
 }
 
 fn unshare_user() -> Result<(), Errno> {
@@ -250,12 +283,16 @@ fn take_report(nested: Nested, extra: &mut Extra) {
 
 /// Create user namespaces one inside the other, mapping 0 in each to the
 /// ids the process had in the one before.
-fn nest(max: u32) -> Result<Extra, Errno> {
+/// `start` is the level the caller's namespace is at, when known: the step
+/// says then the level of the deepest namespace made (`deepest`).
+fn nest(max: u32, start: Option<u32>) -> Result<Extra, Errno> {
     let mut extra = Extra::new();
+    extra.insert("start_level".into(), json!(start));
     for level in 0..max {
         let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
         if let Err(e) = unshare_user() {
             extra.insert("levels".into(), level.into());
+            extra.insert("deepest".into(), json!(start.map(|s| s + level)));
             extra.insert("next_errno".into(), crate::sys::errno::name(e).into());
             return Ok(extra);
         }
@@ -267,6 +304,7 @@ fn nest(max: u32) -> Result<Extra, Errno> {
         std::fs::write("/proc/self/gid_map", format!("0 {gid} 1\n")).map_err(io_errno)?;
     }
     extra.insert("levels".into(), max.into());
+    extra.insert("deepest".into(), json!(start.map(|s| s + max)));
     extra.insert("next_errno".into(), Value::Null);
     Ok(extra)
 }
@@ -285,8 +323,15 @@ fn unshare_threaded() -> Result<Extra, Errno> {
 
 /// One unshare(2), or one fork-like clone(2), with `bits`.
 fn unshare_flags(bits: i32, call: Call) -> Result<Extra, Errno> {
+    let mut extra = Extra::new();
     match call {
-        Call::Unshare => nix::sched::unshare(CloneFlags::from_bits_retain(bits))?,
+        Call::Unshare => {
+            let before = crate::view::ns::id_of("self", "user");
+            nix::sched::unshare(CloneFlags::from_bits_retain(bits))?;
+            let after = crate::view::ns::id_of("self", "user");
+            // What the unshare made: a new user namespace, or none.
+            extra.insert("new_user_ns".into(), (before != after).into());
+        }
         Call::Clone => {
             let flags = bits as u64 | libc::SIGCHLD as u64;
             match crate::sys::clone::clone(flags)? {
@@ -297,7 +342,7 @@ fn unshare_flags(bits: i32, call: Call) -> Result<Extra, Errno> {
             }
         }
     }
-    Ok(Extra::new())
+    Ok(extra)
 }
 
 /// Unshare a user namespace, then setns(2) to `target`.

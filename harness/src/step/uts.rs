@@ -8,7 +8,8 @@ use nix::errno::Errno;
 use super::{Extra, StepEnv};
 use crate::guard;
 use crate::kind::NsType;
-use crate::plan::uts::{SetnsBackStep, UtsStep};
+use crate::plan::uts::{AncestorOwnedStep, SetnsBackStep, UtsStep};
+use crate::sys::errno::outcome;
 use crate::sys::helper::in_child;
 use crate::sys::ns::{ns_at, ns_of_fd, open, setns_fd, unshare, DEADLINE};
 
@@ -67,10 +68,31 @@ fn setns_back(s: &SetnsBackStep) -> Result<Extra, Errno> {
     })
 }
 
+/// In a child: a new user namespace alone, the attempts in the UTS
+/// namespace an ancestor of it owns, then a UTS namespace of its own.
+fn ancestor_owned(s: &AncestorOwnedStep) -> Result<Extra, Errno> {
+    in_child(DEADLINE, || {
+        let before = names()?;
+        unshare(NsType::User.kind().flag)?;
+        guard::ensure(NsType::User)?;
+        let mut extra = Extra::new();
+        // Each attempt is guarded: the UTS namespace must be the trial's.
+        extra.insert("sethostname".into(), outcome(sethostname(&s.hostname)));
+        extra.insert("setdomainname".into(), outcome(setdomainname(&s.hostname)));
+        extra.insert("after_attempts".into(), names()?.into());
+        extra.insert("before".into(), before.into());
+        unshare(NsType::Uts.kind().flag)?;
+        extra.insert("own_sethostname".into(), outcome(sethostname(&s.hostname)));
+        extra.insert("own".into(), names()?.into());
+        Ok(extra)
+    })
+}
+
 /// Carry out one of the steps of plan::uts.
 pub fn perform(step: &UtsStep, _env: &StepEnv) -> Result<Extra, Errno> {
     match step {
         UtsStep::Read(_) => names(),
         UtsStep::SetnsBack(s) => setns_back(s),
+        UtsStep::AncestorOwned(s) => ancestor_owned(s),
     }
 }

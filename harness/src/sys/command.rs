@@ -75,6 +75,28 @@ pub fn pidfd_of_a_gone_child() -> Option<OwnedFd> {
     fd
 }
 
+/// Whether `check` holds in a child that runs it between fork and exec and
+/// leaves with its answer before it would exec anything. Started as
+/// `Command` starts any program, so the caller may be multithreaded.
+///
+/// # Safety
+///
+/// `check` runs in the forked child of a possibly multithreaded process:
+/// it must call only async-signal-safe functions (raw syscalls, no
+/// allocation, no locks).
+pub unsafe fn holds_in_a_child(check: impl Fn() -> bool + Send + Sync + 'static) -> bool {
+    let mut cmd = Command::new("/");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: the closure calls `check`, async-signal-safe by this
+    // function's contract, then _exit, which is.
+    unsafe {
+        cmd.pre_exec(move || libc::_exit(if check() { 0 } else { 1 }));
+    }
+    cmd.status().is_ok_and(|s| s.success())
+}
+
 /// A program started as the leader of a process group of its own: all it
 /// starts that does not leave the group is killed with it.
 pub struct Group(Child);

@@ -39,6 +39,22 @@ pub fn parse_id_map(text: &str) -> Vec<IdMapLine> {
         .collect()
 }
 
+/// Whether `id`, as the namespace of `map` sees it, is root one level out
+/// (an id the map does not cover counts as root: the caller must not trust it).
+pub fn maps_to_root(map: &[IdMapLine], id: u32) -> bool {
+    map.iter()
+        .find(|[inside, _, count]| id >= *inside && id - inside < *count)
+        .is_none_or(|[inside, outside, _]| outside + (id - inside) == 0)
+}
+
+/// Whether this process's effective uid is root one level out of its user
+/// namespace: in the initial one, the kernel's global root, to which the
+/// files of global sysctls belong whatever user namespace it enters.
+pub fn euid_maps_to_root() -> bool {
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    maps_to_root(&parse_id_map(&map), nix::unistd::geteuid().as_raw())
+}
+
 /// The `setgroups` value: `allow` or `deny`, anything else is `None`.
 pub fn parse_setgroups(text: &str) -> Option<String> {
     let value = text.trim();
@@ -118,6 +134,16 @@ pub fn observe() -> UserView {
 
 #[cfg(test)]
 mod tests {
+    #[rstest::rstest]
+    #[case(&[[0, 0, 4294967295]], 0, true)]
+    #[case(&[[0, 0, 4294967295]], 65534, false)]
+    #[case(&[[0, 1000, 1]], 0, false)]
+    #[case(&[[0, 1000, 1]], 5, true)]
+    #[case(&[[1, 0, 1]], 1, true)]
+    fn root_one_level_out(#[case] map: &[[u32; 3]], #[case] id: u32, #[case] root: bool) {
+        assert_eq!(super::maps_to_root(map, id), root);
+    }
+
     use super::*;
     use crate::view::pid::tests::STATUS;
     use rstest::rstest;

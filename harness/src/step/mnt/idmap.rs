@@ -138,6 +138,17 @@ pub fn idmap(step: &IdmapStep, origin: &Origin) -> Result<Extra, Errno> {
     Ok(extra)
 }
 
+/// mount_setattr(2) of the mount on `path` alone: set `set`, clear `clear`.
+pub(super) fn setattr_path(path: &str, set: u64, clear: u64) -> Result<(), Errno> {
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clear,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    mount_setattr(libc::AT_FDCWD, path, 0, &attr)
+}
+
 pub fn setattr(step: &SetattrStep) -> Result<Extra, Errno> {
     let set = mount_attr_bits(&step.set).map_err(|_| Errno::EINVAL)?;
     let mut clear = mount_attr_bits(&step.clear).map_err(|_| Errno::EINVAL)?;

@@ -5,6 +5,7 @@ mod copy;
 mod helper;
 mod idmap;
 mod locked;
+mod nsiter;
 mod pivot;
 mod propagate;
 mod sandbox;

@@ -7,14 +7,14 @@ use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
 use super::helper::{self, MapLine, PATIENCE};
-use super::sandbox::{ensure_mount_on, make_dirs};
+use super::sandbox::{ensure_mount_on, ensure_umount, make_dirs};
 use super::tree::{mount_tmpfs, propagation_of, sees_mount, set_propagation};
 use crate::guard::{self, Origin};
 use crate::plan::mnt::PropagateStep;
 use crate::plan::PropagationType;
 use crate::step::Extra;
 use crate::sys::errno::outcome;
-use crate::sys::helper::{self as sys_helper, Channel};
+use crate::sys::helper::{self as sys_helper, Channel, Helper};
 
 /// The paths one `propagate` step works in.
 struct Paths {
@@ -34,7 +34,8 @@ impl Paths {
             PropagationType::Unbindable => "unbindable",
         };
         let lp = if step.less_privileged { "-userns" } else { "" };
-        let base = format!("/tmp/propagate-{ty}{lp}");
+        let um = if step.umount { "-umount" } else { "" };
+        let base = format!("/tmp/propagate-{ty}{lp}{um}");
         Paths {
             from_first: format!("{base}/from-first"),
             from_second: format!("{base}/from-second"),
@@ -90,7 +91,44 @@ fn second(ch: &Channel, step: &PropagateStep, p: &Paths) -> Value {
         "ns".into(),
         json!(crate::view::ns::id_of("self", "mnt").map(|id| id.ino)),
     );
+    if step.umount {
+        // Second round: the first side unmounts its mount, then this side
+        // looks again and unmounts its own.
+        ch.ready();
+        if !ch.wait_go() {
+            return json!({"go_umount": "ETIMEDOUT"});
+        }
+        side.insert(
+            "sees_first_after_umount".into(),
+            sees_mount(&p.from_first).into(),
+        );
+        side.insert("umount".into(), outcome(unmount(&p.from_second)));
+    }
     Value::Object(side)
+}
+
+/// Unmount the mount on `path`, once the guard has passed.
+fn unmount(path: &str) -> Result<(), Errno> {
+    ensure_umount(path)?;
+    nix::mount::umount(path)
+}
+
+/// The first side's part of the second round: with the helper waiting, it
+/// unmounts its own mount, lets the helper look, and looks in turn once the
+/// helper has unmounted its mount.
+fn umount_round(h: Helper<Value>, p: &Paths, first: &mut Extra) -> Result<Value, Errno> {
+    let ready = h.wait_ready();
+    first.insert("sees_second".into(), sees_mount(&p.from_second).into());
+    if ready.is_ok() {
+        first.insert("umount".into(), outcome(unmount(&p.from_first)));
+        h.go();
+    }
+    let second = h.finish()?;
+    first.insert(
+        "sees_second_after_umount".into(),
+        sees_mount(&p.from_second).into(),
+    );
+    Ok(second)
 }
 
 pub fn perform(step: &PropagateStep, origin: &Origin) -> Result<Extra, Errno> {
@@ -129,9 +167,14 @@ pub fn perform(step: &PropagateStep, origin: &Origin) -> Result<Extra, Errno> {
         mount_tmpfs(&p.from_first)?;
         h.go();
     }
-    let second = h.finish()?;
     let mut first = propagation_of(&p.base);
-    first.insert("sees_second".into(), sees_mount(&p.from_second).into());
+    let second = if step.umount {
+        umount_round(h, &p, &mut first)?
+    } else {
+        let second = h.finish()?;
+        first.insert("sees_second".into(), sees_mount(&p.from_second).into());
+        second
+    };
     first.insert("bind".into(), try_bind(&p.base, &p.bind_first)?);
     first.insert(
         "ns".into(),

@@ -9,7 +9,7 @@ use nix::mount::MsFlags;
 use serde_json::{Map, Value};
 
 use super::sandbox::{ensure_mnt, ensure_mount_on, Sandbox};
-use super::{copy, idmap, locked, pivot, propagate};
+use super::{copy, idmap, locked, nsiter, pivot, propagate};
 use crate::plan::mnt::MntStep;
 use crate::step::{Extra, StepEnv};
 use crate::view::mnt::read_mountinfo;
@@ -23,6 +23,8 @@ pub fn perform(step: &MntStep, env: &StepEnv, sandbox: &mut Sandbox) -> Result<E
         MntStep::PivotRoot(s) => pivot::perform(s),
         MntStep::Idmap(s) => idmap::idmap(s, env.origin),
         MntStep::Setattr(s) => idmap::setattr(s),
+        MntStep::NsIter(_) => nsiter::ns_iter(),
+        MntStep::ListForeign(_) => nsiter::list_foreign(),
     }
 }
 

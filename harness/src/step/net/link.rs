@@ -88,18 +88,7 @@ fn sysfs_links(path: &str) -> Result<Extra, Errno> {
 /// Write a sysctl of the caller's network namespace and read it back.
 fn sysctl(s: &Sysctl) -> Result<Extra, Errno> {
     check_sysctl(&s.name).map_err(|_| Errno::EINVAL)?;
-    let path = crate::view::net::sysctl_path(&s.name);
-    if !path.starts_with("/proc/sys/net/") || path.contains("..") {
-        return Err(Errno::EINVAL);
-    }
-    // /proc/sys/net shows the network namespace of the process that opens
-    // the file: the caller's, which must not be the host's.
-    guard::ensure(NsType::Net)?;
-    std::fs::write(&path, format!("{}\n", s.value)).map_err(sock::errno)?;
-    let value = crate::view::net::read_sysctl(&s.name).ok_or(Errno::EIO)?;
-    let mut e = Extra::new();
-    e.insert("value".into(), value.into());
-    Ok(e)
+    crate::step::sysctl::write(&s.name, &s.value, NsType::Net)
 }
 
 /// Carry out one of the steps of plan::net.
@@ -115,11 +104,13 @@ fn carry_out(step: &NetStep) -> Result<Extra, Errno> {
         NetStep::AbstractUnix(a) => sock::abstract_unix(a),
         NetStep::VethPair(v) => veth::veth_pair(v),
         NetStep::VethCross(v) => veth::veth_cross(v),
+        NetStep::VethPeerGone(v) => super::peer_gone::veth_peer_gone(v),
         NetStep::LinkUpFromNewUserns(l) => veth::link_up_from_new_userns(l),
         NetStep::ProcNetDev(_) => proc_net_dev(),
         NetStep::SysfsLinks(p) => sysfs_links(p),
         NetStep::Sysctl(s) => sysctl(s),
         NetStep::LinkEvents(w) => veth::link_events(w),
+        NetStep::SocketNs(_) => super::skns::socket_ns_step(),
     }
 }
 

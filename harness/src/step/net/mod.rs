@@ -3,7 +3,9 @@
 
 mod child;
 mod link;
+mod peer_gone;
 mod rtnl;
+mod skns;
 mod sock;
 mod veth;
 

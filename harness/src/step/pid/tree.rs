@@ -34,6 +34,7 @@ pub fn perform(step: &PidStep, env: &StepEnv) -> Result<Extra, Errno> {
         PidStep::Kill(k) => kill(k, env),
         PidStep::Nest(n) => nest(n),
         PidStep::KillInitTree(t) => kill_init_tree(t),
+        PidStep::KillChain(c) => super::chain::kill_chain(c),
         PidStep::ForkAfterInitExit(_) => fork_after_init_exit(),
         PidStep::SignalFromParent(_) => signal_from_parent(),
         PidStep::Orphan(_) => orphan(),
@@ -42,6 +43,8 @@ pub fn perform(step: &PidStep, env: &StepEnv) -> Result<Extra, Errno> {
         PidStep::SignalSelf(_) => signal::signal_self(),
         PidStep::Sigio(s) => signal::sigio(s),
         PidStep::MqNotify(m) => signal::mq_notify(m),
+        PidStep::PidMax(p) => super::pid_max::pid_max(p),
+        PidStep::InitViaSetns(_) => super::setns_init::init_via_setns(),
     }
 }
 
@@ -119,7 +122,7 @@ pub(super) fn reported(map: Extra) -> Result<Extra, Errno> {
 }
 
 /// The caller's `NSpid` chain, as the mounted `/proc` shows it.
-fn own_nspid() -> Vec<i32> {
+pub(super) fn own_nspid() -> Vec<i32> {
     std::fs::read_to_string("/proc/self/status")
         .map(|t| crate::view::pid::parse_nspid(&t))
         .unwrap_or_default()
@@ -213,7 +216,7 @@ fn nest(n: &Nest) -> Result<Extra, Errno> {
 }
 
 /// Block until `fd` has no writer left (or a byte comes).
-fn hold(fd: RawFd) {
+pub(super) fn hold(fd: RawFd) {
     let mut byte = [0u8; 1];
     loop {
         // SAFETY: one byte into a buffer we own.
