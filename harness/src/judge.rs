@@ -185,7 +185,7 @@ mod tests {
         outcome
             .views
             .insert("inside".into(), json!({ "steps": steps }));
-        let doc = observed(&outcome);
+        let doc = observed(&mut outcome);
         judge(
             &outcome,
             &doc,
