@@ -111,9 +111,10 @@ fn step_failure(observed: &Value, fixture: &Fixture) -> Option<Judgement> {
 
 /// A sysctl a step would have written that this kernel does not have: the
 /// step says it is `missing` instead of writing.
-fn missing_sysctl(outcome: &Outcome) -> Option<Judgement> {
-    let steps = outcome
-        .views
+/// `observed` holds the views (the outcome's were moved into it).
+fn missing_sysctl(observed: &Value) -> Option<Judgement> {
+    let steps = observed
+        .as_object()?
         .values()
         .filter_map(|v| v.get("steps")?.as_array());
     let name = steps
@@ -142,7 +143,7 @@ pub fn judge(outcome: &Outcome, observed: &Value, fixture: &Fixture, ctx: &Conte
     if let Some(reason) = &outcome.skip {
         return Judgement::skip(&SkipReason::Inexpressible(reason.clone()));
     }
-    if let Some(j) = missing_sysctl(outcome) {
+    if let Some(j) = missing_sysctl(observed) {
         return j;
     }
     if !outcome.errors.is_empty() {
