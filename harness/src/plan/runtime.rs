@@ -97,9 +97,14 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
-    /// Whether only an OCI configuration can say this.
+    /// Whether only an OCI configuration can say this (joining is for
+    /// every door that can, which [`inexpressible`] says).
     pub fn is_oci_only(&self) -> bool {
-        self != &RuntimeConfig::default()
+        let rest = RuntimeConfig {
+            join: false,
+            ..self.clone()
+        };
+        rest != RuntimeConfig::default()
     }
 }
 
@@ -130,7 +135,45 @@ pub fn inexpressible(plan: &Plan) -> Option<String> {
     if plan.namespaces.types().is_empty() && !oci_only {
         return Some("the case creates no namespace for a container to have".into());
     }
-    door_cannot(plan).or_else(|| proc_sys_read_only(plan))
+    door_cannot(plan)
+        .or_else(|| cannot_join(plan))
+        .or_else(|| proc_sys_read_only(plan))
+}
+
+/// Whether a door can join an existing namespace of type `ty` by path or
+/// descriptor: bwrap a user or pid one (`--userns FD`, `--pidns FD`),
+/// unshare(1) none but nsenter(1) beside it every type, podman all but mnt
+/// and time (`ns:PATH`; it has no option for them), docker none (it joins
+/// only the namespaces of another docker container, `container:ID`).
+fn joins(door: Door, ty: NsType) -> bool {
+    match door {
+        Door::Bwrap => matches!(ty, NsType::User | NsType::Pid),
+        Door::Podman => !matches!(ty, NsType::Mnt | NsType::Time),
+        Door::Docker => false,
+        _ => true,
+    }
+}
+
+/// Why a door cannot join the namespaces the case joins, if it cannot.
+fn cannot_join(plan: &Plan) -> Option<String> {
+    let join = plan.runtime.as_ref().is_some_and(|r| r.config.join);
+    let ty = plan
+        .namespaces
+        .types()
+        .into_iter()
+        .find(|t| join && !joins(plan.door, *t))?;
+    let runtime = who(plan);
+    Some(match plan.door {
+        Door::Bwrap => format!(
+            "{runtime} joins only user and pid namespaces (--userns FD, --pidns FD): it has no \
+             option that joins a {ty} namespace"
+        ),
+        Door::Docker => format!(
+            "{runtime} joins only the namespaces of another docker container (container:ID), not \
+             a {ty} namespace by path"
+        ),
+        _ => format!("{runtime} has no option that joins an existing {ty} namespace"),
+    })
 }
 
 /// bwrap covers /proc/sys (and /proc/sysrq-trigger, /proc/irq, /proc/bus)
@@ -295,6 +338,7 @@ mod tests {
     #[case(Door::Bwrap, serde_json::json!({"user": {"uid_map": [[0, 1000, 2]]}}), true)]
     #[case(Door::Bwrap, serde_json::json!({"user": {"uid_map": [[5, "caller", 1]]}}), false)]
     #[case(Door::Crun, serde_json::json!({}), true)]
+    #[case(Door::Bwrap, serde_json::json!({"pid": {}}), false)]
     fn doors_say_what_they_cannot_express(
         #[case] door: Door,
         #[case] ns: serde_json::Value,
@@ -324,6 +368,24 @@ mod tests {
             reason.contains("runc version 1.1.5") && reason.contains("time"),
             "{reason}"
         );
+    }
+
+    #[rstest]
+    #[case(Door::Bwrap, "user", false)]
+    #[case(Door::Bwrap, "net", true)]
+    #[case(Door::UnshareCli, "time", false)]
+    #[case(Door::Podman, "ipc", false)]
+    #[case(Door::Podman, "mnt", true)]
+    #[case(Door::Docker, "pid", true)]
+    #[case(Door::Runc, "cgroup", false)]
+    fn doors_join_what_they_can(#[case] door: Door, #[case] ty: &str, #[case] skip: bool) {
+        let config = RuntimeConfig {
+            join: true,
+            ..RuntimeConfig::default()
+        };
+        let p = plan(door, serde_json::json!({ ty: {} }), config);
+        let reason = p.inexpressible();
+        assert_eq!(reason.is_some(), skip, "{door} {ty}: {reason:?}");
     }
 
     #[test]

@@ -36,10 +36,8 @@ pub fn run(plan: &Plan) -> Outcome {
     }
     let origin = Origin::here();
     guard::remember(&origin);
-    out.views.insert(
-        "before".into(),
-        json!({ "host": inside::observe(Vec::new()) }),
-    );
+    out.views
+        .insert("before".into(), json!({ "host": host_view(plan) }));
     let (views, release) = match (Pipe::new(), Pipe::new()) {
         (Ok(v), Ok(r)) => (v, r),
         _ => {
@@ -70,13 +68,23 @@ pub fn run(plan: &Plan) -> Outcome {
     pipe::close(release.read);
     let mut collector = Collector::new(plan);
     collector.read_until_ready(views.read);
-    out.views.insert("host".into(), inside::observe(Vec::new()));
+    out.views.insert("host".into(), host_view(plan));
     pipe::close(release.write);
     collector.read_rest(views.read);
     pipe::close(views.read);
     let ended = reap_all(&children);
     collector.finish(&mut out, ended);
     out
+}
+
+/// The host's view, as the supervisor sees it; through a runtime door
+/// without the mounts inside runtime workspaces (an engine's own storage).
+fn host_view(plan: &Plan) -> Value {
+    let mut view = inside::observe(Vec::new());
+    if plan.door.is_runtime() {
+        door::runtime::bundle::hide_workspace_mounts(&mut view);
+    }
+    view
 }
 
 /// Reap the supervisor's children; say how those that ended badly did.

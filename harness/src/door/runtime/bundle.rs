@@ -16,6 +16,37 @@ pub const CLEANUP_FILE: &str = "cleanup.json";
 /// Where the probe appears inside the container.
 pub const PROBE_IN_ROOTFS: &str = "/nsconform-probe";
 
+/// Whether `path` lies in a runtime trial's workspace (this trial's or
+/// another's running at the same time).
+pub fn in_a_workspace(path: &str) -> bool {
+    let tmp = std::env::temp_dir();
+    let first = Path::new(path)
+        .strip_prefix(&tmp)
+        .ok()
+        .and_then(|rest| rest.components().next());
+    first.is_some_and(|c| c.as_os_str().to_string_lossy().starts_with(PREFIX))
+}
+
+/// Take out of a host view's mount table the mounts inside runtime
+/// workspaces: an engine mounts its own storage there on the host (podman
+/// mounts a container's /dev/shm tmpfs under `storage/.../userdata/shm`),
+/// which is the engine's state, not the container's, and is gone with the
+/// workspace. A mount anywhere else stays in the view, and one that outlives
+/// its workspace is a leftover that the sweep cannot remove.
+pub fn hide_workspace_mounts(view: &mut serde_json::Value) {
+    let Some(mounts) = view
+        .pointer_mut("/mnt/mounts")
+        .and_then(|m| m.as_array_mut())
+    else {
+        return;
+    };
+    mounts.retain(|m| {
+        !m.get("mount_point")
+            .and_then(|p| p.as_str())
+            .is_some_and(in_a_workspace)
+    });
+}
+
 /// The directories a container's mounts need in the rootfs.
 const ROOTFS_DIRS: [&str; 8] = ["proc", "sys", "dev", "tmp", "etc", "run", "mnt", "var"];
 
@@ -117,5 +148,31 @@ impl Workspace {
     pub fn write_config(&self, spec: &oci_spec::runtime::Spec) -> Result<(), BundleError> {
         spec.save(self.bundle().join("config.json"))
             .map_err(|e| BundleError::Config(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_mounts_inside_workspaces_are_hidden() {
+        let tmp = std::env::temp_dir();
+        let inside = tmp.join(format!("{PREFIX}1-abc/storage/userdata/shm"));
+        let other = tmp.join("elsewhere");
+        let mut view = serde_json::json!({"mnt": {"mounts": [
+            {"mount_point": "/"},
+            {"mount_point": inside.display().to_string()},
+            {"mount_point": other.display().to_string()},
+        ]}});
+        hide_workspace_mounts(&mut view);
+        let kept: Vec<&str> = view["mnt"]["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["mount_point"].as_str())
+            .collect();
+        assert_eq!(kept, vec!["/".to_string(), other.display().to_string()]);
+        assert!(!in_a_workspace("/tmp"));
     }
 }

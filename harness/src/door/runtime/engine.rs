@@ -1,10 +1,13 @@
 //! Container engines, podman and docker: the rootfs is imported as an image
 //! (`import`), the case becomes the engine's namespace options (`--pid`,
-//! `--ipc`, `--uts`, `--network`, `--cgroupns`: `private` or `host`;
-//! `--uidmap` for a user namespace), the probe is bound in read-only, and
-//! the container runs with `--rm -i`; the image is removed afterwards.
-//! podman keeps its storage in the trial's workspace (`--root`,
-//! `--runroot`); docker's is its daemon's.
+//! `--ipc`, `--uts`, `--network`, `--cgroupns`: new or `host`; `--uidmap`
+//! for a user namespace), the probe is bound in read-only, and the container
+//! runs with `--rm -i`; the image is removed afterwards. podman joins the
+//! holder's namespaces by path (`--pid=ns:/proc/<pid>/ns/pid`, and
+//! `--userns=ns:PATH`); docker joins only another docker container's
+//! (`container:ID`), which the plan's checks make a skip. podman keeps its
+//! storage in the trial's workspace (`--root`, `--runroot`); docker's is its
+//! daemon's.
 
 use std::process::Command;
 
@@ -19,16 +22,46 @@ use crate::plan::{Door, MapLine, Outside};
 /// refused on a host without CAP_SYS_RESOURCE, and the trials need few.
 const NPROC: u32 = 4096;
 
-/// The engine's option for a type, and the words for new and shared.
-fn option(ty: NsType) -> Option<(&'static str, &'static str)> {
+/// The engine's option for a type, and its word for a new namespace:
+/// docker has none for pid and uts (a new one is its default, and
+/// `private` is refused: "invalid PID mode").
+fn option(door: Door, ty: NsType) -> Option<(&'static str, Option<&'static str>)> {
+    let podman = door == Door::Podman;
     Some(match ty {
-        NsType::Pid => ("--pid", "private"),
-        NsType::Ipc => ("--ipc", "private"),
-        NsType::Uts => ("--uts", "private"),
-        NsType::Net => ("--network", "none"),
-        NsType::Cgroup => ("--cgroupns", "private"),
+        NsType::Pid => ("--pid", podman.then_some("private")),
+        NsType::Ipc => ("--ipc", Some("private")),
+        NsType::Uts => ("--uts", podman.then_some("private")),
+        NsType::Net => ("--network", Some("none")),
+        NsType::Cgroup => ("--cgroupns", Some("private")),
         NsType::User | NsType::Mnt | NsType::Time => return None,
     })
+}
+
+/// The namespace options: each type new, joined (`ns:PATH`) or the host's.
+fn namespaces(inv: &Invocation, c: &mut Command) {
+    let ns = &inv.plan.namespaces;
+    for ty in NsType::all() {
+        let Some((opt, new)) = option(inv.plan.door, ty) else {
+            continue;
+        };
+        match (inv.joined(ty), ns.has(ty)) {
+            (Some(path), _) => c.arg(format!("{opt}=ns:{path}")),
+            (None, true) => c.args(new.map(|n| format!("{opt}={n}"))),
+            (None, false) => c.arg(format!("{opt}=host")),
+        };
+    }
+    match (&ns.user, inv.joined(NsType::User)) {
+        (Some(_), Some(path)) => {
+            c.arg(format!("--userns=ns:{path}"));
+        }
+        (Some(u), None) => {
+            idmap("--uidmap", &u.uid_map, inv.caller.0, c);
+            idmap("--gidmap", &u.gid_map, inv.caller.1, c);
+        }
+        (None, _) => {
+            c.arg("--userns=host");
+        }
+    }
 }
 
 /// The engine with its global options.
@@ -88,25 +121,10 @@ fn idmap(flag: &str, lines: &Option<Vec<MapLine>>, caller: u32, c: &mut Command)
 /// The command that runs the trial's container, and its clean-up.
 pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     import(inv)?;
-    let ns = &inv.plan.namespaces;
     let mut c = engine(inv);
     c.args(["run", "--rm", "-i", "--name"])
         .arg(&inv.workspace.id);
-    for ty in crate::kind::NsType::all() {
-        if let Some((opt, new)) = option(ty) {
-            let how = if ns.has(ty) { new } else { "host" };
-            c.arg(format!("{opt}={how}"));
-        }
-    }
-    match &ns.user {
-        Some(u) => {
-            idmap("--uidmap", &u.uid_map, inv.caller.0, &mut c);
-            idmap("--gidmap", &u.gid_map, inv.caller.1, &mut c);
-        }
-        None => {
-            c.arg("--userns=host");
-        }
-    }
+    namespaces(inv, &mut c);
     if inv.plan.door == Door::Podman {
         c.arg(format!("--cgroup-parent=/{}", inv.workspace.id));
         if let Ok((soft, hard)) =

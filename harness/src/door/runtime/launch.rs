@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 use super::bundle::{Workspace, PROBE_IN_ROOTFS};
 use super::{bwrap, cgroups, engine, oci_runtime, unshare_cli};
 use crate::door::{holder, Ctx};
+use crate::kind::NsType;
 use crate::plan::runtime::INSIDE_ARG;
 use crate::plan::{Door, DoorResult, Plan};
 use crate::sys::message::Message;
@@ -30,6 +31,21 @@ pub struct Invocation<'a> {
     pub args: Vec<String>,
     /// The program the door runs.
     pub program: String,
+}
+
+impl Invocation<'_> {
+    /// Whether the case joins its namespaces (through the holder's).
+    pub fn joins(&self) -> bool {
+        self.plan.runtime.as_ref().is_some_and(|r| r.config.join)
+    }
+
+    /// The holder's namespace of type `ty`, `/proc/<pid>/ns/<type>`, when
+    /// the case joins that type.
+    pub fn joined(&self, ty: NsType) -> Option<String> {
+        self.holder
+            .filter(|_| self.joins() && self.plan.namespaces.has(ty))
+            .map(|pid| format!("/proc/{pid}/ns/{}", ty.name()))
+    }
 }
 
 /// A door's command and what undoes it.
