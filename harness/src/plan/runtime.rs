@@ -177,13 +177,17 @@ fn cannot_join(plan: &Plan) -> Option<String> {
 }
 
 /// bwrap covers /proc/sys (and /proc/sysrq-trigger, /proc/irq, /proc/bus)
-/// with read-only binds in every container: a sysctl write there is EROFS.
+/// with read-only binds in the /proc it mounts (`--proc`, which the door
+/// uses for a new pid namespace): a sysctl write there is EROFS. Without a
+/// pid namespace the door binds the caller's /proc, writable.
 fn proc_sys_read_only(plan: &Plan) -> Option<String> {
     let writes_sysctl = |s: &Step| matches!(s, Step::Net(super::net::NetStep::Sysctl(_)));
     let steps = || plan.steps.iter().chain(&plan.child_steps);
-    (plan.door == Door::Bwrap && steps().any(writes_sysctl)).then(|| {
+    let own_proc = plan.door == Door::Bwrap && plan.namespaces.pid.is_some();
+    (own_proc && steps().any(writes_sysctl)).then(|| {
         format!(
-            "{} mounts /proc/sys read-only in its containers, so no sysctl can be written there",
+            "{} mounts /proc/sys read-only in the /proc of a new pid namespace (--proc), so no \
+             sysctl can be written there",
             who(plan)
         )
     })
@@ -399,7 +403,7 @@ mod tests {
         for (door, inexpressible) in [(Door::Bwrap, true), (Door::Runc, false)] {
             let mut p = plan(
                 door,
-                serde_json::json!({"net": {}}),
+                serde_json::json!({"net": {}, "pid": {}}),
                 RuntimeConfig::default(),
             );
             p.steps.push(sysctl.clone());
