@@ -46,3 +46,20 @@ pub fn run_quiet(cmd: &mut Command) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// Become a child subreaper, so that the processes a detached runtime
+/// leaves behind (the container's process) are reparented to the caller.
+pub fn adopt_orphans() -> Result<(), nix::errno::Errno> {
+    nix::sys::prctl::set_child_subreaper(true)
+}
+
+/// Wait for every child of the caller (adopted ones too) until none is
+/// left.
+pub fn reap_children() {
+    loop {
+        match nix::sys::wait::waitpid(None, None) {
+            Err(nix::errno::Errno::EINTR) | Ok(_) => continue,
+            Err(_) => return,
+        }
+    }
+}

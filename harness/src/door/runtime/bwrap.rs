@@ -119,5 +119,6 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         command: c,
         cleanup: Vec::new(),
         cgroup2_only: false,
+        detached: false,
     })
 }

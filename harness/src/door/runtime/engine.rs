@@ -151,5 +151,6 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         command: c,
         cleanup: vec![rm, rmi],
         cgroup2_only: false,
+        detached: false,
     })
 }

@@ -15,6 +15,7 @@ use crate::door::{holder, Ctx};
 use crate::kind::NsType;
 use crate::plan::runtime::INSIDE_ARG;
 use crate::plan::{Door, DoorResult, Plan};
+use crate::sys::command;
 use crate::sys::message::Message;
 use crate::sys::process::{self, Forked};
 use crate::view::ns;
@@ -56,6 +57,10 @@ pub struct Launch {
     /// Run the command in a private mount namespace with only cgroup2 at
     /// /sys/fs/cgroup (crun on a hybrid host).
     pub cgroup2_only: bool,
+    /// The command returns once the container started (`run --detach`):
+    /// the launcher, a child subreaper, adopts the container's process and
+    /// waits for it itself.
+    pub detached: bool,
 }
 
 /// The plan the container's probe carries out: this one, with the
@@ -99,9 +104,15 @@ fn run(ctx: &Ctx, launch: &mut Launch) -> Result<Option<DoorResult>, String> {
     if launch.cgroup2_only {
         oci_runtime::enter_cgroup2_only(ctx)?;
     }
+    if launch.detached {
+        command::adopt_orphans().map_err(|e| format!("prctl(PR_SET_CHILD_SUBREAPER): {e}"))?;
+    }
     let cmd = &mut launch.command;
-    let status = crate::sys::command::run_with(cmd, ctx.release, ctx.views)
+    let status = command::run_with(cmd, ctx.release, ctx.views)
         .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    if launch.detached {
+        command::reap_children();
+    }
     if status.success() {
         return Ok(None);
     }
@@ -164,7 +175,7 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
         Err(e) => ctx.send(&Message::error("runtime", e)),
     }
     for c in &mut launch.cleanup {
-        crate::sys::command::run_quiet(c);
+        command::run_quiet(c);
     }
     cgroups::remove_named(&ws.id);
     drop(ws);

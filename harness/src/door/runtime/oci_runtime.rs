@@ -6,6 +6,13 @@
 //! disabled (it then applies no cgroup limits, which no case asks for).
 //! Rootless, that namespace comes with a cgroup namespace of its own, which
 //! the container then inherits.
+//!
+//! youki 0.7.0 runs detached (`run --detach`), its container's process then
+//! waited for by the launcher: in the foreground, youki blocks SIGCHLD only
+//! after the container started (`handle_foreground` in its
+//! `src/commands/run.rs`), so a container process that exits before that
+//! leaves youki waiting in sigwait for a signal already discarded, a hang
+//! seen under load.
 
 use std::path::Path;
 use std::process::Command;
@@ -42,8 +49,12 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     if crun_on_hybrid {
         run.arg("--cgroup-manager=disabled");
     }
-    run.arg("run")
-        .arg("--bundle")
+    let detached = inv.plan.door == Door::Youki;
+    run.arg("run");
+    if detached {
+        run.arg("--detach");
+    }
+    run.arg("--bundle")
         .arg(inv.workspace.bundle())
         .arg(&inv.workspace.id);
     let mut delete = base(inv);
@@ -52,6 +63,7 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         command: run,
         cleanup: vec![delete],
         cgroup2_only: crun_on_hybrid,
+        detached,
     })
 }
 

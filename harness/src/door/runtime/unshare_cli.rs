@@ -63,6 +63,7 @@ fn join(inv: &Invocation) -> Launch {
         command: c,
         cleanup: Vec::new(),
         cgroup2_only: false,
+        detached: false,
     }
 }
 
@@ -98,5 +99,6 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         command: c,
         cleanup: Vec::new(),
         cgroup2_only: false,
+        detached: false,
     })
 }
