@@ -217,6 +217,22 @@ pub fn fill(plan: &mut Plan, envm: &Environment) {
     rt.program = i.program.clone();
     rt.version = i.version.clone();
     rt.supported = supported(i);
+    if plan.door == Door::Docker && i.available {
+        rt.storage = i.program.as_deref().and_then(docker_root);
+    }
+}
+
+/// The docker daemon's storage root (`docker info`), asked once a run.
+fn docker_root(program: &str) -> Option<String> {
+    static ROOT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let text = output(
+            Path::new(program),
+            &["info", "--format", "{{.DockerRootDir}}"],
+        )?;
+        Some(text.trim().to_string()).filter(|t| t.starts_with('/'))
+    })
+    .clone()
 }
 
 /// The namespace types a runtime door makes whether the case asks or not.

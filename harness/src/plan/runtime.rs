@@ -43,6 +43,11 @@ pub struct RuntimePlan {
     /// it has that command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supported: Option<Vec<String>>,
+    /// Where an engine's daemon keeps its storage on the host (docker's
+    /// `DockerRootDir`): the mounts it makes there for a container (its
+    /// overlay root) are the engine's, not the host's view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
     /// What the runtime's configuration says besides the namespaces.
     #[serde(default)]
     pub config: RuntimeConfig,

@@ -78,11 +78,12 @@ pub fn run(plan: &Plan) -> Outcome {
 }
 
 /// The host's view, as the supervisor sees it; through a runtime door
-/// without the mounts inside runtime workspaces (an engine's own storage).
+/// without the mounts of the engine's own storage.
 fn host_view(plan: &Plan) -> Value {
     let mut view = inside::observe(Vec::new());
     if plan.door.is_runtime() {
-        door::runtime::bundle::hide_workspace_mounts(&mut view);
+        let storage = plan.runtime.as_ref().and_then(|r| r.storage.as_deref());
+        door::runtime::bundle::hide_engine_mounts(&mut view, storage);
     }
     view
 }

@@ -27,23 +27,26 @@ pub fn in_a_workspace(path: &str) -> bool {
     first.is_some_and(|c| c.as_os_str().to_string_lossy().starts_with(PREFIX))
 }
 
-/// Take out of a host view's mount table the mounts inside runtime
-/// workspaces: an engine mounts its own storage there on the host (podman
-/// mounts a container's /dev/shm tmpfs under `storage/.../userdata/shm`),
-/// which is the engine's state, not the container's, and is gone with the
-/// workspace. A mount anywhere else stays in the view, and one that outlives
-/// its workspace is a leftover that the sweep cannot remove.
-pub fn hide_workspace_mounts(view: &mut serde_json::Value) {
+/// Take out of a host view's mount table the mounts of an engine's own
+/// storage: those inside runtime workspaces (podman mounts a container's
+/// /dev/shm tmpfs under `storage/.../userdata/shm` there) and those under
+/// the daemon's storage root `storage` (docker's overlay roots). They are the
+/// engine's state, not the container's, and go with the container. A mount
+/// anywhere else stays in the view, and one that outlives its workspace is a
+/// leftover that the sweep cannot remove.
+pub fn hide_engine_mounts(view: &mut serde_json::Value, storage: Option<&str>) {
     let Some(mounts) = view
         .pointer_mut("/mnt/mounts")
         .and_then(|m| m.as_array_mut())
     else {
         return;
     };
+    let engine_s =
+        |p: &str| in_a_workspace(p) || storage.is_some_and(|s| Path::new(p).starts_with(s));
     mounts.retain(|m| {
         !m.get("mount_point")
             .and_then(|p| p.as_str())
-            .is_some_and(in_a_workspace)
+            .is_some_and(engine_s)
     });
 }
 
@@ -156,7 +159,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_mounts_inside_workspaces_are_hidden() {
+    fn only_mounts_of_the_engine_s_storage_are_hidden() {
         let tmp = std::env::temp_dir();
         let inside = tmp.join(format!("{PREFIX}1-abc/storage/userdata/shm"));
         let other = tmp.join("elsewhere");
@@ -164,8 +167,9 @@ mod tests {
             {"mount_point": "/"},
             {"mount_point": inside.display().to_string()},
             {"mount_point": other.display().to_string()},
+            {"mount_point": "/var/lib/docker/overlay2/x/merged"},
         ]}});
-        hide_workspace_mounts(&mut view);
+        hide_engine_mounts(&mut view, Some("/var/lib/docker"));
         let kept: Vec<&str> = view["mnt"]["mounts"]
             .as_array()
             .unwrap()

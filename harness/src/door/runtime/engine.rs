@@ -118,6 +118,23 @@ fn idmap(flag: &str, lines: &Option<Vec<MapLine>>, caller: u32, c: &mut Command)
     }
 }
 
+/// Every capability: podman grants `all` as far as its bounding set goes;
+/// docker's daemon grants `all` whole and then fails ("unable to apply
+/// caps") on a host whose bounding set lacks one (CAP_SYS_RESOURCE here), so
+/// docker drops those by name. (docker 20.10 does not know CAP_BPF,
+/// CAP_PERFMON or CAP_CHECKPOINT_RESTORE, so it cannot be given the bounding
+/// set by name instead.)
+fn capabilities(inv: &Invocation, c: &mut Command) {
+    c.args(["--cap-add", "all"]);
+    if inv.plan.door == Door::Podman {
+        return;
+    }
+    let bounding = caps::read(None, caps::CapSet::Bounding).unwrap_or_default();
+    for cap in caps::all().difference(&bounding) {
+        c.arg("--cap-drop").arg(cap.to_string());
+    }
+}
+
 /// The command that runs the trial's container, and its clean-up.
 pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     import(inv)?;
@@ -134,7 +151,13 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         }
         c.arg(format!("--ulimit=nproc={NPROC}:{NPROC}"));
     }
-    c.args(["--cap-add", "all", "--security-opt", "seccomp=unconfined"])
+    capabilities(inv, &mut c);
+    if inv.plan.door == Door::Docker && inv.plan.namespaces.net.is_some() && !inv.joins() {
+        // docker disables IPv6 in a container's new network namespace
+        // unless told otherwise; the cases expect the kernel's default.
+        c.args(["--sysctl", "net.ipv6.conf.all.disable_ipv6=0"]);
+    }
+    c.args(["--security-opt", "seccomp=unconfined"])
         .args(["--read-only", "--tmpfs", "/tmp", "--log-driver", "none"])
         .arg("--volume")
         .arg(format!(
