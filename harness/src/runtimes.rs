@@ -60,6 +60,14 @@ fn output(program: &Path, args: &[&str]) -> Option<String> {
 
 /// The version line of a program: its `--version` output, on one line.
 fn version(door: Door, program: &Path) -> Option<String> {
+    if door == Door::Docker {
+        // The client's and the daemon's, which may differ.
+        let format = "docker {{.Client.Version}} (client), {{.Server.Version}} (daemon)";
+        let both = output(program, &["version", "--format", format]);
+        if let Some(v) = both.filter(|v| !v.trim().ends_with(", (daemon)")) {
+            return Some(v.trim().to_string());
+        }
+    }
     let text = output(program, &["--version"])?;
     let lines: Vec<&str> = text
         .lines()
