@@ -153,8 +153,11 @@ pub fn detect(door: Door, overrides: &Overrides) -> DoorInfo {
     info
 }
 
-/// Every runtime door, as found here.
+/// Every runtime door, as found here. This is the start of a run: what
+/// killed runs left behind (workspaces of probes that are gone, with their
+/// containers) is swept first.
 pub fn detect_all(overrides: &Overrides) -> Vec<DoorInfo> {
+    crate::door::runtime::sweep_stale();
     RUNTIME_DOORS
         .iter()
         .map(|d| detect(*d, overrides))

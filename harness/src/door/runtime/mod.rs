@@ -15,4 +15,4 @@ pub mod sweep;
 pub mod unshare_cli;
 
 pub use launch::{enter, Invocation, Launch};
-pub use sweep::sweep;
+pub use sweep::{sweep, sweep_stale};
