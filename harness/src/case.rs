@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::format_error::FormatError;
 use crate::kver::KernelVersion;
-use crate::limits;
 use crate::plan::runtime::{RuntimeConfig, RuntimePlan};
-use crate::plan::{Door, Namespaces, Plan, Process, Step};
+use crate::plan::{check, Door, Namespaces, Plan, Process, Step};
 
 /// One scenario: which namespaces to create, what to do inside, which
 /// processes to observe, what it requires, and through which doors.
@@ -85,7 +84,7 @@ impl Case {
 pub fn parse_case(path: &Path, text: &str) -> Result<Case, FormatError> {
     let case: Case = serde_json::from_str(text).map_err(|e| FormatError::from_json(path, &e))?;
     crate::fixture::require_object(path, text, "a case")?;
-    limits::check_parts(&case.namespaces, &case.steps, &case.child_steps)
+    check::check_parts(&case.namespaces, &case.steps, &case.child_steps)
         .map_err(|v| FormatError::at_path(path, text, &v.path, v.message))?;
     Ok(case)
 }
@@ -331,9 +330,8 @@ mod tests {
 mod limit_tests {
     //! The limits, as a case file meets them.
     use super::parse_case;
-    use crate::limits::{check_plan, path_problem};
-    use crate::plan::Door;
-    use crate::plan::Step;
+    use crate::plan::check::path_problem;
+    use crate::plan::{Door, Plan, Step};
     use rstest::rstest;
     use std::path::Path;
 
@@ -407,6 +405,7 @@ mod limit_tests {
 
     #[test]
     fn checks_plans() {
+        let check_plan = |p: &Plan| p.validate().map_err(|v| v.to_string());
         let text = case_with(r#"{"mnt": {}}"#, r#"[{"mkdir": "/tmp/ok"}]"#);
         let case = parse_case(Path::new("c.json"), &text).unwrap();
         let mut plan = case.plan(Door::Unshare, false);

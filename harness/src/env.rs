@@ -70,40 +70,12 @@ fn has_clone3() -> bool {
     crate::sys::clone::clone3_exists()
 }
 
-/// A pidfd of `pid`, if pidfd_open(2) exists.
-fn pidfd_of(pid: libc::pid_t) -> Option<std::os::fd::OwnedFd> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
-    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
-}
-
-/// A pidfd of a process that has exited and been reaped: a child that
-/// leaves at once, before it would exec anything.
-fn pidfd_of_a_dead_child() -> Option<std::os::fd::OwnedFd> {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new("/");
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    // SAFETY: the closure runs between fork and exec and calls only _exit,
-    // which is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| libc::_exit(0));
-    }
-    let mut child = cmd.spawn().ok()?;
-    let fd = pidfd_of(child.id() as libc::pid_t);
-    child.wait().ok()?;
-    fd
-}
-
 /// setns(2) on a pidfd (5.8), asked of a process that is gone: the kernel
 /// answers ESRCH where it takes pidfds and EINVAL where it does not, and
 /// the caller joins nothing either way (no setns into a namespace runs in
 /// this multithreaded process).
 fn has_setns_pidfd() -> bool {
-    let Some(fd) = pidfd_of_a_dead_child() else {
+    let Some(fd) = crate::sys::command::pidfd_of_a_gone_child() else {
         return false;
     };
     // Success is impossible on a gone process; only a filter that fakes
@@ -179,7 +151,7 @@ pub fn features() -> BTreeMap<String, bool> {
     f.insert("clone3".into(), has_clone3());
     f.insert(
         "pidfd".into(),
-        pidfd_of(std::process::id() as libc::pid_t).is_some(),
+        crate::sys::process::pidfd_open(std::process::id() as libc::pid_t).is_ok(),
     );
     f.insert("setns_pidfd".into(), has_setns_pidfd());
     f.insert(

@@ -3,7 +3,7 @@
 //! The actor side runs in the single-threaded probe, layered without
 //! circles: `probe` -> {`door`, `step`} -> {`sys`, `guard`} -> {`view`,
 //! `plan`, `kind`}. The judge side (`case`, `fixture`, `matcher`, `judge`,
-//! `suite`, `limits`, `run`, `report`, `target`) runs in the harness. They
+//! `suite`, `run`, `report`, `target`) runs in the harness. They
 //! share only `plan`, `kind` and views (`tests/layers.rs` keeps it so).
 
 pub mod case;
@@ -24,7 +24,6 @@ pub mod kind;
 pub mod kmsg;
 pub mod known_issue;
 pub mod kver;
-pub mod limits;
 pub mod matcher;
 pub mod matrix;
 pub mod merge;

@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 use nsconform::kind::NsType;
-use nsconform::plan::Door;
+use nsconform::plan::{Door, DoorKind, SyscallDoor};
 
 /// Exit statuses of the baseline's own processes when a syscall fails.
 const FAILED: i32 = 120;
@@ -43,12 +43,20 @@ impl Raw {
 
     /// One round through `door`; `Err` names what failed.
     pub fn once(&self, door: Door) -> Result<(), String> {
-        let code = match door {
-            Door::Clone => self.wait(self.clone_flags(self.flags), |_| self.exec()),
-            Door::Clone3 => self.wait(self.clone3(self.flags), |_| self.exec()),
-            Door::Unshare => self.wait(self.clone_flags(0), |_| self.unshare()),
-            Door::Setns | Door::SetnsPidfd => self.with_holder(door),
-            other => return Err(format!("{other} is a runtime door: no raw baseline")),
+        let code = match door.kind() {
+            DoorKind::Syscall(SyscallDoor::Clone) => {
+                self.wait(self.clone_flags(self.flags), |_| self.exec())
+            }
+            DoorKind::Syscall(SyscallDoor::Clone3) => {
+                self.wait(self.clone3(self.flags), |_| self.exec())
+            }
+            DoorKind::Syscall(SyscallDoor::Unshare) => {
+                self.wait(self.clone_flags(0), |_| self.unshare())
+            }
+            DoorKind::Syscall(SyscallDoor::Setns | SyscallDoor::SetnsPidfd) => {
+                self.with_holder(door)
+            }
+            DoorKind::Runtime => return Err(format!("{door} is a runtime door: no raw baseline")),
         };
         match code {
             0 | 2 => Ok(()),

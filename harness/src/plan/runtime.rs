@@ -7,24 +7,13 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::door::RUNTIME_DOORS;
 use super::{Door, Plan, Process, Step};
 use crate::kind::NsType;
 
 /// The argument that starts the probe as a container's process; the plan
 /// follows it as JSON.
 pub const INSIDE_ARG: &str = "--in-container";
-
-/// The runtime doors, in the order reports list them.
-pub const RUNTIME_DOORS: [Door; 8] = [
-    Door::Runc,
-    Door::Crun,
-    Door::Youki,
-    Door::Bwrap,
-    Door::UnshareCli,
-    Door::Oci,
-    Door::Podman,
-    Door::Docker,
-];
 
 /// The doors that take an OCI bundle.
 pub const OCI_DOORS: [Door; 4] = [Door::Runc, Door::Crun, Door::Youki, Door::Oci];

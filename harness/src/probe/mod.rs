@@ -25,6 +25,10 @@ pub fn run(plan: &Plan) -> Outcome {
         out.skip = Some(reason);
         return out;
     }
+    if let Err(v) = plan.validate() {
+        out.errors.push(format!("the plan is refused: {v}"));
+        return out;
+    }
     if plan.outer_userns {
         if let Err(e) = door::maps::enter_outer() {
             out.errors.push(format!(

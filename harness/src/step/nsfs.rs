@@ -317,14 +317,6 @@ fn pidfd_target(s: &SetnsPidfdStep, ready: &Pipe, release: &Pipe) -> ! {
     process::exit(0)
 }
 
-fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    let fd = Errno::result(fd)?;
-    // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
 fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
     let ready = Pipe::new()?;
     let release = Pipe::new()?;
@@ -358,7 +350,7 @@ fn join_target(
     release: RawFd,
     deadline: Instant,
 ) -> Result<Extra, Errno> {
-    let pidfd = pidfd_open(target)?;
+    let pidfd = crate::sys::process::pidfd_open(target.as_raw())?;
     if s.reaped {
         pipe::close(release);
         reap_by(target, deadline);

@@ -4,13 +4,14 @@
 //! deadline, and killed if it overruns it.
 
 use std::fs::File;
-use std::os::fd::RawFd;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
-use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
@@ -21,7 +22,8 @@ use crate::plan::user::{
 };
 use crate::plan::{MapLine, Setgroups};
 use crate::sys::errno::io_errno;
-use crate::sys::pipe::{self, Pipe};
+use crate::sys::helper::{self, Channel};
+use crate::sys::pipe;
 use crate::sys::process::{self, Forked};
 use crate::view::user::{parse_caps, parse_id_map, parse_setgroups};
 
@@ -32,34 +34,19 @@ const CHILD_TIME: Duration = Duration::from_secs(4);
 
 pub fn perform(step: &UserStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
-        UserStep::WriteMaps(w) => {
-            crate::sys::helper::in_child(HELPER_TIME, || write_maps(w, env.origin))
-        }
-        UserStep::Nest(n) => crate::sys::helper::in_child(HELPER_TIME, || nest(n.max)),
-        UserStep::UnshareThreaded(_) => crate::sys::helper::in_child(HELPER_TIME, unshare_threaded),
+        UserStep::WriteMaps(w) => helper::in_child(HELPER_TIME, || write_maps(w, env.origin)),
+        UserStep::Nest(n) => helper::in_child(HELPER_TIME, || nest(n.max)),
+        UserStep::UnshareThreaded(_) => helper::in_child(HELPER_TIME, unshare_threaded),
         UserStep::UnshareFlags(u) => {
             let bits = user::flag_bits(&u.flags).ok_or(Errno::EINVAL)?;
-            crate::sys::helper::in_child(HELPER_TIME, || unshare_flags(bits, u.call))
+            helper::in_child(HELPER_TIME, || unshare_flags(bits, u.call))
         }
-        UserStep::SetnsTo(SetnsTarget::Sibling) => {
-            crate::sys::helper::in_child(HELPER_TIME, setns_to_sibling)
-        }
+        UserStep::SetnsTo(SetnsTarget::Sibling) => helper::in_child(HELPER_TIME, setns_to_sibling),
         UserStep::SetnsTo(target) => {
             let parent = File::open("/proc/self/ns/user").map_err(io_errno)?;
-            crate::sys::helper::in_child(HELPER_TIME, || setns_to(&parent, *target))
+            helper::in_child(HELPER_TIME, || setns_to(&parent, *target))
         }
     }
-}
-
-/// Wait for `pid` until `limit` has passed, then kill and reap it. `None`
-/// when it had to be killed.
-fn wait_bounded(pid: Pid, limit: Duration) -> Option<WaitStatus> {
-    process::reap_within(pid, Instant::now() + limit)
-}
-
-/// Read `fd` until end of file or until `limit` has passed.
-fn read_bounded(fd: RawFd, limit: Duration) -> Vec<u8> {
-    crate::sys::pipe::read_to_end_by(fd, Instant::now() + limit).unwrap_or_else(|partial| partial)
 }
 
 fn unshare_user() -> Result<(), Errno> {
@@ -184,44 +171,36 @@ fn child_report() -> Value {
     })
 }
 
-/// Execute the probe again with its report going to `fd`.
-fn exec_self_status(fd: RawFd) -> ! {
-    // SAFETY: dup2 onto standard output; both are descriptors we own.
-    unsafe { libc::dup2(fd, 1) };
-    let path = c"/proc/self/exe";
-    let arg0 = c"nsconform-probe";
-    let arg1 = std::ffi::CString::new(SELF_STATUS_ARG).unwrap_or_default();
-    let argv = [arg0.as_ptr(), arg1.as_ptr(), std::ptr::null()];
-    // SAFETY: a valid C path and a null-terminated argument vector of live
-    // C strings; execv returns only on failure.
-    unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
-    process::exit(1)
+/// The probe run again after execve(2), in a child of the nested process
+/// (with its ids and capabilities): the status text it prints.
+fn status_after_exec() -> Option<String> {
+    let mut cmd = std::process::Command::new("/proc/self/exe");
+    cmd.arg0("nsconform-probe").arg(SELF_STATUS_ARG);
+    crate::sys::command::output(&mut cmd)
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out).into_owned())
+}
+
+/// What the nested child of `write_maps` answers.
+#[derive(Serialize, Deserialize)]
+struct Nested {
+    child: Value,
+    /// The status of the probe run again, when the step asks for an exec.
+    after_exec: Option<String>,
 }
 
 /// The nested child: unshare, say ready, wait for go, report, maybe exec.
-fn nested_child(ready: Pipe, go: Pipe, report: Pipe, exec: bool) -> ! {
-    for fd in [ready.read, go.write, report.read] {
-        pipe::close(fd);
-    }
-    if let Err(e) = unshare_user() {
-        let _ = pipe::write_all(
-            report.write,
-            json!({ "unshare_errno": e as i32 }).to_string().as_bytes(),
-        );
-        process::exit(1);
-    }
+fn nested_child(ch: &Channel, exec: bool) -> Result<Nested, Errno> {
+    unshare_user()?;
     rearm();
-    let _ = pipe::send_u32(ready.write, 1);
-    pipe::close(ready.write);
-    if pipe::recv_u32(go.read).is_none() {
-        process::exit(1);
+    ch.ready();
+    if !ch.wait_go() {
+        return Err(Errno::ECHILD);
     }
-    let line = format!("{}\n", child_report());
-    let _ = pipe::write_all(report.write, line.as_bytes());
-    if exec {
-        exec_self_status(report.write);
-    }
-    process::exit(0)
+    Ok(Nested {
+        child: child_report(),
+        after_exec: exec.then(status_after_exec).flatten(),
+    })
 }
 
 /// The writer's side of `write_maps`.
@@ -233,33 +212,22 @@ fn write_maps(w: &WriteMaps, origin: &Origin) -> Result<Extra, Errno> {
         nix::unistd::geteuid().as_raw(),
         nix::unistd::getegid().as_raw(),
     );
-    let (ready, go, report) = (Pipe::new()?, Pipe::new()?, Pipe::new()?);
-    let pid = match process::fork(&[])? {
-        Forked::Child => nested_child(ready, go, report, w.exec),
-        Forked::Parent(pid) => pid,
-    };
-    for fd in [ready.write, go.read, report.write] {
-        pipe::close(fd);
-    }
+    let h = helper::spawn(CHILD_TIME, |ch| nested_child(ch, w.exec))?;
     let mut extra = Extra::new();
     let mut refused = Ok(());
-    if pipe::recv_u32(ready.read).is_some() {
-        match do_writes(origin, pid, &w.writes, caller) {
+    if h.wait_ready().is_ok() {
+        match do_writes(origin, h.pid(), &w.writes, caller) {
             Ok(writes) => {
                 extra.insert("writes".into(), writes.into());
-                read_back(pid, &mut extra);
-                let _ = pipe::send_u32(go.write, 1);
+                read_back(h.pid(), &mut extra);
+                h.go();
             }
             Err(e) => refused = Err(e),
         }
     }
-    pipe::close(ready.read);
-    pipe::close(go.write);
-    let text = read_bounded(report.read, CHILD_TIME);
-    pipe::close(report.read);
-    wait_bounded(pid, Duration::from_millis(500));
+    let nested = h.finish();
     refused?;
-    take_report(&text, &mut extra)?;
+    take_report(nested?, &mut extra);
     Ok(extra)
 }
 
@@ -275,24 +243,17 @@ fn read_back(pid: Pid, extra: &mut Extra) {
     );
 }
 
-/// Put the nested child's report (a JSON line, then after an exec the
-/// status text of the probe run again) into `extra`.
-fn take_report(text: &[u8], extra: &mut Extra) -> Result<(), Errno> {
-    let text = String::from_utf8_lossy(text);
-    let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-    let child: Value = serde_json::from_str(first).map_err(|_| Errno::ECHILD)?;
-    if let Some(e) = child.get("unshare_errno").and_then(Value::as_i64) {
-        return Err(Errno::from_raw(e as i32));
-    }
-    extra.insert("child".into(), child);
-    if !rest.is_empty() {
-        let [eff, prm, _] = parse_caps(rest);
+/// Put the nested child's report (and, after an exec, the capabilities
+/// of the probe run again) into `extra`.
+fn take_report(nested: Nested, extra: &mut Extra) {
+    extra.insert("child".into(), nested.child);
+    if let Some(status) = nested.after_exec.filter(|s| !s.is_empty()) {
+        let [eff, prm, _] = parse_caps(&status);
         extra.insert(
             "after_exec".into(),
             json!({ "cap_effective": eff, "cap_permitted": prm }),
         );
     }
-    Ok(())
 }
 
 /// Create user namespaces one inside the other, mapping 0 in each to the
@@ -320,13 +281,12 @@ fn nest(max: u32) -> Result<Extra, Errno> {
 
 /// Start a second thread, then try unshare(CLONE_NEWUSER).
 fn unshare_threaded() -> Result<Extra, Errno> {
-    let hold = Pipe::new()?;
-    let reader = hold.read;
+    let (reader, writer) = pipe::owned()?;
     let thread = std::thread::Builder::new()
-        .spawn(move || pipe::wait_closed(reader))
+        .spawn(move || pipe::wait_closed(reader.as_raw_fd()))
         .map_err(io_errno)?;
     let result = unshare_user();
-    pipe::close(hold.write);
+    drop(writer);
     let _ = thread.join();
     result.map(|()| Extra::new())
 }
@@ -340,7 +300,7 @@ fn unshare_flags(bits: i32, call: Call) -> Result<Extra, Errno> {
             match crate::sys::clone::clone(flags)? {
                 Forked::Child => process::exit(0),
                 Forked::Parent(pid) => {
-                    wait_bounded(pid, Duration::from_secs(1));
+                    process::reap_within(pid, Instant::now() + Duration::from_secs(1));
                 }
             }
         }
@@ -367,34 +327,24 @@ fn setns_to(parent: &File, target: SetnsTarget) -> Result<Extra, Errno> {
 /// unshares a user namespace of its own, and calls setns(2) to the
 /// sibling's. Neither namespace is an ancestor of the other.
 fn setns_to_sibling() -> Result<Extra, Errno> {
-    let (ready, hold) = (Pipe::new()?, Pipe::new()?);
-    let sibling = match process::fork(&[ready.read, hold.write])? {
-        Forked::Child => {
-            let made = unshare_user().is_ok();
-            rearm();
-            let _ = pipe::send_u32(ready.write, u32::from(made));
-            pipe::wait_closed(hold.read);
-            process::exit(0)
-        }
-        Forked::Parent(pid) => pid,
-    };
-    pipe::close(ready.write);
-    pipe::close(hold.read);
-    let made = pipe::recv_u32(ready.read) == Some(1);
-    pipe::close(ready.read);
-    let result = if made {
-        File::open(format!("/proc/{sibling}/ns/user"))
+    let sibling = helper::spawn(Duration::from_secs(1), |ch| {
+        unshare_user()?;
+        rearm();
+        ch.ready();
+        ch.wait_go();
+        Ok(())
+    })?;
+    let result = match sibling.wait_ready() {
+        Ok(()) => File::open(format!("/proc/{}/ns/user", sibling.pid()))
             .map_err(io_errno)
             .and_then(|theirs| {
                 unshare_user()?;
                 nix::sched::setns(&theirs, CloneFlags::CLONE_NEWUSER)?;
                 Ok(Extra::new())
-            })
-    } else {
-        Err(Errno::ECHILD)
+            }),
+        Err(_) => Err(Errno::ECHILD),
     };
-    pipe::close(hold.write);
-    wait_bounded(sibling, Duration::from_secs(1));
+    let _ = sibling.finish();
     result
 }
 
@@ -434,9 +384,13 @@ mod tests {
     #[test]
     fn reads_a_report_with_exec() {
         let mut extra = Extra::new();
-        let text =
-            b"{\"uid\": 5}\nName:\tx\nCapInh:\t0\nCapPrm:\t0\nCapEff:\t0\nCapBnd:\t1\nCapAmb:\t0\n";
-        take_report(text, &mut extra).unwrap();
+        let nested = Nested {
+            child: json!({"uid": 5}),
+            after_exec: Some(
+                "Name:\tx\nCapInh:\t0\nCapPrm:\t0\nCapEff:\t0\nCapBnd:\t1\nCapAmb:\t0\n".into(),
+            ),
+        };
+        take_report(nested, &mut extra);
         assert_eq!(extra["child"]["uid"], 5);
         assert!(extra.contains_key("after_exec"));
     }

@@ -1,10 +1,12 @@
-//! Running another program from a probe process (a container runtime, a
-//! tool): its standard streams are descriptors the caller names, it dies
-//! with the caller, and the caller waits for it.
+//! Running another program: from a probe process (a container runtime, a
+//! tool), its standard streams descriptors the caller names, dying with the
+//! caller; and from the harness (a probe, qemu), in a process group of its
+//! own that is waited for with a bound, then killed whole and reaped.
 
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 /// Dup `fd` for a child's standard stream.
 fn stdio(fd: RawFd) -> std::io::Result<Stdio> {
@@ -21,6 +23,12 @@ pub fn run_with(cmd: &mut Command, stdin: RawFd, stdout: RawFd) -> std::io::Resu
     cmd.stdin(stdio(stdin)?)
         .stdout(stdio(stdout)?)
         .stderr(Stdio::inherit());
+    die_with_caller(cmd);
+    cmd.status()
+}
+
+/// Arrange for `cmd`'s process to be killed when the caller dies.
+pub fn die_with_caller(cmd: &mut Command) {
     // SAFETY: the closure runs between fork and exec and calls only prctl,
     // which is async-signal-safe.
     unsafe {
@@ -35,7 +43,14 @@ pub fn run_with(cmd: &mut Command, stdin: RawFd, stdout: RawFd) -> std::io::Resu
             Ok(())
         });
     }
-    cmd.status()
+}
+
+/// Run `cmd` with no input, killed if the caller dies, and wait for it:
+/// its standard output.
+pub fn output(cmd: &mut Command) -> std::io::Result<Vec<u8>> {
+    cmd.stdin(Stdio::null()).stderr(Stdio::inherit());
+    die_with_caller(cmd);
+    Ok(cmd.output()?.stdout)
 }
 
 /// Run `cmd` with no input and no output, and wait for it; whether it ran
@@ -45,6 +60,67 @@ pub fn run_quiet(cmd: &mut Command) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// A pidfd of a process that has exited and been reaped: a child that
+/// leaves at once, before it would exec anything. Started as `Command`
+/// starts any program, so the caller may be multithreaded (the harness).
+pub fn pidfd_of_a_gone_child() -> Option<OwnedFd> {
+    let mut cmd = Command::new("/");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: the closure runs between fork and exec and calls only _exit,
+    // which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| libc::_exit(0));
+    }
+    let mut child = cmd.spawn().ok()?;
+    let fd = super::process::pidfd_open(child.id() as libc::pid_t).ok();
+    child.wait().ok()?;
+    fd
+}
+
+/// A program started as the leader of a process group of its own: all it
+/// starts that does not leave the group is killed with it.
+pub struct Group(Child);
+
+impl Group {
+    /// Start `cmd` in a new process group.
+    pub fn spawn(cmd: &mut Command) -> std::io::Result<Group> {
+        cmd.process_group(0).spawn().map(Group)
+    }
+
+    /// The group's id, the leader's pid.
+    pub fn pgid(&self) -> i32 {
+        self.0.id() as i32
+    }
+
+    /// The leader, for its piped streams.
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.0
+    }
+
+    /// Wait for the leader to end, at most `timeout` (sleeping in poll(2) on
+    /// a pidfd); whether it ended. Without pidfds the answer is yes at once.
+    pub fn wait_for(&self, timeout: Duration) -> bool {
+        match super::process::pidfd_open(self.pgid()) {
+            Ok(fd) => super::pipe::readable_by(fd.as_raw_fd(), Instant::now() + timeout),
+            Err(_) => true,
+        }
+    }
+
+    /// Kill the whole group and reap the leader.
+    pub fn end(mut self) -> std::io::Result<ExitStatus> {
+        kill_group(self.pgid());
+        self.0.wait()
+    }
+}
+
+/// Kill process group `pgid` with SIGKILL.
+pub fn kill_group(pgid: i32) {
+    let pgid = nix::unistd::Pid::from_raw(pgid);
+    let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
 }
 
 /// Become a child subreaper, so that the processes a detached runtime

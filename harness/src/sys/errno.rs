@@ -12,6 +12,14 @@ pub fn name(e: Errno) -> String {
     format!("{e:?}")
 }
 
+/// `"ok"` or the errno name: how one attempt went, as a step reports it.
+pub fn outcome<T>(r: Result<T, Errno>) -> serde_json::Value {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(e) => name(e).into(),
+    }
+}
+
 /// The errno called `name` (EIO when no errno is called so).
 pub fn by_name(name: &str) -> Errno {
     (1..134)

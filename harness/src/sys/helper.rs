@@ -1,14 +1,21 @@
 //! The typed helper process: run part of a step in a forked child, whatever
 //! namespaces it makes or joins dying with it, and bring its typed answer
-//! back within a limit.
+//! back within a limit. A helper that must meet its parent half-way says
+//! "ready" and waits for "go" on the same pipes; every wait is bounded.
 
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::pipe::{self, Pipe};
+use super::clone::{self, CloneArgs};
+use super::pipe;
 use super::process::{self, Forked};
 
 /// What a helper sends back: its answer, or the errno it failed with.
@@ -19,6 +26,111 @@ enum Reply<T> {
     Errno(i32),
 }
 
+/// The byte a helper sends when it is ready (an answer starts with `{`).
+const READY: u8 = b'R';
+
+/// The helper's side of its pipes.
+pub struct Channel {
+    up: OwnedFd,
+    down: OwnedFd,
+    limit: Duration,
+}
+
+impl Channel {
+    /// Tell the parent that the helper is ready.
+    pub fn ready(&self) {
+        let _ = pipe::write_all(self.up.as_raw_fd(), &[READY]);
+    }
+
+    /// Wait for the parent's "go"; false if it never came within the limit.
+    pub fn wait_go(&self) -> bool {
+        read_byte(&self.down, Instant::now() + self.limit).is_ok()
+    }
+}
+
+/// The parent's handle on a running helper that answers with a `T`.
+pub struct Helper<T> {
+    pid: Pid,
+    down: Option<OwnedFd>,
+    up: OwnedFd,
+    limit: Duration,
+    /// The first byte of the answer, when it came instead of "ready".
+    early: Cell<Option<u8>>,
+    done: bool,
+    answer: PhantomData<fn() -> T>,
+}
+
+/// How a helper process is made.
+pub enum Start<'a> {
+    /// fork(2).
+    Fork,
+    /// clone(2) with these `CLONE_NEW*` bits: the helper starts in new
+    /// namespaces (a new pid namespace's init, say).
+    Clone(u64),
+    /// clone3(2) with these arguments (chosen pids, a cgroup, ...).
+    Clone3(&'a CloneArgs),
+}
+
+impl Start<'_> {
+    fn fork(&self) -> Result<Forked, Errno> {
+        let forked = match self {
+            Start::Fork => return process::fork(&[]),
+            Start::Clone(flags) => clone::clone(flags | libc::SIGCHLD as u64)?,
+            Start::Clone3(args) => clone::clone3(args)?,
+        };
+        if let Forked::Child = forked {
+            process::child_setup(&[]);
+        }
+        Ok(forked)
+    }
+}
+
+/// Fork a helper that runs `body` and sends back what it returns. Each wait
+/// on it (for "ready", for the answer) lasts at most `limit`.
+pub fn spawn<T: Serialize>(
+    limit: Duration,
+    body: impl FnOnce(&Channel) -> Result<T, Errno>,
+) -> Result<Helper<T>, Errno> {
+    spawn_as(Start::Fork, limit, body)
+}
+
+/// [`spawn`], the helper made as `start` says.
+pub fn spawn_as<T: Serialize>(
+    start: Start,
+    limit: Duration,
+    body: impl FnOnce(&Channel) -> Result<T, Errno>,
+) -> Result<Helper<T>, Errno> {
+    let (down_r, down_w) = pipe::owned()?;
+    let (up_r, up_w) = pipe::owned()?;
+    match start.fork()? {
+        Forked::Child => {
+            drop((down_w, up_r));
+            let channel = Channel {
+                up: up_w,
+                down: down_r,
+                limit,
+            };
+            let reply = match body(&channel) {
+                Ok(value) => Reply::Ok(value),
+                Err(e) => Reply::Errno(e as i32),
+            };
+            if let Ok(text) = serde_json::to_vec(&reply) {
+                let _ = pipe::write_all(channel.up.as_raw_fd(), &text);
+            }
+            process::exit(0)
+        }
+        Forked::Parent(pid) => Ok(Helper {
+            pid,
+            down: Some(down_w),
+            up: up_r,
+            limit,
+            early: Cell::new(None),
+            done: false,
+            answer: PhantomData,
+        }),
+    }
+}
+
 /// Run `body` in a forked child and return what it gave back. A child that
 /// takes longer than `limit` is killed: ETIMEDOUT. One that dies without
 /// answering gives ECHILD.
@@ -26,29 +138,72 @@ pub fn in_child<T: Serialize + DeserializeOwned>(
     limit: Duration,
     body: impl FnOnce() -> Result<T, Errno>,
 ) -> Result<T, Errno> {
-    let answer = Pipe::new()?;
-    match process::fork(&[answer.read])? {
-        Forked::Child => {
-            let reply = match body() {
-                Ok(value) => Reply::Ok(value),
-                Err(e) => Reply::Errno(e as i32),
-            };
-            if let Ok(text) = serde_json::to_vec(&reply) {
-                let _ = pipe::write_all(answer.write, &text);
+    spawn(limit, |_| body())?.finish()
+}
+
+/// Read one byte, waiting until `deadline`: EPIPE at end of file.
+fn read_byte(fd: &OwnedFd, deadline: Instant) -> Result<u8, Errno> {
+    pipe::await_readable(fd.as_raw_fd(), deadline)?;
+    let mut byte = [0u8; 1];
+    match nix::unistd::read(fd, &mut byte)? {
+        0 => Err(Errno::EPIPE),
+        _ => Ok(byte[0]),
+    }
+}
+
+impl<T: DeserializeOwned> Helper<T> {
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Wait for the helper's "ready". A helper that answers at once (it
+    /// failed before it was ready) gives EPROTO here, and its answer from
+    /// [`Helper::finish`].
+    pub fn wait_ready(&self) -> Result<(), Errno> {
+        match read_byte(&self.up, Instant::now() + self.limit)? {
+            READY => Ok(()),
+            other => {
+                self.early.set(Some(other));
+                Err(Errno::EPROTO)
             }
-            process::exit(0)
         }
-        Forked::Parent(pid) => {
-            pipe::close(answer.write);
-            let deadline = Instant::now() + limit;
-            let text = pipe::read_to_end_by(answer.read, deadline);
-            pipe::close(answer.read);
-            process::reap_within(pid, deadline);
-            let text = text.map_err(|_| Errno::ETIMEDOUT)?;
-            match serde_json::from_slice(&text).map_err(|_| Errno::ECHILD)? {
-                Reply::Ok(value) => Ok(value),
-                Reply::Errno(e) => Err(Errno::from_raw(e)),
-            }
+    }
+
+    /// Let the helper go on.
+    pub fn go(&self) {
+        if let Some(fd) = &self.down {
+            let _ = pipe::write_all(fd.as_raw_fd(), b"G");
+        }
+    }
+
+    /// Read the helper's answer, then reap it, all within the limit. A
+    /// helper that does not answer in time is killed: ETIMEDOUT; one that
+    /// dies without answering: ECHILD; one that answers garbage: EPROTO.
+    pub fn finish(mut self) -> Result<T, Errno> {
+        self.down = None;
+        self.done = true;
+        let deadline = Instant::now() + self.limit;
+        let read = pipe::read_to_end_by(self.up.as_raw_fd(), deadline);
+        process::reap_within(self.pid, deadline);
+        let mut text: Vec<u8> = self.early.take().into_iter().collect();
+        text.extend(read.map_err(|_| Errno::ETIMEDOUT)?);
+        if text.is_empty() {
+            return Err(Errno::ECHILD);
+        }
+        match serde_json::from_slice(&text).map_err(|_| Errno::EPROTO)? {
+            Reply::Ok(value) => Ok(value),
+            Reply::Errno(e) => Err(Errno::from_raw(e)),
+        }
+    }
+}
+
+impl<T> Drop for Helper<T> {
+    /// A helper dropped before `finish` (the step failed half-way) is killed
+    /// and reaped, so that nothing is left behind.
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = kill(self.pid, Signal::SIGKILL);
+            process::reap(self.pid);
         }
     }
 }

@@ -105,6 +105,16 @@ pub fn readable_by(fd: RawFd, deadline: std::time::Instant) -> bool {
     }
 }
 
+/// Wait until `fd` is readable or hung up, or fail with ETIMEDOUT once
+/// `deadline` passes.
+pub fn await_readable(fd: RawFd, deadline: std::time::Instant) -> Result<(), Errno> {
+    if readable_by(fd, deadline) {
+        Ok(())
+    } else {
+        Err(Errno::ETIMEDOUT)
+    }
+}
+
 /// Read until end of file, waiting at most until `deadline`: `Ok` with
 /// everything once every writer is gone, `Err` with what came in time.
 pub fn read_to_end_by(fd: RawFd, deadline: std::time::Instant) -> Result<Vec<u8>, Vec<u8>> {

@@ -1,7 +1,7 @@
 //! The probe's processes: forking (the child dies with its parent and drops
 //! the descriptors that belong to the parent alone), leaving, and reaping.
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -76,6 +76,17 @@ pub fn exit(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// pidfd_open(2): a descriptor that becomes readable when `pid` ends.
+pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 /// How a child ended, in words, or `None` when it exited with 0.
 pub fn reap(pid: Pid) -> Option<String> {
     loop {
@@ -95,12 +106,10 @@ pub fn reap(pid: Pid) -> Option<String> {
 /// and reaped, and the answer is `None`. Without pidfd_open (before 5.3)
 /// the wait is not bounded here: the harness's timeout kills the probe.
 pub fn reap_within(pid: Pid, deadline: std::time::Instant) -> Option<WaitStatus> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) } as i32;
-    let ended = fd < 0 || super::pipe::readable_by(fd, deadline);
-    if fd >= 0 {
-        super::pipe::close(fd);
-    }
+    let ended = match pidfd_open(pid.as_raw()) {
+        Ok(fd) => super::pipe::readable_by(fd.as_raw_fd(), deadline),
+        Err(_) => true,
+    };
     if !ended {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
     }
@@ -112,6 +121,40 @@ pub fn reap_within(pid: Pid, deadline: std::time::Instant) -> Option<WaitStatus>
             }
             Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_) => return None,
             Ok(_) => continue,
+        }
+    }
+}
+
+/// Reap every child of the caller (and every process reparented to it, as
+/// to the init of a pid namespace) until none is left or `deadline`
+/// passes, sleeping on a signalfd for SIGCHLD in between; whether none is
+/// left. SIGCHLD stays blocked in the caller afterwards.
+pub fn reap_children_within(deadline: std::time::Instant) -> bool {
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    use std::os::fd::AsFd;
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    if mask.thread_block().is_err() {
+        return false;
+    }
+    let Ok(sfd) = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+    else {
+        return false;
+    };
+    let any = Pid::from_raw(-1);
+    loop {
+        match waitpid(any, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+            Err(Errno::ECHILD) => return true,
+            Err(Errno::EINTR) | Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => {}
+            Ok(WaitStatus::StillAlive) => {
+                if !super::pipe::readable_by(sfd.as_fd().as_raw_fd(), deadline) {
+                    return false;
+                }
+                let _ = sfd.read_signal();
+            }
+            Ok(_) => {}
+            Err(_) => return false,
         }
     }
 }

@@ -3,14 +3,15 @@
 
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{ProbeError, ProbeRun};
 use crate::plan::{Outcome, Plan};
+use crate::sys::command::{self, Group};
 
 /// The default time a trial may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -42,39 +43,15 @@ fn spawn(
     plan: std::fs::File,
     stdout: &std::fs::File,
     stderr: &std::fs::File,
-) -> std::io::Result<Child> {
-    Command::new(probe)
-        .arg(SUPERVISED_ARG)
-        .arg(std::process::id().to_string())
-        .stdin(Stdio::from(plan))
-        .stdout(stdout.try_clone()?)
-        .stderr(stderr.try_clone()?)
-        .process_group(0)
-        .spawn()
-}
-
-/// Wait for `child` until `timeout`; `false` when it is still running.
-fn wait_until(child: &Child, timeout: Duration) -> bool {
-    let pid = rustix::process::Pid::from_raw(child.id() as i32);
-    let Some(pid) = pid else { return true };
-    let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
-        return true;
-    };
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let mut fds = [rustix::event::PollFd::new(
-            &fd,
-            rustix::event::PollFlags::IN,
-        )];
-        let ts = rustix::time::Timespec::try_from(left).unwrap_or_default();
-        match rustix::event::poll(&mut fds, Some(&ts)) {
-            Ok(0) => return false,
-            Ok(_) => return true,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(_) => return true,
-        }
-    }
+) -> std::io::Result<Group> {
+    Group::spawn(
+        Command::new(probe)
+            .arg(SUPERVISED_ARG)
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::from(plan))
+            .stdout(stdout.try_clone()?)
+            .stderr(stderr.try_clone()?),
+    )
 }
 
 /// The process groups of the probes running now, so that a stopped run can
@@ -119,8 +96,7 @@ pub fn stop_all() {
 /// not leave it; those that did die with their parent or their pid
 /// namespace's init).
 fn kill_group(pgid: i32) {
-    let pgid = nix::unistd::Pid::from_raw(pgid);
-    let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+    command::kill_group(pgid);
 }
 
 /// What the probe wrote into `file`, read in one go: the buffer is sized
@@ -166,16 +142,15 @@ fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, Pro
             what: "write the plan",
             cause,
         })?;
-    let mut child = spawn(probe, input, &out, &err).map_err(|cause| ProbeError::Spawn {
+    let group = spawn(probe, input, &out, &err).map_err(|cause| ProbeError::Spawn {
         path: probe.to_path_buf(),
         cause,
     })?;
-    let pgid = child.id() as i32;
-    let finished = register(pgid) && wait_until(&child, timeout);
-    kill_group(pgid);
-    let status = child.wait().map_err(ProbeError::Wait);
+    let pgid = group.pgid();
+    let finished = register(pgid) && group.wait_for(timeout);
+    let status = group.end().map_err(ProbeError::Wait);
     if plan.door.is_runtime() {
-        crate::door::runtime::sweep(child.id());
+        crate::door::runtime::sweep(pgid as u32);
     }
     let stopping = unregister(pgid);
     let status = status?;

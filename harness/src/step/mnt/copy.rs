@@ -6,18 +6,17 @@ use std::collections::BTreeSet;
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::helper;
+use super::helper::PATIENCE;
 use crate::step::Extra;
+use crate::sys::helper::in_child;
 use crate::view::mnt::{read_mountinfo, Mount};
 
 /// The helper's mount table, as sent back.
-fn copied() -> Value {
-    if let Err(e) = nix::sched::unshare(CloneFlags::CLONE_NEWNS) {
-        return json!({"unshare": format!("{e:?}")});
-    }
-    serde_json::to_value(read_mountinfo()).unwrap_or(Value::Null)
+fn copied() -> Result<Vec<Mount>, Errno> {
+    nix::sched::unshare(CloneFlags::CLONE_NEWNS)?;
+    Ok(read_mountinfo())
 }
 
 /// The mount points of `mounts` in order, with their filesystem and root.
@@ -37,8 +36,7 @@ fn shape(mounts: &[Mount]) -> Vec<(String, String, String, String)> {
 
 pub fn perform() -> Result<Extra, Errno> {
     let here = read_mountinfo();
-    let answer = helper::spawn(|_| copied())?.finish()?;
-    let there: Vec<Mount> = serde_json::from_value(answer).map_err(|_| Errno::EPROTO)?;
+    let there = in_child(PATIENCE, copied)?;
     let ids: BTreeSet<u32> = here.iter().map(|m| m.id).collect();
     let common = there.iter().filter(|m| ids.contains(&m.id)).count();
     let points =

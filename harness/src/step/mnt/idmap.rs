@@ -10,12 +10,14 @@ use nix::sched::CloneFlags;
 use rustix::mount::{MoveMountFlags, OpenTreeFlags};
 use serde_json::{json, Value};
 
-use super::helper::{self, outcome, MapLine};
+use super::helper::{self, MapLine, PATIENCE};
 use super::sandbox::{ensure_mnt, ensure_mount_on, make_dirs, write_file};
 use super::tree::mount_tmpfs;
 use crate::guard::Origin;
 use crate::plan::mnt::{mount_attr_bits, IdmapStep, SetattrStep};
 use crate::step::Extra;
+use crate::sys::errno::{self, outcome};
+use crate::sys::helper as sys_helper;
 
 const SOURCE: &str = "/tmp/idmap-source";
 const TARGET: &str = "/tmp/idmapped";
@@ -70,13 +72,13 @@ fn rustix_errno(e: rustix::io::Errno) -> Errno {
 /// kept by a descriptor once the helper has gone.
 fn idmap_userns(map: [u32; 3], origin: &Origin) -> Result<OwnedFd, Errno> {
     let [inside, outside, count] = map;
-    let h = helper::spawn(|ch| {
+    let h: sys_helper::Helper<Value> = sys_helper::spawn(PATIENCE, |ch| {
         if let Err(e) = nix::sched::unshare(CloneFlags::CLONE_NEWUSER) {
-            return json!({"unshare": format!("{e:?}")});
+            return Ok(json!({"unshare": errno::name(e)}));
         }
         ch.ready();
         ch.wait_go();
-        json!({})
+        Ok(json!({}))
     })?;
     h.wait_ready()?;
     let line = MapLine {

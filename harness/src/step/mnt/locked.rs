@@ -8,11 +8,13 @@ use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
-use super::helper::{self, outcome, Channel, MapLine};
+use super::helper::{self, MapLine, PATIENCE};
 use super::sandbox::{ensure_mnt, ensure_mount_on, ensure_umount, make_dirs};
 use super::tree::mount_tmpfs;
 use crate::guard::Origin;
 use crate::step::Extra;
+use crate::sys::errno::outcome;
+use crate::sys::helper::{self as sys_helper, Channel};
 
 const PLAIN: &str = "/tmp/locked";
 const READ_ONLY: &str = "/tmp/locked-ro";
@@ -75,7 +77,7 @@ pub fn perform(origin: &Origin) -> Result<Extra, Errno> {
         Some("size=64k"),
     )?;
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
-    let h = helper::spawn(attempts)?;
+    let h = sys_helper::spawn(PATIENCE, |ch| Ok(attempts(ch)))?;
     if h.wait_ready().is_ok() {
         let line = MapLine {
             inside: 0,

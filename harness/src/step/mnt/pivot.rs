@@ -11,11 +11,13 @@ use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
-use super::helper::outcome;
+use super::helper::PATIENCE;
 use super::sandbox::{ensure_mnt, make_dirs, refuse, write_file};
 use super::tree::mount_tmpfs;
 use crate::plan::mnt::{NewRoot, PivotRootStep};
 use crate::step::Extra;
+use crate::sys::errno::outcome;
+use crate::sys::helper as sys_helper;
 use crate::view::mnt::parse_mountinfo;
 use crate::view::ns::{self, NsId};
 
@@ -120,7 +122,7 @@ pub fn perform(step: &PivotRootStep) -> Result<Extra, Errno> {
     make_dirs(NEW_ROOT)?;
     let new_root = step.new_root;
     let step_ns = ns::id_of("self", "mnt");
-    let h = super::helper::spawn(|_| pivot(new_root, &step_ns))?;
+    let h = sys_helper::spawn(PATIENCE, |_| Ok(pivot(new_root, &step_ns)))?;
     let helper = h.finish()?;
     let mut extra = Extra::new();
     extra.insert("new_root".into(), helper);

@@ -6,13 +6,15 @@ use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use serde_json::{json, Value};
 
-use super::helper::{self, Channel, MapLine};
+use super::helper::{self, MapLine, PATIENCE};
 use super::sandbox::{ensure_mount_on, make_dirs};
 use super::tree::{mount_tmpfs, propagation_of, sees_mount, set_propagation};
 use crate::guard::{self, Origin};
 use crate::plan::mnt::PropagateStep;
 use crate::plan::PropagationType;
 use crate::step::Extra;
+use crate::sys::errno::outcome;
+use crate::sys::helper::{self as sys_helper, Channel};
 
 /// The paths one `propagate` step works in.
 struct Paths {
@@ -47,7 +49,7 @@ impl Paths {
 /// refusal is an error.
 fn try_bind(base: &str, target: &str) -> Result<Value, Errno> {
     ensure_mount_on(target)?;
-    Ok(helper::outcome(nix::mount::mount(
+    Ok(outcome(nix::mount::mount(
         Some(base),
         target,
         None::<&str>,
@@ -76,7 +78,7 @@ fn second(ch: &Channel, step: &PropagateStep, p: &Paths) -> Value {
         return json!({"go": "ETIMEDOUT"});
     }
     let sees_first = sees_mount(&p.from_first);
-    let mount = helper::outcome(mount_tmpfs(&p.from_second));
+    let mount = outcome(mount_tmpfs(&p.from_second));
     let mut side = propagation_of(&p.base);
     side.insert("sees_first".into(), sees_first.into());
     side.insert("mount".into(), mount);
@@ -107,7 +109,7 @@ pub fn perform(step: &PropagateStep, origin: &Origin) -> Result<Extra, Errno> {
     };
     set_propagation(&p.base, flags)?;
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
-    let h = helper::spawn(|ch| second(ch, step, &p))?;
+    let h = sys_helper::spawn(PATIENCE, |ch| Ok(second(ch, step, &p)))?;
     if h.wait_ready().is_ok() {
         if step.less_privileged {
             let line = MapLine {

@@ -230,7 +230,7 @@ impl Rtnl {
 
     /// Receive one datagram, waiting until `deadline` at most (ETIMEDOUT).
     pub fn recv(&self, deadline: std::time::Instant) -> Result<Vec<u8>, Errno> {
-        super::child::wait_readable(self.fd.as_raw_fd(), deadline)?;
+        crate::sys::pipe::await_readable(self.fd.as_raw_fd(), deadline)?;
         let mut buf = vec![0u8; 16384];
         // SAFETY: recv writes at most `buf.len()` bytes into the buffer we own.
         let n = Errno::result(unsafe {

@@ -14,11 +14,12 @@ use std::time::Duration;
 use nix::errno::Errno;
 use serde_json::{json, Value};
 
-use super::child::{self, outcome};
+use super::child;
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::net::{AbstractUnix, Proto, SamePort, Traffic};
 use crate::step::Extra;
+use crate::sys::errno::outcome;
 
 /// The payload every traffic step sends.
 pub const PAYLOAD: &str = "nsconform";
@@ -39,7 +40,7 @@ pub fn recv_udp(server: &UdpSocket) -> Result<(String, IpAddr), Errno> {
 /// (payload, peer address).
 pub fn accept_tcp(listener: &TcpListener) -> Result<(String, IpAddr), Errno> {
     let fd = std::os::fd::AsRawFd::as_raw_fd(listener);
-    child::wait_readable(fd, std::time::Instant::now() + RECV_WAIT)?;
+    crate::sys::pipe::await_readable(fd, std::time::Instant::now() + RECV_WAIT)?;
     let (mut conn, from) = listener.accept().map_err(errno)?;
     conn.set_read_timeout(Some(RECV_WAIT)).map_err(errno)?;
     let mut buf = Vec::new();

@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use serde_json::{json, Value};
 
-use super::child::{self, outcome, Report};
+use super::child;
 use super::rtnl::{self, index_of, Rtnl, Target, RTMGRP_LINK, RTM_NEWLINK};
 use super::sock::{self, errno};
 use crate::plan::net::{LinkEvents, MoveBy, VethCross, VethPair};
 use crate::step::Extra;
+use crate::sys::errno::outcome;
+use crate::sys::helper::Channel;
 
 /// How long a link may take to become operational (IFF_RUNNING).
 const RUNNING_WAIT: Duration = Duration::from_secs(2);
@@ -57,7 +59,7 @@ fn received(r: Result<(String, IpAddr), Errno>) -> Value {
 
 /// The helper child's side of veth_cross: in its new namespace, take the
 /// peer end, configure it, wait for the traffic, and report.
-fn peer_side(nl: &Rtnl, peer: u32, v: &VethCross, report: &Report) -> Value {
+fn peer_side(nl: &Rtnl, peer: u32, v: &VethCross, report: &Channel) -> Value {
     let target_fd: Option<OwnedFd>;
     let target = match v.move_by {
         MoveBy::Fd => match std::fs::File::open("/proc/thread-self/ns/net") {
@@ -88,7 +90,7 @@ fn peer_side(nl: &Rtnl, peer: u32, v: &VethCross, report: &Report) -> Value {
         Ok(s) => s,
         Err(e) => return json!({ "move": "ok", "setup": format!("{e:?}") }),
     };
-    report.send(b"R");
+    report.ready();
     let udp_seen = received(sock::recv_udp(&udp));
     let tcp_seen = received(sock::accept_tcp(&tcp));
     let mut out = links_and_addresses();
@@ -122,7 +124,7 @@ pub fn veth_cross(v: &VethCross) -> Result<Extra, Errno> {
     let helper = child::spawn(true, |report| peer_side(&nl, b, v, report))?;
     let mut e = Extra::new();
     // The helper waits for the traffic, so both ends exist while this runs.
-    let sent = match helper.ready() {
+    let sent = match helper.wait_ready() {
         Ok(()) => {
             e.insert("here".into(), links_and_addresses());
             e.insert("peer_by_name".into(), outcome(super::link_up(&v.peer)));

@@ -12,13 +12,14 @@ use nix::unistd::getpid;
 use serde_json::{json, Value};
 
 use super::tree::{
-    await_exit, close_all, poll_in, read_until_eof, reported, send, spawn, with_report, How,
+    answered, await_exit, close_all, poll_in, read_until_eof, reported, send, spawn, How, NEW_PID,
     PATIENCE,
 };
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::pid::{MqNotify, MqParty, Sigio, SigioWriter};
 use crate::step::Extra;
+use crate::sys::helper;
 use crate::sys::pipe::{self, Pipe};
 
 /// What the handler of `signal_self` saw.
@@ -70,7 +71,7 @@ fn take_usr1() -> Result<libc::siginfo_t, Errno> {
 
 /// The init of a new pid namespace sends itself SIGUSR1 with a handler.
 pub(super) fn signal_self() -> Result<Extra, Errno> {
-    let map = with_report(How::NewPid, |fd| {
+    helper::spawn_as(NEW_PID, PATIENCE, |_| {
         // SAFETY: a zeroed sigaction with an SA_SIGINFO handler that only
         // stores into atomics; the old action is not wanted.
         let installed = unsafe {
@@ -80,29 +81,23 @@ pub(super) fn signal_self() -> Result<Extra, Errno> {
             libc::sigaction(libc::SIGUSR1, &act, std::ptr::null_mut())
         };
         if installed == -1 {
-            send(fd, &json!({ "errno": Errno::last() as i32 }));
-            return 0;
+            return Err(Errno::last());
         }
         mask_usr1(libc::SIG_UNBLOCK);
         let me = getpid().as_raw();
         // SAFETY: kill(2) to the caller's own pid: it reaches no one else.
         let sent = unsafe { libc::kill(me, libc::SIGUSR1) };
         if sent == -1 {
-            send(fd, &json!({ "errno": Errno::last() as i32 }));
-            return 0;
+            return Err(Errno::last());
         }
-        send(
-            fd,
-            &json!({
-                "handled": HANDLED.load(Ordering::SeqCst),
-                "si_pid": SEEN_PID.load(Ordering::SeqCst),
-                "si_code": SEEN_CODE.load(Ordering::SeqCst),
-                "pid": me,
-            }),
-        );
-        0
-    })?;
-    reported(map)
+        answered(json!({
+            "handled": HANDLED.load(Ordering::SeqCst),
+            "si_pid": SEEN_PID.load(Ordering::SeqCst),
+            "si_code": SEEN_CODE.load(Ordering::SeqCst),
+            "pid": me,
+        }))
+    })?
+    .finish()
 }
 
 /// fcntl(2) F_SETSIG (10 on Linux; the libc crate lacks it).
@@ -322,12 +317,7 @@ fn mq_run(m: &MqNotify) -> Result<Value, Errno> {
 
 /// mq_notify(3) across a pid namespace boundary, in a helper of its own.
 pub(super) fn mq_notify(m: &MqNotify) -> Result<Extra, Errno> {
-    let map = with_report(How::Fork, |fd| {
-        let value = mq_run(m).unwrap_or_else(|e| json!({ "errno": e as i32 }));
-        send(fd, &value);
-        0
-    })?;
-    reported(map)
+    helper::in_child(PATIENCE, || mq_run(m).and_then(answered))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 
 use crate::sys::clone::{self, CloneArgs};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::{getpid, getppid, Pid};
 use serde_json::{json, Map, Value};
 
@@ -18,8 +18,12 @@ use crate::guard;
 use crate::kind::NsType;
 use crate::plan::pid::{Kill, Killer, Nest, PidStep, Relative, SetTid, Target, Tree, MAX_NEST};
 use crate::step::{Extra, StepEnv};
+use crate::sys::helper::{self, Start};
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process::{self, Forked};
+
+/// A helper that is the init of a new pid namespace.
+pub(super) const NEW_PID: Start = Start::Clone(libc::CLONE_NEWPID as u64);
 
 /// How long a step waits for its helpers, all told.
 pub(super) const PATIENCE: Duration = Duration::from_secs(5);
@@ -96,32 +100,11 @@ pub(super) fn send(fd: RawFd, value: &Value) {
     let _ = pipe::write_all(fd, &line);
 }
 
-/// Start a helper that reports over a pipe (`body` gets the write end, and
-/// so does everything it forks), then read what was sent until every
-/// holder of the pipe is gone, and reap the helper. Returns the first line
-/// sent, as an object.
-pub(super) fn with_report(how: How, body: impl FnOnce(RawFd) -> i32) -> Result<Extra, Errno> {
-    let deadline = Instant::now() + PATIENCE;
-    let report = Pipe::new()?;
-    let pid = spawn(how, || {
-        pipe::close(report.read);
-        body(report.write)
-    });
-    pipe::close(report.write);
-    let pid = match pid {
-        Ok(pid) => pid,
-        Err(e) => {
-            pipe::close(report.read);
-            return Err(e);
-        }
-    };
-    let bytes = read_until_eof(report.read, deadline);
-    pipe::close(report.read);
-    await_exit(pid, deadline + Duration::from_millis(500));
-    let text = String::from_utf8_lossy(&bytes);
-    let first = text.lines().next().unwrap_or("");
-    match serde_json::from_str(first) {
-        Ok(Value::Object(map)) => Ok(map),
+/// The helper's answer, an object, as the step's extra; an answer that
+/// carries an `errno` (from a process below the helper) fails the step.
+pub(super) fn answered(value: Value) -> Result<Extra, Errno> {
+    match value {
+        Value::Object(map) => reported(map),
         _ => Err(Errno::EIO),
     }
 }
@@ -177,40 +160,34 @@ fn kill(k: &Kill, env: &StepEnv) -> Result<Extra, Errno> {
     Ok(extra)
 }
 
-/// One level of `nest`: the init of the namespace made at `level`.
-fn nest_level(level: u32, depth: Option<u32>, fd: RawFd, deadline: Instant) -> i32 {
+/// One level of `nest`: the init of the namespace made at `level`; the
+/// deepest level answers for all.
+fn nest_level(level: u32, depth: Option<u32>) -> Result<Extra, Errno> {
     let stop = |next: Option<Errno>| {
         let nspid = own_nspid();
-        send(
-            fd,
-            &json!({
-                "levels": level,
-                "level": nspid.len().saturating_sub(1),
-                "nspid": nspid,
-                "pid": getpid().as_raw(),
-                "ppid": getppid().as_raw(),
-                "next_errno": next.map(crate::sys::errno::name),
-            }),
-        );
-        0
+        let answer = json!({
+            "levels": level,
+            "level": nspid.len().saturating_sub(1),
+            "nspid": nspid,
+            "pid": getpid().as_raw(),
+            "ppid": getppid().as_raw(),
+            "next_errno": next.map(crate::sys::errno::name),
+        });
+        answered(answer)
     };
     if depth == Some(level) || level >= MAX_NEST {
         return stop(None);
     }
-    match spawn(How::NewPid, || nest_level(level + 1, depth, fd, deadline)) {
+    match helper::spawn_as(NEW_PID, PATIENCE, |_| nest_level(level + 1, depth)) {
         Err(e) => stop(Some(e)),
-        Ok(child) => {
-            await_exit(child, deadline);
-            0
-        }
+        Ok(child) => child.finish(),
     }
 }
 
 fn nest(n: &Nest) -> Result<Extra, Errno> {
-    let deadline = Instant::now() + PATIENCE;
-    let mut extra = match with_report(How::NewPid, |fd| nest_level(1, n.depth, fd, deadline)) {
-        Ok(extra) => extra,
-        Err(e) if n.depth.is_none() && e != Errno::EIO => {
+    let mut extra = match helper::spawn_as(NEW_PID, PATIENCE, |_| nest_level(1, n.depth)) {
+        Ok(h) => h.finish().map_err(|_| Errno::EIO)?,
+        Err(e) if n.depth.is_none() => {
             let mut extra = Extra::new();
             extra.insert("levels".into(), 0.into());
             extra.insert("next_errno".into(), crate::sys::errno::name(e).into());
@@ -298,14 +275,7 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
     // init_may_kill_all() just found is not the one the probe started in:
     // it reaches only the tree.
     unsafe { libc::kill(-1, libc::SIGKILL) };
-    let deadline = Instant::now() + PATIENCE;
-    while Instant::now() < deadline {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Err(Errno::ECHILD) => break,
-            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(1)),
-            _ => {}
-        }
-    }
+    process::reap_children_within(Instant::now() + PATIENCE);
     let _ = pipe::send_u32(p.done.write, TREE_DONE);
     hold(p.release.read);
     0
@@ -427,36 +397,21 @@ fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
 }
 
 fn fork_after_init_exit() -> Result<Extra, Errno> {
-    let map = with_report(How::Fork, |fd| {
-        if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
-            send(fd, &json!({ "errno": e as i32 }));
-            return 0;
-        }
+    helper::in_child(PATIENCE, || {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID)?;
         let deadline = Instant::now() + PATIENCE;
-        let init = match spawn(How::Fork, || 0) {
-            Ok(pid) => pid,
-            Err(e) => {
-                send(fd, &json!({ "errno": e as i32 }));
-                return 0;
-            }
-        };
-        let ended = await_exit(init, deadline);
+        let init = spawn(How::Fork, || 0)?;
+        let ended = process::reap_within(init, deadline);
         let init_exited = matches!(ended, Some(WaitStatus::Exited(_, 0)));
-        let again = spawn(How::Fork, || 0);
-        let fork_errno = match again {
+        let fork_errno = match spawn(How::Fork, || 0) {
             Ok(pid) => {
-                await_exit(pid, deadline);
+                process::reap_within(pid, deadline);
                 Value::Null
             }
             Err(e) => crate::sys::errno::name(e).into(),
         };
-        send(
-            fd,
-            &json!({ "init_exited": init_exited, "fork_errno": fork_errno }),
-        );
-        0
-    })?;
-    reported(map)
+        answered(json!({ "init_exited": init_exited, "fork_errno": fork_errno }))
+    })
 }
 
 fn signal_from_parent() -> Result<Extra, Errno> {
@@ -556,99 +511,58 @@ fn orphan() -> Result<Extra, Errno> {
 }
 
 fn unshare() -> Result<Extra, Errno> {
-    let map = with_report(How::Fork, |fd| {
+    helper::in_child(PATIENCE, || {
         let mut out = Map::new();
         out.insert("pid_before".into(), getpid().as_raw().into());
         out.insert("pid_ns_before".into(), ns_ino("self", "pid"));
-        if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
-            send(fd, &json!({ "errno": e as i32 }));
-            return 0;
-        }
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID)?;
         out.insert("pid_after".into(), getpid().as_raw().into());
         out.insert("pid_ns_after".into(), ns_ino("self", "pid"));
         out.insert(
             "for_children_unshared".into(),
             ns_ino("self", "pid_for_children"),
         );
-        let (wait, info) = match (Pipe::new(), Pipe::new()) {
-            (Ok(w), Ok(i)) => (w, i),
-            _ => {
-                send(fd, &json!({ "errno": Errno::EMFILE as i32 }));
-                return 0;
-            }
-        };
-        // The child tells its own PID and namespace: the mounted /proc may
-        // belong to another PID namespace than the caller's.
-        let child = spawn(How::Fork, || {
-            close_all(&[wait.write, info.read]);
-            let me = json!({ "pid": getpid().as_raw(), "ns": ns_ino("self", "pid") });
-            send(info.write, &me);
-            pipe::close(info.write);
-            hold(wait.read);
-            0
-        });
-        close_all(&[wait.read, info.write]);
-        let deadline = Instant::now() + PATIENCE;
-        let told = read_until_eof(info.read, deadline);
-        pipe::close(info.read);
+        // The child tells its own PID and namespace (the mounted /proc may
+        // belong to another PID namespace than the caller's), and lives on
+        // until the caller has looked at its own `pid_for_children`.
+        let child = helper::spawn(PATIENCE, |ch| {
+            ch.ready();
+            ch.wait_go();
+            Ok(json!({ "pid": getpid().as_raw(), "ns": ns_ino("self", "pid") }))
+        })?;
+        let _ = child.wait_ready();
         out.insert(
             "for_children_after".into(),
             ns_ino("self", "pid_for_children"),
         );
-        pipe::close(wait.write);
-        match child {
-            Ok(c) => {
-                await_exit(c, deadline);
-                let told: Value = serde_json::from_slice(&told).unwrap_or(Value::Null);
-                out.insert("child_pid".into(), told["pid"].clone());
-                out.insert("child_pid_ns".into(), told["ns"].clone());
-                send(fd, &Value::Object(out));
-            }
-            Err(e) => send(fd, &json!({ "errno": e as i32 })),
-        }
-        0
-    })?;
-    reported(map)
-}
-
-/// clone3 with set_tid, fork-like; the child runs `body`.
-fn clone3_set_tid(tids: &[i32], newpid: bool, body: impl FnOnce() -> i32) -> Result<Pid, Errno> {
-    let flags = if newpid { libc::CLONE_NEWPID as u64 } else { 0 };
-    match clone::clone3(&CloneArgs::new(flags).with_set_tid(tids))? {
-        Forked::Child => {
-            process::child_setup(&[]);
-            process::exit(body())
-        }
-        Forked::Parent(pid) => Ok(pid),
-    }
+        child.go();
+        let told = child.finish().unwrap_or(Value::Null);
+        out.insert("child_pid".into(), told["pid"].clone());
+        out.insert("child_pid_ns".into(), told["ns"].clone());
+        answered(Value::Object(out))
+    })
 }
 
 /// The part of `set_tid` below the caller: `nest` more levels, then clone3.
-fn set_tid_level(s: &SetTid, nest: u32, fd: RawFd, deadline: Instant) -> i32 {
-    let child = if nest > 0 {
-        spawn(How::NewPid, || set_tid_level(s, nest - 1, fd, deadline))
-    } else if let Err(refused) = guard::ensure(NsType::Pid) {
-        // The tids choose pids in the caller's namespace (and the one it
-        // makes): never in the one the probe started in.
-        Err(refused.into())
-    } else {
-        clone3_set_tid(&s.tids, s.newpid, || {
-            let nspid = own_nspid();
-            send(fd, &json!({ "nspid": nspid, "pid": getpid().as_raw() }));
-            0
-        })
-    };
-    match child {
-        Ok(pid) => {
-            await_exit(pid, deadline);
-        }
-        Err(e) => send(fd, &json!({ "errno": e as i32 })),
+fn set_tid_level(s: &SetTid, nest: u32) -> Result<Extra, Errno> {
+    if nest > 0 {
+        return helper::spawn_as(NEW_PID, PATIENCE, |_| set_tid_level(s, nest - 1))?.finish();
     }
-    0
+    // The tids choose pids in the caller's namespace (and the one it
+    // makes): never in the one the probe started in.
+    guard::ensure(NsType::Pid)?;
+    let flags = if s.newpid {
+        libc::CLONE_NEWPID as u64
+    } else {
+        0
+    };
+    let args = CloneArgs::new(flags).with_set_tid(&s.tids);
+    helper::spawn_as(Start::Clone3(&args), PATIENCE, |_| {
+        answered(json!({ "nspid": own_nspid(), "pid": getpid().as_raw() }))
+    })?
+    .finish()
 }
 
 fn set_tid(s: &SetTid) -> Result<Extra, Errno> {
-    let deadline = Instant::now() + PATIENCE;
-    let map = with_report(How::Fork, |fd| set_tid_level(s, s.nest, fd, deadline))?;
-    reported(map)
+    helper::in_child(PATIENCE, || set_tid_level(s, s.nest))
 }

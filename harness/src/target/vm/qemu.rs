@@ -4,7 +4,7 @@
 //! reaped however it ends.
 
 use std::io::{BufRead, BufReader, Read, Seek};
-use std::os::unix::process::CommandExt;
+
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::console::Console;
 use super::protocol::DEBUG_EXIT_PORT;
+use crate::sys::command::{die_with_caller, Group};
 
 /// How to start the guest.
 #[derive(Debug, Clone)]
@@ -107,27 +108,13 @@ fn command(m: &Machine) -> Command {
     cmd
 }
 
-fn spawn(m: &Machine, stderr: &std::fs::File) -> Result<std::process::Child, StartQemuError> {
+fn spawn(m: &Machine, stderr: &std::fs::File) -> Result<Group, StartQemuError> {
     let mut cmd = command(m);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(stderr.try_clone().map_err(StartQemuError::Temp)?)
-        .process_group(0);
-    // SAFETY: the closure runs between fork and exec and calls only prctl,
-    // which is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            );
-            Ok(())
-        });
-    }
-    cmd.spawn().map_err(|source| StartQemuError::Spawn {
+        .stderr(stderr.try_clone().map_err(StartQemuError::Temp)?);
+    die_with_caller(&mut cmd);
+    Group::spawn(&mut cmd).map_err(|source| StartQemuError::Spawn {
         path: m.qemu.clone(),
         source,
     })
@@ -170,8 +157,8 @@ fn follow(
 pub fn boot(machine: &Machine, watch: Watch) -> Result<Boot, StartQemuError> {
     let start = Instant::now();
     let mut err_file = tempfile::tempfile().map_err(StartQemuError::Temp)?;
-    let mut child = spawn(machine, &err_file)?;
-    let stdout = child.stdout.take();
+    let mut qemu = spawn(machine, &err_file)?;
+    let stdout = qemu.child().stdout.take();
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         let Some(out) = stdout else { return };
@@ -187,9 +174,7 @@ pub fn boot(machine: &Machine, watch: Watch) -> Result<Boot, StartQemuError> {
     let mut booted_after = None;
     let (mut console, timed_out) = follow(&rx, watch, start, &mut booted_after);
     // Whatever happened, nothing of qemu outlives this call.
-    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
-    let status = child.wait();
+    let status = qemu.end();
     let _ = reader.join();
     for line in rx.try_iter() {
         console.feed(&line);

@@ -1,13 +1,14 @@
-//! Limits: absurd or host-endangering values in a case or plan, refused
-//! before anything runs (and again by the probe, as defence in depth).
+//! The one validation of a plan: absurd or host-endangering values, refused
+//! before anything runs: by the harness when it reads a case, and again by
+//! the probe before it carries out a plan, as defence in depth.
 
-use crate::format_error::JsonPath;
-use crate::plan::{MapLine, Namespaces, Plan, Step};
+use super::json_path::JsonPath;
+use super::{MapLine, Namespaces, Plan, Step};
 
 /// The longest hostname or domainname a case may set (the kernel takes 64).
 pub const MAX_NAME_BYTES: usize = 4096;
-/// The most lines a uid or gid map may have: the kernel's limit.
-pub use crate::plan::MAX_MAP_LINES;
+/// The most lines a uid or gid map may have (the kernel's limit since 4.15).
+pub const MAX_MAP_LINES: usize = 340;
 /// The most steps a process may run.
 pub const MAX_STEPS: usize = 256;
 /// The longest path or other string argument of a step.
@@ -18,7 +19,8 @@ pub const FSTYPES: [&str; 6] = ["tmpfs", "proc", "mqueue", "sysfs", "cgroup2", "
 pub const SPECIAL_TARGETS: [&str; 4] = ["/proc", "/sys", "/dev/mqueue", "/sys/fs/cgroup"];
 
 /// A value refused, and where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
 pub struct Violation {
     pub path: JsonPath,
     pub message: String,
@@ -33,10 +35,12 @@ fn refuse(path: JsonPath, message: impl Into<String>) -> Checked {
     })
 }
 
-/// Checks a plan, as the probe does before carrying it out.
-pub fn check_plan(plan: &Plan) -> Result<(), String> {
-    check_parts(&plan.namespaces, &plan.steps, &plan.child_steps)
-        .map_err(|v| format!("{}: {}", v.path, v.message))
+impl Plan {
+    /// Checks the plan's namespaces and steps, as the probe does before
+    /// carrying it out.
+    pub fn validate(&self) -> Result<(), Violation> {
+        check_parts(&self.namespaces, &self.steps, &self.child_steps)
+    }
 }
 
 /// Checks a case's (or a plan's) namespaces and steps; the violation's path
