@@ -13,7 +13,7 @@ use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
 use super::bundle::PROBE_IN_ROOTFS;
-use super::{Invocation, Launch};
+use super::{Invocation, Launch, Mounts};
 use crate::kind::NsType;
 use crate::plan::MapLine;
 
@@ -118,7 +118,7 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     Ok(Launch {
         command: c,
         cleanup: Vec::new(),
-        cgroup2_only: false,
+        mounts: Mounts::Caller,
         detached: false,
     })
 }

@@ -14,7 +14,7 @@ use std::process::Command;
 use crate::sys::command::run_quiet;
 
 use super::bundle::PROBE_IN_ROOTFS;
-use super::{Invocation, Launch};
+use super::{Invocation, Launch, Mounts};
 use crate::kind::NsType;
 use crate::plan::{Door, MapLine, Outside};
 
@@ -173,7 +173,7 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     Ok(Launch {
         command: c,
         cleanup: vec![rm, rmi],
-        cgroup2_only: false,
+        mounts: Mounts::Caller,
         detached: false,
     })
 }

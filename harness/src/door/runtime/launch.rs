@@ -49,14 +49,26 @@ impl Invocation<'_> {
     }
 }
 
+/// Where a door's command runs, as to mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mounts {
+    /// The caller's mount namespace.
+    Caller,
+    /// A private mount namespace of the caller's user namespace (runc
+    /// rootless: see [`oci_runtime`]).
+    Private,
+    /// A private mount namespace with only cgroup2 at /sys/fs/cgroup (crun
+    /// on a hybrid host).
+    Cgroup2Only,
+}
+
 /// A door's command and what undoes it.
 pub struct Launch {
     pub command: Command,
     /// Commands run afterwards whatever happened (`delete --force`, `rmi`).
     pub cleanup: Vec<Command>,
-    /// Run the command in a private mount namespace with only cgroup2 at
-    /// /sys/fs/cgroup (crun on a hybrid host).
-    pub cgroup2_only: bool,
+    /// The mount namespace the command runs in.
+    pub mounts: Mounts,
     /// The command returns once the container started (`run --detach`):
     /// the launcher, a child subreaper, adopts the container's process and
     /// waits for it itself.
@@ -101,8 +113,10 @@ fn prepare(inv: &Invocation) -> Result<Launch, String> {
 /// Run the door's command; `Ok(None)` when it succeeded, the failure as the
 /// door's result otherwise.
 fn run(ctx: &Ctx, launch: &mut Launch) -> Result<Option<DoorResult>, String> {
-    if launch.cgroup2_only {
-        oci_runtime::enter_cgroup2_only(ctx)?;
+    match launch.mounts {
+        Mounts::Caller => {}
+        Mounts::Private => oci_runtime::enter_private_mounts(ctx)?,
+        Mounts::Cgroup2Only => oci_runtime::enter_cgroup2_only(ctx)?,
     }
     if launch.detached {
         command::adopt_orphans().map_err(|e| format!("prctl(PR_SET_CHILD_SUBREAPER): {e}"))?;

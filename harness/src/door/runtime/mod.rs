@@ -14,5 +14,5 @@ pub mod oci_runtime;
 pub mod sweep;
 pub mod unshare_cli;
 
-pub use launch::{enter, Invocation, Launch};
+pub use launch::{enter, Invocation, Launch, Mounts};
 pub use sweep::{sweep, sweep_stale};

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Invocation, Launch};
+use super::{Invocation, Launch, Mounts};
 use crate::kind::NsType;
 use crate::plan::{MapLine, Prepare};
 
@@ -62,7 +62,7 @@ fn join(inv: &Invocation) -> Launch {
     Launch {
         command: c,
         cleanup: Vec::new(),
-        cgroup2_only: false,
+        mounts: Mounts::Caller,
         detached: false,
     }
 }
@@ -98,7 +98,7 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     Ok(Launch {
         command: c,
         cleanup: Vec::new(),
-        cgroup2_only: false,
+        mounts: Mounts::Caller,
         detached: false,
     })
 }
