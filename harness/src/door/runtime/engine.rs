@@ -177,3 +177,69 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         detached: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::door::runtime::bundle::Workspace;
+    use crate::plan::runtime::{RuntimeConfig, RuntimePlan};
+    use crate::plan::Plan;
+
+    /// The namespace options of `door` for `ns`, joined or not.
+    fn options(door: Door, ns: serde_json::Value, join: bool) -> Vec<String> {
+        let plan = Plan {
+            door,
+            namespaces: serde_json::from_value(ns).expect("namespaces"),
+            steps: Vec::new(),
+            child_steps: Vec::new(),
+            observe: Vec::new(),
+            outer_userns: false,
+            runtime: Some(RuntimePlan {
+                config: RuntimeConfig {
+                    join,
+                    ..RuntimeConfig::default()
+                },
+                ..RuntimePlan::default()
+            }),
+        };
+        let ws = Workspace::new(std::process::id() as i32).expect("workspace");
+        let inv = Invocation {
+            plan: &plan,
+            workspace: &ws,
+            holder: Some(42),
+            caller: (1000, 1001),
+            args: vec![PROBE_IN_ROOTFS.into()],
+            program: door.name().into(),
+        };
+        let mut c = Command::new("engine");
+        namespaces(&inv, &mut c);
+        c.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn docker_takes_its_default_for_a_new_pid_namespace() {
+        let podman = options(Door::Podman, serde_json::json!({"pid": {}}), false);
+        assert!(podman.contains(&"--pid=private".to_string()), "{podman:?}");
+        let docker = options(Door::Docker, serde_json::json!({"pid": {}}), false);
+        assert!(!docker.iter().any(|a| a.starts_with("--pid")), "{docker:?}");
+        assert!(docker.contains(&"--uts=host".to_string()), "{docker:?}");
+    }
+
+    #[test]
+    fn podman_joins_by_path() {
+        let o = options(
+            Door::Podman,
+            serde_json::json!({"ipc": {}, "user": {}}),
+            true,
+        );
+        assert!(o.contains(&"--ipc=ns:/proc/42/ns/ipc".to_string()), "{o:?}");
+        assert!(
+            o.contains(&"--userns=ns:/proc/42/ns/user".to_string()),
+            "{o:?}"
+        );
+        assert!(o.contains(&"--network=host".to_string()), "{o:?}");
+        assert!(!o.iter().any(|a| a.starts_with("--uidmap")), "{o:?}");
+    }
+}

@@ -102,3 +102,49 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         detached: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::door::runtime::bundle::Workspace;
+    use crate::plan::runtime::{RuntimeConfig, RuntimePlan};
+    use crate::plan::Plan;
+
+    #[test]
+    fn a_case_that_joins_runs_through_nsenter() {
+        let plan = Plan {
+            door: crate::plan::Door::UnshareCli,
+            namespaces: serde_json::from_value(serde_json::json!({"net": {}, "time": {}}))
+                .expect("namespaces"),
+            steps: Vec::new(),
+            child_steps: Vec::new(),
+            observe: Vec::new(),
+            outer_userns: false,
+            runtime: Some(RuntimePlan {
+                config: RuntimeConfig {
+                    join: true,
+                    ..RuntimeConfig::default()
+                },
+                ..RuntimePlan::default()
+            }),
+        };
+        let ws = Workspace::new(std::process::id() as i32).expect("workspace");
+        let inv = Invocation {
+            plan: &plan,
+            workspace: &ws,
+            holder: Some(42),
+            caller: (0, 0),
+            args: vec!["/nsconform-probe".into(), "--in-container".into()],
+            program: "/nonexistent/unshare".into(),
+        };
+        let l = launch(&inv).expect("launch");
+        assert_eq!(l.command.get_program(), "nsenter");
+        let args: Vec<String> = (l.command.get_args())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args[..3],
+            ["--net=/proc/42/ns/net", "--time=/proc/42/ns/time", "--"]
+        );
+    }
+}
