@@ -137,13 +137,14 @@ pub fn inexpressible(plan: &Plan) -> Option<String> {
 /// Whether a door can join an existing namespace of type `ty` by path or
 /// descriptor: bwrap a user or pid one (`--userns FD`, `--pidns FD`),
 /// unshare(1) none but nsenter(1) beside it every type, podman all but mnt
-/// and time (`ns:PATH`; it has no option for them), docker none (it joins
-/// only the namespaces of another docker container, `container:ID`).
+/// and time (`ns:PATH`; it has no option for them), docker a pid, network
+/// or ipc one of another docker container (`container:ID`: the door starts
+/// a holder container).
 fn joins(door: Door, ty: NsType) -> bool {
     match door {
         Door::Bwrap => matches!(ty, NsType::User | NsType::Pid),
         Door::Podman => !matches!(ty, NsType::Mnt | NsType::Time),
-        Door::Docker => false,
+        Door::Docker => matches!(ty, NsType::Pid | NsType::Net | NsType::Ipc),
         _ => true,
     }
 }
@@ -163,8 +164,8 @@ fn cannot_join(plan: &Plan) -> Option<String> {
              option that joins a {ty} namespace"
         ),
         Door::Docker => format!(
-            "{runtime} joins only the namespaces of another docker container (container:ID), not \
-             a {ty} namespace by path"
+            "{runtime} joins only the pid, network and ipc namespaces of another docker \
+             container (container:ID), and has no option that joins a {ty} namespace"
         ),
         _ => format!("{runtime} has no option that joins an existing {ty} namespace"),
     })
@@ -374,7 +375,8 @@ mod tests {
     #[case(Door::UnshareCli, "time", false)]
     #[case(Door::Podman, "ipc", false)]
     #[case(Door::Podman, "mnt", true)]
-    #[case(Door::Docker, "pid", true)]
+    #[case(Door::Docker, "pid", false)]
+    #[case(Door::Docker, "uts", true)]
     #[case(Door::Runc, "cgroup", false)]
     fn doors_join_what_they_can(#[case] door: Door, #[case] ty: &str, #[case] skip: bool) {
         let config = RuntimeConfig {

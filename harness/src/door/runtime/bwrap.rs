@@ -120,5 +120,6 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         cleanup: Vec::new(),
         mounts: Mounts::Caller,
         detached: false,
+        holder: None,
     })
 }

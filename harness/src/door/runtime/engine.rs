@@ -5,16 +5,16 @@
 //! runs with `--rm -i`; the image is removed afterwards. podman joins the
 //! holder's namespaces by path (`--pid=ns:/proc/<pid>/ns/pid`, and
 //! `--userns=ns:PATH`); docker joins only another docker container's
-//! (`container:ID`), which the plan's checks make a skip. podman keeps its
-//! storage in the trial's workspace (`--root`, `--runroot`); docker's is its
-//! daemon's.
+//! (`container:ID`), a holder container of its own ([`docker_holder`]).
+//! podman keeps its storage in the trial's workspace (`--root`,
+//! `--runroot`); docker's is its daemon's.
 
 use std::process::Command;
 
 use crate::sys::command::run_quiet;
 
 use super::bundle::PROBE_IN_ROOTFS;
-use super::{Invocation, Launch, Mounts};
+use super::{docker_holder, Invocation, Launch, Mounts};
 use crate::kind::NsType;
 use crate::plan::{Door, MapLine, Outside};
 
@@ -44,6 +44,11 @@ fn namespaces(inv: &Invocation, c: &mut Command) {
         let Some((opt, new)) = option(inv.plan.door, ty) else {
             continue;
         };
+        let by_container = inv.plan.door == Door::Docker && inv.joins() && ns.has(ty);
+        if by_container {
+            c.arg(format!("{opt}=container:{}", docker_holder::name(inv)));
+            continue;
+        }
         match (inv.joined(ty), ns.has(ty)) {
             (Some(path), _) => c.arg(format!("{opt}=ns:{path}")),
             (None, true) => c.args(new.map(|n| format!("{opt}={n}"))),
@@ -138,6 +143,25 @@ fn capabilities(inv: &Invocation, c: &mut Command) {
 /// The command that runs the trial's container, and its clean-up.
 pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     import(inv)?;
+    let mut rmi = engine(inv);
+    rmi.args(["rmi", "--force"]).arg(image(inv));
+    let mut holder = None;
+    let mut cleanup = Vec::new();
+    if inv.plan.door == Door::Docker && inv.joins() {
+        let mut rm_holder = engine(inv);
+        rm_holder
+            .args(["rm", "--force"])
+            .arg(docker_holder::name(inv));
+        match docker_holder::start(inv, engine(inv), &image(inv)) {
+            Ok(pid) => holder = Some(pid),
+            Err(e) => {
+                run_quiet(&mut rm_holder);
+                run_quiet(&mut rmi);
+                return Err(e);
+            }
+        }
+        cleanup.push(rm_holder);
+    }
     let mut c = engine(inv);
     c.args(["run", "--rm", "-i", "--name"])
         .arg(&inv.workspace.id);
@@ -168,13 +192,14 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         .args(&inv.args);
     let mut rm = engine(inv);
     rm.args(["rm", "--force"]).arg(&inv.workspace.id);
-    let mut rmi = engine(inv);
-    rmi.args(["rmi", "--force"]).arg(image(inv));
+    cleanup.insert(0, rm);
+    cleanup.push(rmi);
     Ok(Launch {
         command: c,
-        cleanup: vec![rm, rmi],
+        cleanup,
         mounts: Mounts::Caller,
         detached: false,
+        holder,
     })
 }
 

@@ -73,6 +73,9 @@ pub struct Launch {
     /// the launcher, a child subreaper, adopts the container's process and
     /// waits for it itself.
     pub detached: bool,
+    /// A holder the door started itself (docker's holder container), whose
+    /// namespaces the launcher reports as the process `holder`.
+    pub holder: Option<i32>,
 }
 
 /// The plan the container's probe carries out: this one, with the
@@ -173,6 +176,9 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
             process::exit(1)
         }
     };
+    if let Some(pid) = launch.holder {
+        send_holder_view(ctx, Pid::from_raw(pid));
+    }
     let recorded: Vec<Vec<String>> = launch.cleanup.iter().map(argv).collect();
     if let Err(e) = ws.write_cleanup(&recorded) {
         ctx.send(&Message::error("runtime", e.to_string()));
@@ -213,11 +219,10 @@ fn send_holder_view(ctx: &Ctx, pid: Pid) {
 /// Carry out a runtime door. Returns the supervisor's direct children.
 pub fn enter(ctx: &Ctx) -> Vec<Pid> {
     let mut children = Vec::new();
-    let joins = ctx
-        .plan
-        .runtime
-        .as_ref()
-        .is_some_and(|r| r.config.join || r.config.wrong_path.is_some());
+    // docker's holder is a container of its own (docker_holder).
+    let joins = ctx.plan.door != Door::Docker
+        && (ctx.plan.runtime.as_ref())
+            .is_some_and(|r| r.config.join || r.config.wrong_path.is_some());
     let mut holder_pid = None;
     if joins {
         match holder::start(ctx, ctx.plan.namespaces.needs_child()) {

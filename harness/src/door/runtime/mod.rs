@@ -7,6 +7,7 @@
 pub mod bundle;
 pub mod bwrap;
 pub mod cgroups;
+pub mod docker_holder;
 pub mod engine;
 pub mod launch;
 pub mod oci;

@@ -79,6 +79,7 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         cleanup: vec![delete],
         mounts,
         detached,
+        holder: None,
     })
 }
 

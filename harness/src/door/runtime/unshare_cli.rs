@@ -64,6 +64,7 @@ fn join(inv: &Invocation) -> Launch {
         cleanup: Vec::new(),
         mounts: Mounts::Caller,
         detached: false,
+        holder: None,
     }
 }
 
@@ -100,6 +101,7 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         cleanup: Vec::new(),
         mounts: Mounts::Caller,
         detached: false,
+        holder: None,
     })
 }
 
