@@ -4,7 +4,8 @@
 //! circles: `probe` -> {`door`, `step`} -> {`sys`, `guard`} -> {`view`,
 //! `plan`, `kind`}. The judge side (`case`, `fixture`, `matcher`, `judge`,
 //! `suite`, `run`, `report`, `target`) runs in the harness. They
-//! share only `plan`, `kind` and views (`tests/layers.rs` keeps it so).
+//! share only `plan`, `kind` and views, and the harness starts programs
+//! (the probe, qemu) with `sys::command` (`tests/layers.rs` keeps it so).
 
 pub mod case;
 pub mod cli;

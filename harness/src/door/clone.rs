@@ -11,10 +11,10 @@ use crate::sys::process::{self, Forked};
 /// settle, and run the body.
 pub fn child(ctx: &Ctx, hs: &Handshake) -> ! {
     process::child_setup(&ctx.closing(&hs.parent_ends()));
-    if ctx.plan.namespaces.user.is_some() && pipe::recv_u32(hs.go.read).is_none() {
+    if ctx.plan.namespaces.user.is_some() && pipe::recv_u32(hs.go.read.fd()).is_none() {
         process::exit(1);
     }
-    pipe::close(hs.go.read);
+    hs.go.read.close();
     if !super::settle(ctx, "inside") {
         process::exit(1);
     }
@@ -23,13 +23,13 @@ pub fn child(ctx: &Ctx, hs: &Handshake) -> ! {
 
 /// The parent's half: write the maps of the new child, then let it go.
 pub fn parent(ctx: &Ctx, pid: Pid, hs: &Handshake) {
-    pipe::close(hs.go.read);
-    pipe::close(hs.ready.write);
-    pipe::close(hs.ready.read);
+    hs.go.read.close();
+    hs.ready.write.close();
+    hs.ready.read.close();
     if ctx.plan.namespaces.user.is_some() && super::write_maps(ctx, pid) {
-        let _ = pipe::send_u32(hs.go.write, 1);
+        let _ = pipe::send_u32(hs.go.write.fd(), 1);
     }
-    pipe::close(hs.go.write);
+    hs.go.write.close();
 }
 
 /// clone(2) with `flags`, exit signal SIGCHLD.

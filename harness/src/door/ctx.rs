@@ -72,7 +72,7 @@ impl Ctx<'_> {
                         self.send(&Message::error(who, format!("inside {how}")));
                     }
                 }
-                pipe::close(self.views);
+                process::drop_inherited(&[self.views]);
                 process::exit(0)
             }
         }

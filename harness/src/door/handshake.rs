@@ -14,7 +14,6 @@ use crate::sys::process;
 
 /// A pair of pipes for the user-namespace handshake: the child says "ready"
 /// once it is in the new namespace, the parent says "go" once it wrote the maps.
-#[derive(Clone, Copy)]
 pub struct Handshake {
     pub ready: Pipe,
     pub go: Pipe,
@@ -30,12 +29,12 @@ impl Handshake {
 
     /// The ends the child must not keep.
     pub fn parent_ends(&self) -> [RawFd; 2] {
-        [self.ready.read, self.go.write]
+        [self.ready.read.fd(), self.go.write.fd()]
     }
 
     /// The ends the parent must not keep.
     pub fn child_ends(&self) -> [RawFd; 2] {
-        [self.ready.write, self.go.read]
+        [self.ready.write.fd(), self.go.read.fd()]
     }
 }
 

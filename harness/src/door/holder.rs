@@ -19,7 +19,7 @@ pub struct Holder {
 
 /// Fork the holder's child, which only waits to be released.
 fn fork_keeper(ctx: &Ctx, ready: &Pipe) -> Pid {
-    match process::fork(&[ready.write, ctx.views]) {
+    match process::fork(&[ready.write.fd(), ctx.views]) {
         Ok(Forked::Child) => {
             pipe::wait_closed(ctx.release);
             process::exit(0)
@@ -33,7 +33,7 @@ fn fork_keeper(ctx: &Ctx, ready: &Pipe) -> Pid {
 }
 
 fn holder_main(ctx: &Ctx, hs: &Handshake, ready: &Pipe, keeper: bool) -> ! {
-    pipe::close(ready.read);
+    ready.read.close();
     let flags = ctx.plan.namespaces.flags();
     if !unshare::unshare_and_wait(ctx, "holder", flags, hs) || !super::settle(ctx, "holder") {
         process::exit(1);
@@ -43,9 +43,9 @@ fn holder_main(ctx: &Ctx, hs: &Handshake, ready: &Pipe, keeper: bool) -> ! {
     } else {
         nix::unistd::getpid()
     };
-    let _ = pipe::send_u32(ready.write, target.as_raw() as u32);
-    pipe::close(ready.write);
-    pipe::close(ctx.views);
+    let _ = pipe::send_u32(ready.write.fd(), target.as_raw() as u32);
+    ready.write.close();
+    process::drop_inherited(&[ctx.views]);
     pipe::wait_closed(ctx.release);
     if keeper {
         process::reap(target);
@@ -72,10 +72,10 @@ pub fn start(ctx: &Ctx, keeper: bool) -> Result<Holder, Option<Pid>> {
         Ok(Forked::Child) => holder_main(ctx, &hs, &ready, keeper),
         Ok(Forked::Parent(pid)) => pid,
     };
-    pipe::close(ready.write);
+    ready.write.close();
     unshare::parent_handshake(ctx, pid, &hs);
-    let target = pipe::recv_u32(ready.read);
-    pipe::close(ready.read);
+    let target = pipe::recv_u32(ready.read.fd());
+    ready.read.close();
     match target {
         Some(t) => Ok(Holder {
             pid,

@@ -20,24 +20,24 @@ pub fn unshare_and_wait(ctx: &Ctx, who: &str, flags: u64, hs: &Handshake) -> boo
     if ctx.plan.namespaces.user.is_none() {
         return true;
     }
-    let told = pipe::send_u32(hs.ready.write, 1).is_ok();
-    pipe::close(hs.ready.write);
-    told && pipe::recv_u32(hs.go.read).is_some()
+    let told = pipe::send_u32(hs.ready.write.fd(), 1).is_ok();
+    hs.ready.write.close();
+    told && pipe::recv_u32(hs.go.read.fd()).is_some()
 }
 
 /// The parent's half of the handshake: wait for "ready", write the maps,
 /// say "go". Returns whether the child went on.
 pub fn parent_handshake(ctx: &Ctx, pid: Pid, hs: &Handshake) -> bool {
-    pipe::close(hs.ready.write);
-    pipe::close(hs.go.read);
+    hs.ready.write.close();
+    hs.go.read.close();
     let mut went = true;
     if ctx.plan.namespaces.user.is_some() {
-        went = pipe::recv_u32(hs.ready.read).is_some()
+        went = pipe::recv_u32(hs.ready.read.fd()).is_some()
             && super::write_maps(ctx, pid)
-            && pipe::send_u32(hs.go.write, 1).is_ok();
+            && pipe::send_u32(hs.go.write.fd(), 1).is_ok();
     }
-    pipe::close(hs.ready.read);
-    pipe::close(hs.go.write);
+    hs.ready.read.close();
+    hs.go.write.close();
     went
 }
 

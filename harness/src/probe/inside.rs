@@ -32,16 +32,16 @@ fn run_steps(ctx: &Ctx, who: &str, steps: &[Step]) -> Vec<Value> {
 
 /// The child of `inside`: its own steps, its view, then a byte on `done`.
 fn child(ctx: &Ctx, done: &Pipe) -> ! {
-    pipe::close(done.read);
+    done.read.close();
     let who = Process::Child.name();
     let results = run_steps(ctx, who, &ctx.plan.child_steps);
     ctx.send(&Message::View {
         process: who.into(),
         view: observe(results),
     });
-    pipe::close(ctx.views);
-    let _ = pipe::send_u32(done.write, 1);
-    pipe::close(done.write);
+    process::drop_inherited(&[ctx.views]);
+    let _ = pipe::send_u32(done.write.fd(), 1);
+    done.write.close();
     pipe::wait_closed(ctx.release);
     process::exit(0)
 }
@@ -65,17 +65,17 @@ fn fork_child(ctx: &Ctx) -> Option<nix::unistd::Pid> {
         }
         Ok(Forked::Child) => child(ctx, &done),
         Ok(Forked::Parent(pid)) => {
-            pipe::close(done.write);
-            if pipe::recv_u32(done.read).is_none() {
+            done.write.close();
+            if pipe::recv_u32(done.read.fd()).is_none() {
                 let how = process::reap(pid).unwrap_or_else(|| "exited".into());
                 ctx.send(&Message::error(
                     "child",
                     format!("child {how} before reporting"),
                 ));
-                pipe::close(done.read);
+                done.read.close();
                 return None;
             }
-            pipe::close(done.read);
+            done.read.close();
             Some(pid)
         }
     }
@@ -94,7 +94,7 @@ pub fn run(ctx: &Ctx) -> i32 {
         process: who.into(),
         view: observe(results),
     });
-    pipe::close(ctx.views);
+    process::drop_inherited(&[ctx.views]);
     pipe::wait_closed(ctx.release);
     if let Some(pid) = child {
         process::reap(pid);

@@ -49,7 +49,7 @@ pub fn run(plan: &Plan) -> Outcome {
             return out;
         }
     };
-    guard::report_to(views.write);
+    guard::report_to(views.write.fd());
     let caller = (
         nix::unistd::geteuid().as_raw(),
         nix::unistd::getegid().as_raw(),
@@ -59,23 +59,23 @@ pub fn run(plan: &Plan) -> Outcome {
     let ctx = Ctx {
         plan,
         origin: &origin,
-        views: views.write,
-        release: release.read,
-        parent_only: vec![views.read, release.write],
+        views: views.write.fd(),
+        release: release.read.fd(),
+        parent_only: vec![views.read.fd(), release.write.fd()],
         caller,
         supervisor: nix::unistd::getpid().as_raw(),
         body: &body,
         observe: &observe,
     };
     let children = door::enter(&ctx);
-    pipe::close(views.write);
-    pipe::close(release.read);
+    views.write.close();
+    release.read.close();
     let mut collector = Collector::new(plan);
-    collector.read_until_ready(views.read);
+    collector.read_until_ready(views.read.fd());
     out.views.insert("host".into(), host_view(plan));
-    pipe::close(release.write);
-    collector.read_rest(views.read);
-    pipe::close(views.read);
+    release.write.close();
+    collector.read_rest(views.read.fd());
+    views.read.close();
     let ended = reap_all(&children);
     collector.finish(&mut out, ended);
     out

@@ -26,7 +26,7 @@ use super::{Extra, StepEnv};
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::cgroup::{CgroupStep, Via};
-use crate::sys::helper::in_child;
+use crate::sys::helper::{self, in_child, Start};
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process::{self, Forked};
 use crate::view::{cgroup as cview, mnt};
@@ -133,7 +133,7 @@ struct Own(PathBuf);
 /// the step closes, whether the step finished or was killed.
 struct Guardian {
     pid: Pid,
-    feed: RawFd,
+    feed: pipe::End,
     dirs: Vec<PathBuf>,
 }
 
@@ -165,26 +165,26 @@ impl Guardian {
         let ready = match Pipe::new() {
             Ok(r) => r,
             Err(e) => {
-                pipe::close(feed.read);
-                pipe::close(feed.write);
+                feed.read.close();
+                feed.write.close();
                 return Err(e);
             }
         };
         let forked = process::fork_outliving();
         if let Ok(Forked::Child) = forked {
-            guardian_main(feed.read, ready.write);
+            guardian_main(feed.read.fd(), ready.write.fd());
         }
-        pipe::close(feed.read);
-        pipe::close(ready.write);
+        feed.read.close();
+        ready.write.close();
         let confirmed = forked.is_ok()
-            && pipe::readable_by(ready.read, Instant::now() + LIMIT)
-            && pipe::recv_u32(ready.read).is_some();
-        pipe::close(ready.read);
+            && pipe::readable_by(ready.read.fd(), Instant::now() + LIMIT)
+            && pipe::recv_u32(ready.read.fd()).is_some();
+        ready.read.close();
         let pid = match forked {
             Ok(Forked::Parent(pid)) => pid,
             Ok(Forked::Child) => process::exit(1),
             Err(e) => {
-                pipe::close(feed.write);
+                feed.write.close();
                 return Err(e);
             }
         };
@@ -204,7 +204,7 @@ impl Guardian {
     /// created (it existed already, say) it is not the step's: the
     /// guardian is told to forget it, and nothing touches it.
     fn mkdir(&mut self, dir: &Path) -> Result<Own, Errno> {
-        pipe::write_all(self.feed, feed_line(true, dir).as_bytes())?;
+        pipe::write_all(self.feed.fd(), feed_line(true, dir).as_bytes())?;
         match std::fs::create_dir(dir).map_err(io_errno) {
             Ok(()) => {
                 self.dirs.push(dir.to_path_buf());
@@ -213,7 +213,7 @@ impl Guardian {
             Err(e) => {
                 // If this write fails, the feed is broken and the guardian
                 // removes nothing it was told after the last full line.
-                let _ = pipe::write_all(self.feed, feed_line(false, dir).as_bytes());
+                let _ = pipe::write_all(self.feed.fd(), feed_line(false, dir).as_bytes());
                 Err(e)
             }
         }
@@ -225,7 +225,7 @@ impl Guardian {
         for dir in self.dirs.iter().rev() {
             remove_dir(dir, deadline);
         }
-        pipe::close(self.feed);
+        self.feed.close();
         process::reap_within(self.pid, deadline + LIMIT);
     }
 }
@@ -309,15 +309,18 @@ struct Wires {
 
 impl Wires {
     fn child_closes(&self) -> [RawFd; 4] {
-        [self.feed, self.gate.write, self.go.write, self.report.read]
+        [
+            self.feed,
+            self.gate.write.fd(),
+            self.go.write.fd(),
+            self.report.read.fd(),
+        ]
     }
 
     fn close_all(&self) {
-        for fd in [self.gate, self.go, self.report]
-            .iter()
-            .flat_map(|p| [p.read, p.write])
-        {
-            pipe::close(fd);
+        for p in [&self.gate, &self.go, &self.report] {
+            p.read.close();
+            p.write.close();
         }
     }
 }
@@ -326,7 +329,7 @@ impl Wires {
 fn fork_waiter(w: &Wires) -> Result<Pid, Errno> {
     match process::fork(&w.child_closes())? {
         Forked::Child => {
-            pipe::wait_closed(w.gate.read);
+            pipe::wait_closed(w.gate.read.fd());
             process::exit(0)
         }
         Forked::Parent(pid) => Ok(pid),
@@ -389,9 +392,9 @@ fn mount_root(mounts: &[mnt::Mount]) -> Option<String> {
 
 /// The nested process: report, wait for the gate, leave.
 fn nested_main(w: &Wires, sibling: Pid, step: Pid, mount: bool) -> ! {
-    send_line(w.report.write, &nested_report(sibling, step, mount));
-    pipe::close(w.report.write);
-    pipe::wait_closed(w.gate.read);
+    send_line(w.report.write.fd(), &nested_report(sibling, step, mount));
+    w.report.write.close();
+    pipe::wait_closed(w.gate.read.fd());
     process::exit(0)
 }
 
@@ -418,7 +421,7 @@ fn worker_main(
     step: Pid,
     mount: bool,
 ) -> ! {
-    if pipe::recv_u32(w.go.read).is_none() {
+    if pipe::recv_u32(w.go.read.fd()).is_none() {
         process::exit(1);
     }
     let newns = if mount { libc::CLONE_NEWNS } else { 0 };
@@ -431,8 +434,8 @@ fn worker_main(
                 nested_main(w, sibling, step, mount)
             }
             Ok(Forked::Parent(pid)) => {
-                pipe::close(w.report.write);
-                pipe::wait_closed(w.gate.read);
+                w.report.write.close();
+                pipe::wait_closed(w.gate.read.fd());
                 process::reap_within(pid, Instant::now() + LIMIT);
                 process::exit(0)
             }
@@ -440,7 +443,7 @@ fn worker_main(
         },
     };
     if let Err(e) = entered {
-        send_line(w.report.write, &errno_line(e));
+        send_line(w.report.write.fd(), &errno_line(e));
         process::exit(1);
     }
     nested_main(w, sibling, step, mount)
@@ -461,25 +464,25 @@ fn setns_holder(holder: Option<Pid>, newns: i32) -> Result<(), Errno> {
 fn fork_holder(w: &Wires, dir: &Own, kids: &mut Vec<Pid>) -> Result<Pid, Errno> {
     let ready = Pipe::new()?;
     let mut closes = w.child_closes().to_vec();
-    closes.push(ready.read);
+    closes.push(ready.read.fd());
     let pid = match process::fork(&closes)? {
         Forked::Child => {
-            if pipe::recv_u32(w.go.read).is_some()
+            if pipe::recv_u32(w.go.read.fd()).is_some()
                 && nix::sched::unshare(CloneFlags::from_bits_retain(NEWCGROUP)).is_ok()
             {
-                let _ = pipe::send_u32(ready.write, 1);
+                let _ = pipe::send_u32(ready.write.fd(), 1);
             }
-            pipe::close(ready.write);
-            pipe::wait_closed(w.gate.read);
+            ready.write.close();
+            pipe::wait_closed(w.gate.read.fd());
             process::exit(0)
         }
         Forked::Parent(pid) => pid,
     };
     kids.push(pid);
-    pipe::close(ready.write);
-    let went = enter(dir, pid).and_then(|_| pipe::send_u32(w.go.write, 1));
-    let ok = went.is_ok() && pipe::recv_u32(ready.read).is_some();
-    pipe::close(ready.read);
+    ready.write.close();
+    let went = enter(dir, pid).and_then(|_| pipe::send_u32(w.go.write.fd(), 1));
+    let ok = went.is_ok() && pipe::recv_u32(ready.read.fd()).is_some();
+    ready.read.close();
     went?;
     if ok {
         Ok(pid)
@@ -511,8 +514,8 @@ fn run_nested(
     };
     kids.push(worker);
     enter(dirs.0, worker)?;
-    pipe::send_u32(w.go.write, 1)?;
-    let report = read_line(w.report.read, Instant::now() + LIMIT)?;
+    pipe::send_u32(w.go.write.fd(), 1)?;
+    let report = read_line(w.report.read.fd(), Instant::now() + LIMIT)?;
     let Value::Object(mut extra) = report else {
         return Err(Errno::EIO);
     };
@@ -539,7 +542,7 @@ fn nested(g: &mut Guardian, base: &Path, via: Via, mount: bool) -> Result<Extra,
         gate: Pipe::new()?,
         go: Pipe::new()?,
         report: Pipe::new()?,
-        feed: g.feed,
+        feed: g.feed.fd(),
     };
     let mut kids = Vec::new();
     let result = run_nested(&w, (&dir_a, &dir_b), via, mount, &mut kids);
@@ -558,33 +561,22 @@ fn clone_into(g: &mut Guardian, base: &Path, newcgroup: bool) -> Result<Extra, E
     let a = new_name();
     let dir = g.mkdir(&base.join(&a))?;
     let target = File::open(&dir.0).map_err(io_errno)?;
-    let (report, gate) = (Pipe::new()?, Pipe::new()?);
     let flags = if newcgroup { NEWCGROUP as u64 } else { 0 };
-    let forked = match clone::clone3(&CloneArgs::new(flags).into_cgroup(target.as_raw_fd())) {
-        Ok(Forked::Child) => {
-            process::child_setup(&[g.feed, report.read, gate.write]);
-            send_line(report.write, &json!({ "path": v2_path("self") }));
-            pipe::close(report.write);
-            pipe::wait_closed(gate.read);
-            process::exit(0);
-        }
-        Ok(Forked::Parent(pid)) => Ok(pid),
-        Err(e) => Err(e),
-    };
-    pipe::close(report.write);
-    pipe::close(gate.read);
-    let result =
-        forked.and_then(|pid| read_line(report.read, Instant::now() + LIMIT).map(|v| (v, pid)));
-    pipe::close(report.read);
-    pipe::close(gate.write);
-    let (answer, pid) = result?;
-    let outside = v2_path(&pid.to_string());
-    process::reap_within(pid, Instant::now() + LIMIT);
+    let args = CloneArgs::new(flags).into_cgroup(target.as_raw_fd());
+    // The child says where it sees itself, and lives on until the step has
+    // looked at it from outside.
+    let child = helper::spawn_as(Start::Clone3(&args), LIMIT, |ch| {
+        let path = v2_path("self");
+        ch.ready();
+        ch.wait_go();
+        Ok(path)
+    })?;
+    child.wait_ready()?;
+    let outside = v2_path(&child.pid().to_string());
+    child.go();
+    let path = child.finish()?;
     let mut extra = Extra::new();
-    extra.insert(
-        "path".into(),
-        answer.get("path").cloned().unwrap_or(Value::Null),
-    );
+    extra.insert("path".into(), path.into());
     extra.insert("outside".into(), outside.into());
     extra.insert("a".into(), a.into());
     Ok(extra)

@@ -149,12 +149,12 @@ fn open_after_unshare(path: &str, flags: u64) -> Result<(OwnedFd, Option<Pid>), 
         let gate = Pipe::new()?;
         match process::fork(&[])? {
             Forked::Child => {
-                pipe::close(gate.write);
-                pipe::wait_closed(gate.read);
+                gate.write.close();
+                pipe::wait_closed(gate.read.fd());
                 process::exit(0)
             }
             Forked::Parent(pid) => {
-                pipe::close(gate.read);
+                gate.read.close();
                 Some(pid)
             }
         }
@@ -294,8 +294,8 @@ fn joined_kind(fd: Option<&OwnedFd>, nstype: Option<NsType>) -> Option<NsType> {
 
 /// The target of setns_pidfd: unshares, names itself, says so, and waits.
 fn pidfd_target(s: &SetnsPidfdStep, ready: &Pipe, release: &Pipe) -> ! {
-    pipe::close(ready.read);
-    pipe::close(release.write);
+    ready.read.close();
+    release.write.close();
     let code = match unshare(flags_of(&s.types)) {
         Err(e) => e as u32,
         Ok(()) => match (&s.hostname, s.types.contains(&NsType::Uts)) {
@@ -307,13 +307,13 @@ fn pidfd_target(s: &SetnsPidfdStep, ready: &Pipe, release: &Pipe) -> ! {
             _ => 0,
         },
     };
-    let _ = pipe::send_u32(ready.write, code);
+    let _ = pipe::send_u32(ready.write.fd(), code);
     for t in &s.types {
         let ino = ns_at(&format!("/proc/self/ns/{}", t.name())).map_or(0, |id| id.ino as u32);
-        let _ = pipe::send_u32(ready.write, ino);
+        let _ = pipe::send_u32(ready.write.fd(), ino);
     }
-    pipe::close(ready.write);
-    pipe::wait_closed(release.read);
+    ready.write.close();
+    pipe::wait_closed(release.read.fd());
     process::exit(0)
 }
 
@@ -324,20 +324,24 @@ fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
         Forked::Child => pidfd_target(s, &ready, &release),
         Forked::Parent(pid) => pid,
     };
-    pipe::close(ready.write);
-    pipe::close(release.read);
+    ready.write.close();
+    release.read.close();
     let deadline = Instant::now() + DEADLINE;
-    let code = pipe::readable_by(ready.read, deadline)
-        .then(|| pipe::recv_u32(ready.read))
+    let code = pipe::readable_by(ready.read.fd(), deadline)
+        .then(|| pipe::recv_u32(ready.read.fd()))
         .flatten();
-    let inos: Vec<Option<u32>> = s.types.iter().map(|_| pipe::recv_u32(ready.read)).collect();
+    let inos: Vec<Option<u32>> = s
+        .types
+        .iter()
+        .map(|_| pipe::recv_u32(ready.read.fd()))
+        .collect();
     let result = match code {
-        Some(0) => join_target(s, target, &inos, release.write, deadline),
+        Some(0) => join_target(s, target, &inos, &release.write, deadline),
         Some(e) => Ok(setup_failed("unshare", Errno::from_raw(e as i32))),
         None => Err(Errno::ETIMEDOUT),
     };
-    pipe::close(ready.read);
-    pipe::close(release.write);
+    ready.read.close();
+    release.write.close();
     reap_by(target, deadline);
     result
 }
@@ -347,12 +351,12 @@ fn join_target(
     s: &SetnsPidfdStep,
     target: Pid,
     inos: &[Option<u32>],
-    release: RawFd,
+    release: &pipe::End,
     deadline: Instant,
 ) -> Result<Extra, Errno> {
     let pidfd = crate::sys::process::pidfd_open(target.as_raw())?;
     if s.reaped {
-        pipe::close(release);
+        release.close();
         reap_by(target, deadline);
     }
     let flags = if s.no_flags { 0 } else { flags_of(&s.types) };
@@ -426,13 +430,13 @@ fn relations(name: &str, link: &str, original: NsId, new: NsId) -> Value {
 /// The grandchild of for_children: sends its namespaces' inode numbers and
 /// waits to be released.
 fn grandchild(name: &str, link: &str, gate: &Pipe, release: &Pipe) -> ! {
-    pipe::close(gate.read);
-    pipe::close(release.write);
+    gate.read.close();
+    release.write.close();
     let ino = |p: String| ns_at(&p).map_or(0, |id| id.ino as u32);
-    let _ = pipe::send_u32(gate.write, ino(format!("/proc/self/ns/{name}")));
-    let _ = pipe::send_u32(gate.write, ino(format!("/proc/self/ns/{link}")));
-    pipe::close(gate.write);
-    pipe::wait_closed(release.read);
+    let _ = pipe::send_u32(gate.write.fd(), ino(format!("/proc/self/ns/{name}")));
+    let _ = pipe::send_u32(gate.write.fd(), ino(format!("/proc/self/ns/{link}")));
+    gate.write.close();
+    pipe::wait_closed(release.read.fd());
     process::exit(0)
 }
 
@@ -453,18 +457,18 @@ fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
             Forked::Child => grandchild(name, link, &gate, &release),
             Forked::Parent(pid) => pid,
         };
-        pipe::close(gate.write);
-        pipe::close(release.read);
+        gate.write.close();
+        release.read.close();
         let deadline = Instant::now() + DEADLINE;
         let recv = || {
-            pipe::readable_by(gate.read, deadline)
-                .then(|| pipe::recv_u32(gate.read))
+            pipe::readable_by(gate.read.fd(), deadline)
+                .then(|| pipe::recv_u32(gate.read.fd()))
                 .flatten()
         };
         let (g_own, g_children) = (recv(), recv());
-        pipe::close(gate.read);
+        gate.read.close();
         let result = follow(name, link, original, &original_fd, g_own, g_children);
-        pipe::close(release.write);
+        release.write.close();
         reap_by(pid, deadline);
         let mut extra = result?;
         extra.insert("before".into(), before);

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -217,9 +217,9 @@ fn nanosleep_abs(clock: Clock, ms: u32) -> Result<Extra, Errno> {
 fn timerfd_abs(clock: Clock, ms: u32) -> Result<Extra, Errno> {
     // SAFETY: timerfd_create takes integers and returns a new descriptor.
     let fd = Errno::result(unsafe { libc::timerfd_create(clock.id(), libc::TFD_CLOEXEC) })?;
-    let result = arm_and_wait(fd, clock, ms);
-    pipe::close(fd);
-    result
+    // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    arm_and_wait(fd.as_raw_fd(), clock, ms)
 }
 
 fn arm_and_wait(fd: RawFd, clock: Clock, ms: u32) -> Result<Extra, Errno> {
@@ -278,23 +278,23 @@ fn legacy_clone() -> Result<Extra, Errno> {
     let flags = (CLONE_NEWTIME | libc::SIGCHLD) as u64;
     let pid = match crate::sys::clone::clone(flags) {
         Ok(Forked::Child) => {
-            process::child_setup(&[gate.write]);
-            pipe::wait_closed(gate.read);
+            process::child_setup(&[gate.write.fd()]);
+            pipe::wait_closed(gate.read.fd());
             process::exit(0);
         }
         Ok(Forked::Parent(pid)) => {
-            pipe::close(gate.read);
+            gate.read.close();
             pid
         }
         Err(e) => {
-            pipe::close(gate.read);
-            pipe::close(gate.write);
+            gate.read.close();
+            gate.write.close();
             return Err(e);
         }
     };
     let child = ns::id_of(&pid.to_string(), "time");
     let signal = exit_signal(pid);
-    pipe::close(gate.write);
+    gate.write.close();
     process::reap_within(pid, Instant::now() + Duration::from_secs(2));
     let mut extra = Extra::new();
     extra.insert(

@@ -57,16 +57,8 @@ fn unshare_user() -> Result<(), Errno> {
 /// gives its `/proc` files to root) and dying with its parent again.
 fn rearm() {
     // SAFETY: prctl with plain integer arguments; no memory is passed.
-    unsafe {
-        libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
-    }
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
+    process::rearm_deathsig();
 }
 
 /// Take on the writer's ids and capabilities.

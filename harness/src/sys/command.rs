@@ -33,13 +33,7 @@ pub fn die_with_caller(cmd: &mut Command) {
     // which is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
-            libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            );
+            super::process::rearm_deathsig();
             Ok(())
         });
     }

@@ -1,6 +1,7 @@
 //! The bottom of the actor side: the only place that forks, clones, makes
-//! pipes and reaps, with the errno helpers and the typed messages a probe's
-//! processes send to its supervisor.
+//! pipes and reaps, with the errno helpers, the typed messages a probe's
+//! processes send to its supervisor, the one typed helper process
+//! (`helper`), and the running of other programs (`command`).
 
 pub mod clone;
 pub mod command;

@@ -1,40 +1,62 @@
 //! Pipes between the probe's processes: one-way gates and line channels.
 
-use std::os::fd::RawFd;
+use std::cell::Cell;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
-/// A pipe as two raw descriptors, so that forked children can close the end
-/// they do not use by number.
-#[derive(Debug, Clone, Copy)]
+/// One end of a pipe, owned: closed when dropped, or at once by
+/// [`End::close`] (through a shared reference, so that a forked child can
+/// close its copy of an end it was lent).
+pub struct End(Cell<Option<OwnedFd>>);
+
+impl End {
+    /// The descriptor's number (-1 once closed), for the calls that take one.
+    pub fn fd(&self) -> RawFd {
+        let fd = self.0.take();
+        let raw = fd.as_ref().map_or(-1, |f| f.as_raw_fd());
+        self.0.set(fd);
+        raw
+    }
+
+    /// Close this end now.
+    pub fn close(&self) {
+        drop(self.0.take());
+    }
+}
+
+impl std::fmt::Debug for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("End").field(&self.fd()).finish()
+    }
+}
+
+impl From<OwnedFd> for End {
+    fn from(fd: OwnedFd) -> End {
+        End(Cell::new(Some(fd)))
+    }
+}
+
+/// A pipe: its read end and its write end, each closed on drop.
+#[derive(Debug)]
 pub struct Pipe {
-    pub read: RawFd,
-    pub write: RawFd,
+    pub read: End,
+    pub write: End,
 }
 
 impl Pipe {
     pub fn new() -> Result<Pipe, Errno> {
-        let mut fds = [0; 2];
-        // SAFETY: pipe2 writes two descriptors into the array we own.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
-            return Err(Errno::last());
-        }
+        let (read, write) = owned()?;
         Ok(Pipe {
-            read: fds[0],
-            write: fds[1],
+            read: read.into(),
+            write: write.into(),
         })
     }
 }
 
 /// A pipe as two owned descriptors (read end, write end), closed on drop.
-pub fn owned() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), Errno> {
+pub fn owned() -> Result<(OwnedFd, OwnedFd), Errno> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-}
-
-/// Close a descriptor by number, ignoring errors (it is ours, and done with).
-pub fn close(fd: RawFd) {
-    // SAFETY: closing a descriptor this process owns and no longer uses.
-    unsafe { libc::close(fd) };
 }
 
 /// Write all of `buf`, retrying on EINTR and short writes.

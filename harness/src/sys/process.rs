@@ -16,19 +16,17 @@ pub enum Forked {
 /// Arrange, in a freshly forked child, to be killed when the parent dies and
 /// close `parent_only`.
 pub fn child_setup(parent_only: &[RawFd]) {
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers and touches no memory.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        )
-    };
-    for fd in parent_only {
-        // SAFETY: closing a descriptor number this process owns; nothing else
-        // in the single-threaded child refers to it.
+    rearm_deathsig();
+    drop_inherited(parent_only);
+}
+
+/// In a forked child: close this process's copies of descriptors another
+/// process of the probe owns (the ends of its pipes the child must not keep
+/// open), by number. The only place that closes a descriptor by hand.
+pub fn drop_inherited(fds: &[RawFd]) {
+    for fd in fds {
+        // SAFETY: closing a descriptor number this process holds a copy of;
+        // nothing else in the single-threaded child refers to it.
         unsafe { libc::close(*fd) };
     }
 }

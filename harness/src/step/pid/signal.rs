@@ -12,8 +12,7 @@ use nix::unistd::getpid;
 use serde_json::{json, Value};
 
 use super::tree::{
-    answered, await_exit, close_all, poll_in, read_until_eof, reported, send, spawn, How, NEW_PID,
-    PATIENCE,
+    answered, await_exit, poll_in, read_until_eof, reported, send, spawn, How, NEW_PID, PATIENCE,
 };
 use crate::guard;
 use crate::kind::NsType;
@@ -160,27 +159,32 @@ pub(super) fn sigio(s: &Sigio) -> Result<Extra, Errno> {
     let deadline = Instant::now() + PATIENCE;
     let (data, ready, report) = (Pipe::new()?, Pipe::new()?, Pipe::new()?);
     let reader = spawn(How::NewPid, || {
-        close_all(&[data.write, ready.read, report.read]);
-        let seen = own_sigio(data.read, ready.write);
-        send(report.write, &seen);
+        data.write.close();
+        ready.read.close();
+        report.read.close();
+        let seen = own_sigio(data.read.fd(), ready.write.fd());
+        send(report.write.fd(), &seen);
         0
     });
-    close_all(&[data.read, ready.write, report.write]);
+    data.read.close();
+    ready.write.close();
+    report.write.close();
     let result = reader.and_then(|pid| {
-        let ok = poll_in(ready.read, PATIENCE) && pipe::recv_u32(ready.read).is_some();
+        let ok = poll_in(ready.read.fd(), PATIENCE) && pipe::recv_u32(ready.read.fd()).is_some();
         let wrote = match (ok, s.writer) {
             (false, _) => Err(Errno::EIO),
-            (true, SigioWriter::Outside) => poke(data.write),
+            (true, SigioWriter::Outside) => poke(data.write.fd()),
             (true, SigioWriter::Sibling) => spawn(How::NewPid, || {
-                close_all(&[ready.read, report.read]);
-                i32::from(poke(data.write).is_err())
+                ready.read.close();
+                report.read.close();
+                i32::from(poke(data.write.fd()).is_err())
             })
             .map(|w| {
                 await_exit(w, deadline);
             }),
         };
-        pipe::close(data.write);
-        let bytes = read_until_eof(report.read, deadline);
+        data.write.close();
+        let bytes = read_until_eof(report.read.fd(), deadline);
         await_exit(pid, deadline);
         wrote?;
         let text = String::from_utf8_lossy(&bytes);
@@ -189,9 +193,10 @@ pub(super) fn sigio(s: &Sigio) -> Result<Extra, Errno> {
             _ => Err(Errno::EIO),
         }
     });
-    close_all(&[ready.read, report.read]);
+    ready.read.close();
+    report.read.close();
     if result.is_err() {
-        pipe::close(data.write);
+        data.write.close();
     }
     reported(result?)
 }
@@ -229,14 +234,16 @@ fn seen(info: Result<libc::siginfo_t, Errno>, sender: Option<i32>) -> Value {
 }
 
 /// The init's part of `mq_notify`.
-fn mq_init(m: &MqNotify, mqd: libc::mqd_t, p: [Pipe; 3]) -> i32 {
+fn mq_init(m: &MqNotify, mqd: libc::mqd_t, p: &[Pipe; 3]) -> i32 {
     let [ready, go, report] = p;
-    close_all(&[ready.read, go.write, report.read]);
+    ready.read.close();
+    go.write.close();
+    report.read.close();
     let value = if m.receiver == MqParty::Init {
         match register(mqd) {
             Err(e) => json!({ "errno": e as i32 }),
             Ok(()) => {
-                let _ = pipe::send_u32(ready.write, 1);
+                let _ = pipe::send_u32(ready.write.fd(), 1);
                 let sender = match m.sender {
                     MqParty::InitChild => {
                         let child = spawn(How::Fork, || i32::from(mq_put(mqd).is_err()));
@@ -254,11 +261,11 @@ fn mq_init(m: &MqNotify, mqd: libc::mqd_t, p: [Pipe; 3]) -> i32 {
             }
         }
     } else {
-        let go_on = pipe::recv_u32(go.read).is_some();
+        let go_on = pipe::recv_u32(go.read.fd()).is_some();
         let sent = if go_on { mq_put(mqd) } else { Err(Errno::EIO) };
         json!({ "sent": sent.is_ok() })
     };
-    send(report.write, &value);
+    send(report.write.fd(), &value);
     0
 }
 
@@ -266,20 +273,25 @@ fn mq_init(m: &MqNotify, mqd: libc::mqd_t, p: [Pipe; 3]) -> i32 {
 fn mq_exchange(m: &MqNotify, mqd: libc::mqd_t) -> Result<Value, Errno> {
     let deadline = Instant::now() + PATIENCE;
     let p = [Pipe::new()?, Pipe::new()?, Pipe::new()?];
-    let [ready, go, report] = p;
+    let [ready, go, report] = &p;
     mask_usr1(libc::SIG_BLOCK);
-    let init = spawn(How::NewPid, || mq_init(m, mqd, p));
-    close_all(&[ready.write, go.read, report.write]);
+    let init = spawn(How::NewPid, || mq_init(m, mqd, &p));
+    ready.write.close();
+    go.read.close();
+    report.write.close();
     let init = match init {
         Ok(pid) => pid,
         Err(e) => {
-            close_all(&[ready.read, go.write, report.read]);
+            ready.read.close();
+            go.write.close();
+            report.read.close();
             return Err(e);
         }
     };
     let mine = match m.receiver {
         MqParty::Init => {
-            let ok = poll_in(ready.read, PATIENCE) && pipe::recv_u32(ready.read).is_some();
+            let ok =
+                poll_in(ready.read.fd(), PATIENCE) && pipe::recv_u32(ready.read.fd()).is_some();
             match (ok, m.sender) {
                 (true, MqParty::Outside) => mq_put(mqd).map(|()| None),
                 (true, _) => Ok(None),
@@ -287,13 +299,14 @@ fn mq_exchange(m: &MqNotify, mqd: libc::mqd_t) -> Result<Value, Errno> {
             }
         }
         _ => register(mqd).map(|()| {
-            let _ = pipe::send_u32(go.write, 1);
+            let _ = pipe::send_u32(go.write.fd(), 1);
             Some(seen(take_usr1(), Some(init.as_raw())))
         }),
     };
-    pipe::close(go.write);
-    let bytes = read_until_eof(report.read, deadline);
-    close_all(&[ready.read, report.read]);
+    go.write.close();
+    let bytes = read_until_eof(report.read.fd(), deadline);
+    ready.read.close();
+    report.read.close();
     await_exit(init, deadline);
     if let Some(value) = mine? {
         return Ok(value);

@@ -1,7 +1,8 @@
-//! Carrying out the steps of plan::pid. The self-contained steps fork their
-//! own helpers, create any nested pid namespace in those helpers (never in
-//! the caller), hear back from them over a pipe, and reap them with a
-//! deadline.
+//! Carrying out the steps of plan::pid. The self-contained steps run their
+//! own helpers (`sys::helper`), create any nested pid namespace in those
+//! helpers (never in the caller), get their typed answers back, level by
+//! level, and reap them with a deadline; the processes that only wait (a
+//! tree's members) are started with [`spawn`] and talk over pipes.
 
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
@@ -225,7 +226,6 @@ fn hold(fd: RawFd) {
 }
 
 /// The pipes of a `kill_init_tree`.
-#[derive(Clone, Copy)]
 struct TreePipes {
     /// Every member writes its pid as the step's caller sees it.
     pids: Pipe,
@@ -243,8 +243,8 @@ impl TreePipes {
     /// A member announces itself, then waits to be killed or released.
     fn member(&self) -> i32 {
         let pid = own_nspid().get(self.index).copied().unwrap_or(0);
-        let _ = pipe::send_u32(self.pids.write, pid as u32);
-        hold(self.release.read);
+        let _ = pipe::send_u32(self.pids.write.fd(), pid as u32);
+        hold(self.release.read.fd());
         0
     }
 }
@@ -264,8 +264,8 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
         return p.member();
     }
     let pid = own_nspid().get(p.index).copied().unwrap_or(0);
-    let _ = pipe::send_u32(p.pids.write, pid as u32);
-    if pipe::recv_u32(p.go.read).is_none() {
+    let _ = pipe::send_u32(p.pids.write.fd(), pid as u32);
+    if pipe::recv_u32(p.go.read.fd()).is_none() {
         return 1;
     }
     if init_may_kill_all().is_err() {
@@ -276,8 +276,8 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
     // it reaches only the tree.
     unsafe { libc::kill(-1, libc::SIGKILL) };
     process::reap_children_within(Instant::now() + PATIENCE);
-    let _ = pipe::send_u32(p.done.write, TREE_DONE);
-    hold(p.release.read);
+    let _ = pipe::send_u32(p.done.write.fd(), TREE_DONE);
+    hold(p.release.read.fd());
     0
 }
 
@@ -314,10 +314,6 @@ fn tree_pipes() -> Result<TreePipes, Errno> {
     })
 }
 
-pub(super) fn close_all(fds: &[RawFd]) {
-    fds.iter().for_each(|fd| pipe::close(*fd));
-}
-
 /// Read `count` pids from the tree.
 fn collect_pids(fd: RawFd, count: u32, deadline: Instant) -> Vec<i32> {
     let mut pids = Vec::new();
@@ -351,15 +347,23 @@ fn end_init(init: Pid, reaped: bool, deadline: Instant) {
 fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
     let deadline = Instant::now() + PATIENCE;
     let p = tree_pipes()?;
-    let caller_ends = [p.pids.read, p.release.write, p.go.write, p.done.read];
+    let caller_ends = [
+        p.pids.read.fd(),
+        p.release.write.fd(),
+        p.go.write.fd(),
+        p.done.read.fd(),
+    ];
     let init = spawn(How::LooseNewPid, || {
-        close_all(&caller_ends);
+        process::drop_inherited(&caller_ends);
         tree_level(t, t.depth, &p, true)
     });
-    close_all(&[p.pids.write, p.release.read, p.go.read, p.done.write]);
+    p.pids.write.close();
+    p.release.read.close();
+    p.go.read.close();
+    p.done.write.close();
     let result = init.and_then(|init| {
         let count = (t.children + 1) * (t.depth + 1);
-        let pids = collect_pids(p.pids.read, count, deadline);
+        let pids = collect_pids(p.pids.read.fd(), count, deadline);
         if pids.len() != count as usize || pids.contains(&0) {
             end_init(init, false, deadline);
             return Err(Errno::EIO);
@@ -371,9 +375,9 @@ fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
                 true
             }
             Killer::Init => {
-                let _ = pipe::send_u32(p.go.write, 1);
-                let said = poll_in(p.done.read, PATIENCE)
-                    .then(|| pipe::recv_u32(p.done.read))
+                let _ = pipe::send_u32(p.go.write.fd(), 1);
+                let said = poll_in(p.done.read.fd(), PATIENCE)
+                    .then(|| pipe::recv_u32(p.done.read.fd()))
                     .flatten();
                 if said != Some(TREE_DONE) {
                     end_init(init, false, deadline);
@@ -392,7 +396,10 @@ fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
         Ok(extra)
     });
     // Survivors, if any, leave once the release pipe has no writer.
-    close_all(&caller_ends);
+    p.pids.read.close();
+    p.release.write.close();
+    p.go.write.close();
+    p.done.read.close();
     result
 }
 
@@ -415,50 +422,41 @@ fn fork_after_init_exit() -> Result<Extra, Errno> {
 }
 
 fn signal_from_parent() -> Result<Extra, Errno> {
-    let deadline = Instant::now() + PATIENCE;
-    let ready = Pipe::new()?;
-    let report = Pipe::new()?;
-    let init = spawn(How::NewPid, || {
-        close_all(&[ready.read, report.read]);
+    let init = helper::spawn_as(NEW_PID, PATIENCE, |ch| {
         // SAFETY: sigset_t is plain data, filled by sigemptyset/sigaddset;
-        // sigprocmask and sigtimedwait read it and write the siginfo we own.
-        let info = unsafe {
+        // sigprocmask reads it.
+        let set = unsafe {
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             libc::sigaddset(&mut set, libc::SIGUSR1);
             libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-            let _ = pipe::send_u32(ready.write, 1);
+            set
+        };
+        ch.ready();
+        let wait = libc::timespec {
+            tv_sec: PATIENCE.as_secs() as libc::time_t,
+            tv_nsec: 0,
+        };
+        // SAFETY: sigtimedwait reads the set and the timeout and writes the
+        // siginfo, all ours.
+        Ok(unsafe {
             let mut info: libc::siginfo_t = std::mem::zeroed();
-            let wait = libc::timespec {
-                tv_sec: PATIENCE.as_secs() as libc::time_t,
-                tv_nsec: 0,
-            };
             match libc::sigtimedwait(&set, &mut info, &wait) {
                 -1 => json!({ "errno": Errno::last() as i32 }),
                 _ => {
                     json!({ "si_pid": info.si_pid(), "si_code": info.si_code, "pid": getpid().as_raw() })
                 }
             }
-        };
-        send(report.write, &info);
-        0
-    });
-    close_all(&[ready.write, report.write]);
-    let result = init.and_then(|pid| {
-        let ok = poll_in(ready.read, PATIENCE) && pipe::recv_u32(ready.read).is_some();
-        if ok {
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1);
-        }
-        let bytes = read_until_eof(report.read, deadline);
-        await_exit(pid, deadline);
-        let text = String::from_utf8_lossy(&bytes);
-        match serde_json::from_str(text.lines().next().unwrap_or("")) {
-            Ok(Value::Object(map)) if ok => Ok(map),
-            _ => Err(Errno::EIO),
-        }
-    });
-    close_all(&[ready.read, report.read]);
-    reported(result?)
+        })
+    })?;
+    let ready = init.wait_ready().is_ok();
+    if ready {
+        let _ = nix::sys::signal::kill(init.pid(), nix::sys::signal::Signal::SIGUSR1);
+    }
+    match init.finish() {
+        Ok(info) if ready => answered(info),
+        _ => Err(Errno::EIO),
+    }
 }
 
 fn orphan() -> Result<Extra, Errno> {
@@ -466,28 +464,31 @@ fn orphan() -> Result<Extra, Errno> {
     let go = Pipe::new()?;
     let report = Pipe::new()?;
     let parent = spawn(How::Fork, || {
-        close_all(&[go.write, report.read]);
+        go.write.close();
+        report.read.close();
         let grandchild = spawn(How::Loose, || {
-            hold(go.read);
+            hold(go.read.fd());
             let me = json!({ "ppid": getppid().as_raw(), "pid": getpid().as_raw() });
-            send(report.write, &me);
+            send(report.write.fd(), &me);
             0
         });
         i32::from(grandchild.is_err())
     });
-    close_all(&[go.read, report.write]);
+    go.read.close();
+    report.write.close();
     let parent = match parent {
         Ok(pid) => pid,
         Err(e) => {
-            close_all(&[go.write, report.read]);
+            go.write.close();
+            report.read.close();
             return Err(e);
         }
     };
     // The grandchild is an orphan once its parent has been reaped.
     let ended = await_exit(parent, deadline);
-    pipe::close(go.write);
-    let bytes = read_until_eof(report.read, deadline);
-    pipe::close(report.read);
+    go.write.close();
+    let bytes = read_until_eof(report.read.fd(), deadline);
+    report.read.close();
     if !matches!(ended, Some(WaitStatus::Exited(_, 0))) {
         return Err(Errno::ECHILD);
     }
