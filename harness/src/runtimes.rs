@@ -60,6 +60,14 @@ fn output(program: &Path, args: &[&str]) -> Option<String> {
 
 /// The version line of a program: its `--version` output, on one line.
 fn version(door: Door, program: &Path) -> Option<String> {
+    if door == Door::Docker {
+        // The client's and the daemon's, which may differ.
+        let format = "docker {{.Client.Version}} (client), {{.Server.Version}} (daemon)";
+        let both = output(program, &["version", "--format", format]);
+        if let Some(v) = both.filter(|v| !v.trim().ends_with(", (daemon)")) {
+            return Some(v.trim().to_string());
+        }
+    }
     let text = output(program, &["--version"])?;
     let lines: Vec<&str> = text
         .lines()
@@ -145,8 +153,11 @@ pub fn detect(door: Door, overrides: &Overrides) -> DoorInfo {
     info
 }
 
-/// Every runtime door, as found here.
+/// Every runtime door, as found here. This is the start of a run: what
+/// killed runs left behind (workspaces of probes that are gone, with their
+/// containers) is swept first.
 pub fn detect_all(overrides: &Overrides) -> Vec<DoorInfo> {
+    crate::door::runtime::sweep_stale();
     RUNTIME_DOORS
         .iter()
         .map(|d| detect(*d, overrides))
@@ -217,6 +228,22 @@ pub fn fill(plan: &mut Plan, envm: &Environment) {
     rt.program = i.program.clone();
     rt.version = i.version.clone();
     rt.supported = supported(i);
+    if plan.door == Door::Docker && i.available {
+        rt.storage = i.program.as_deref().and_then(docker_root);
+    }
+}
+
+/// The docker daemon's storage root (`docker info`), asked once a run.
+fn docker_root(program: &str) -> Option<String> {
+    static ROOT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let text = output(
+            Path::new(program),
+            &["info", "--format", "{{.DockerRootDir}}"],
+        )?;
+        Some(text.trim().to_string()).filter(|t| t.starts_with('/'))
+    })
+    .clone()
 }
 
 /// The namespace types a runtime door makes whether the case asks or not.

@@ -32,6 +32,11 @@ pub struct RuntimePlan {
     /// it has that command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supported: Option<Vec<String>>,
+    /// Where an engine's daemon keeps its storage on the host (docker's
+    /// `DockerRootDir`): the mounts it makes there for a container (its
+    /// overlay root) are the engine's, not the host's view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
     /// What the runtime's configuration says besides the namespaces.
     #[serde(default)]
     pub config: RuntimeConfig,
@@ -86,9 +91,14 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
-    /// Whether only an OCI configuration can say this.
+    /// Whether only an OCI configuration can say this (joining is for
+    /// every door that can, which [`inexpressible`] says).
     pub fn is_oci_only(&self) -> bool {
-        self != &RuntimeConfig::default()
+        let rest = RuntimeConfig {
+            join: false,
+            ..self.clone()
+        };
+        rest != RuntimeConfig::default()
     }
 }
 
@@ -119,11 +129,52 @@ pub fn inexpressible(plan: &Plan) -> Option<String> {
     if plan.namespaces.types().is_empty() && !oci_only {
         return Some("the case creates no namespace for a container to have".into());
     }
-    door_cannot(plan).or_else(|| proc_sys_read_only(plan))
+    door_cannot(plan)
+        .or_else(|| cannot_join(plan))
+        .or_else(|| proc_sys_read_only(plan))
+}
+
+/// Whether a door can join an existing namespace of type `ty` by path or
+/// descriptor: bwrap a user or pid one (`--userns FD`, `--pidns FD`),
+/// unshare(1) none but nsenter(1) beside it every type, podman all but mnt
+/// and time (`ns:PATH`; it has no option for them), docker a pid, network
+/// or ipc one of another docker container (`container:ID`: the door starts
+/// a holder container).
+fn joins(door: Door, ty: NsType) -> bool {
+    match door {
+        Door::Bwrap => matches!(ty, NsType::User | NsType::Pid),
+        Door::Podman => !matches!(ty, NsType::Mnt | NsType::Time),
+        Door::Docker => matches!(ty, NsType::Pid | NsType::Net | NsType::Ipc),
+        _ => true,
+    }
+}
+
+/// Why a door cannot join the namespaces the case joins, if it cannot.
+fn cannot_join(plan: &Plan) -> Option<String> {
+    let join = plan.runtime.as_ref().is_some_and(|r| r.config.join);
+    let ty = plan
+        .namespaces
+        .types()
+        .into_iter()
+        .find(|t| join && !joins(plan.door, *t))?;
+    let runtime = who(plan);
+    Some(match plan.door {
+        Door::Bwrap => format!(
+            "{runtime} joins only user and pid namespaces (--userns FD, --pidns FD): it has no \
+             option that joins a {ty} namespace"
+        ),
+        Door::Docker => format!(
+            "{runtime} joins only the pid, network and ipc namespaces of another docker \
+             container (container:ID), and has no option that joins a {ty} namespace"
+        ),
+        _ => format!("{runtime} has no option that joins an existing {ty} namespace"),
+    })
 }
 
 /// bwrap covers /proc/sys (and /proc/sysrq-trigger, /proc/irq, /proc/bus)
-/// with read-only binds in every container: a sysctl write there is EROFS.
+/// with read-only binds in the /proc it mounts (`--proc`, which the door
+/// uses for a new pid namespace): a sysctl write there is EROFS. Without a
+/// pid namespace the door binds the caller's /proc, writable.
 fn proc_sys_read_only(plan: &Plan) -> Option<String> {
     let writes_sysctl = |s: &Step| {
         matches!(
@@ -132,9 +183,11 @@ fn proc_sys_read_only(plan: &Plan) -> Option<String> {
         )
     };
     let steps = || plan.steps.iter().chain(&plan.child_steps);
-    (plan.door == Door::Bwrap && steps().any(writes_sysctl)).then(|| {
+    let own_proc = plan.door == Door::Bwrap && plan.namespaces.pid.is_some();
+    (own_proc && steps().any(writes_sysctl)).then(|| {
         format!(
-            "{} mounts /proc/sys read-only in its containers, so no sysctl can be written there",
+            "{} mounts /proc/sys read-only in the /proc of a new pid namespace (--proc), so no \
+             sysctl can be written there",
             who(plan)
         )
     })
@@ -290,6 +343,7 @@ mod tests {
     #[case(Door::Bwrap, serde_json::json!({"user": {"uid_map": [[0, 1000, 2]]}}), true)]
     #[case(Door::Bwrap, serde_json::json!({"user": {"uid_map": [[5, "caller", 1]]}}), false)]
     #[case(Door::Crun, serde_json::json!({}), true)]
+    #[case(Door::Bwrap, serde_json::json!({"pid": {}}), false)]
     fn doors_say_what_they_cannot_express(
         #[case] door: Door,
         #[case] ns: serde_json::Value,
@@ -321,6 +375,25 @@ mod tests {
         );
     }
 
+    #[rstest]
+    #[case(Door::Bwrap, "user", false)]
+    #[case(Door::Bwrap, "net", true)]
+    #[case(Door::UnshareCli, "time", false)]
+    #[case(Door::Podman, "ipc", false)]
+    #[case(Door::Podman, "mnt", true)]
+    #[case(Door::Docker, "pid", false)]
+    #[case(Door::Docker, "uts", true)]
+    #[case(Door::Runc, "cgroup", false)]
+    fn doors_join_what_they_can(#[case] door: Door, #[case] ty: &str, #[case] skip: bool) {
+        let config = RuntimeConfig {
+            join: true,
+            ..RuntimeConfig::default()
+        };
+        let p = plan(door, serde_json::json!({ ty: {} }), config);
+        let reason = p.inexpressible();
+        assert_eq!(reason.is_some(), skip, "{door} {ty}: {reason:?}");
+    }
+
     #[test]
     fn bwrap_cannot_write_a_sysctl() {
         let sysctl = Step::Net(super::super::net::NetStep::Sysctl(
@@ -332,7 +405,7 @@ mod tests {
         for (door, inexpressible) in [(Door::Bwrap, true), (Door::Runc, false)] {
             let mut p = plan(
                 door,
-                serde_json::json!({"net": {}}),
+                serde_json::json!({"net": {}, "pid": {}}),
                 RuntimeConfig::default(),
             );
             p.steps.push(sysctl.clone());

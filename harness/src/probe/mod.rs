@@ -41,10 +41,8 @@ pub fn run(plan: &Plan) -> Outcome {
     }
     let origin = Origin::here();
     guard::remember(&origin);
-    out.views.insert(
-        "before".into(),
-        json!({ "host": inside::observe(plan, Vec::new()) }),
-    );
+    out.views
+        .insert("before".into(), json!({ "host": host_view(plan) }));
     let (views, release) = match (Pipe::new(), Pipe::new()) {
         (Ok(v), Ok(r)) => (v, r),
         _ => {
@@ -75,14 +73,24 @@ pub fn run(plan: &Plan) -> Outcome {
     release.read.close();
     let mut collector = Collector::new(plan);
     collector.read_until_ready(views.read.fd());
-    out.views
-        .insert("host".into(), inside::observe(plan, Vec::new()));
+    out.views.insert("host".into(), host_view(plan));
     release.write.close();
     collector.read_rest(views.read.fd());
     views.read.close();
     let ended = reap_all(&children);
     collector.finish(&mut out, ended);
     out
+}
+
+/// The host's view, as the supervisor sees it; through a runtime door
+/// without the mounts of the engine's own storage.
+fn host_view(plan: &Plan) -> Value {
+    let mut view = inside::observe(plan, Vec::new());
+    if plan.door.is_runtime() {
+        let storage = plan.runtime.as_ref().and_then(|r| r.storage.as_deref());
+        door::runtime::bundle::hide_engine_mounts(&mut view, storage);
+    }
+    view
 }
 
 /// Reap the supervisor's children; say how those that ended badly did.

@@ -138,3 +138,20 @@ pub fn kill_group(pgid: i32) {
     let pgid = nix::unistd::Pid::from_raw(pgid);
     let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
 }
+
+/// Become a child subreaper, so that the processes a detached runtime
+/// leaves behind (the container's process) are reparented to the caller.
+pub fn adopt_orphans() -> Result<(), nix::errno::Errno> {
+    nix::sys::prctl::set_child_subreaper(true)
+}
+
+/// Wait for every child of the caller (adopted ones too) until none is
+/// left.
+pub fn reap_children() {
+    loop {
+        match nix::sys::wait::waitpid(None, None) {
+            Err(nix::errno::Errno::EINTR) | Ok(_) => continue,
+            Err(_) => return,
+        }
+    }
+}

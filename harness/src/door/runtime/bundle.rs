@@ -16,6 +16,40 @@ pub const CLEANUP_FILE: &str = "cleanup.json";
 /// Where the probe appears inside the container.
 pub const PROBE_IN_ROOTFS: &str = "/nsconform-probe";
 
+/// Whether `path` lies in a runtime trial's workspace (this trial's or
+/// another's running at the same time).
+pub fn in_a_workspace(path: &str) -> bool {
+    let tmp = std::env::temp_dir();
+    let first = Path::new(path)
+        .strip_prefix(&tmp)
+        .ok()
+        .and_then(|rest| rest.components().next());
+    first.is_some_and(|c| c.as_os_str().to_string_lossy().starts_with(PREFIX))
+}
+
+/// Take out of a host view's mount table the mounts of an engine's own
+/// storage: those inside runtime workspaces (podman mounts a container's
+/// /dev/shm tmpfs under `storage/.../userdata/shm` there) and those under
+/// the daemon's storage root `storage` (docker's overlay roots). They are the
+/// engine's state, not the container's, and go with the container. A mount
+/// anywhere else stays in the view, and one that outlives its workspace is a
+/// leftover that the sweep cannot remove.
+pub fn hide_engine_mounts(view: &mut serde_json::Value, storage: Option<&str>) {
+    let Some(mounts) = view
+        .pointer_mut("/mnt/mounts")
+        .and_then(|m| m.as_array_mut())
+    else {
+        return;
+    };
+    let engine_s =
+        |p: &str| in_a_workspace(p) || storage.is_some_and(|s| Path::new(p).starts_with(s));
+    mounts.retain(|m| {
+        !m.get("mount_point")
+            .and_then(|p| p.as_str())
+            .is_some_and(engine_s)
+    });
+}
+
 /// The directories a container's mounts need in the rootfs.
 const ROOTFS_DIRS: [&str; 8] = ["proc", "sys", "dev", "tmp", "etc", "run", "mnt", "var"];
 
@@ -117,5 +151,32 @@ impl Workspace {
     pub fn write_config(&self, spec: &oci_spec::runtime::Spec) -> Result<(), BundleError> {
         spec.save(self.bundle().join("config.json"))
             .map_err(|e| BundleError::Config(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_mounts_of_the_engine_s_storage_are_hidden() {
+        let tmp = std::env::temp_dir();
+        let inside = tmp.join(format!("{PREFIX}1-abc/storage/userdata/shm"));
+        let other = tmp.join("elsewhere");
+        let mut view = serde_json::json!({"mnt": {"mounts": [
+            {"mount_point": "/"},
+            {"mount_point": inside.display().to_string()},
+            {"mount_point": other.display().to_string()},
+            {"mount_point": "/var/lib/docker/overlay2/x/merged"},
+        ]}});
+        hide_engine_mounts(&mut view, Some("/var/lib/docker"));
+        let kept: Vec<&str> = view["mnt"]["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["mount_point"].as_str())
+            .collect();
+        assert_eq!(kept, vec!["/".to_string(), other.display().to_string()]);
+        assert!(!in_a_workspace("/tmp"));
     }
 }

@@ -1,12 +1,19 @@
 //! bubblewrap: `bwrap --unshare-<type>... --ro-bind ROOTFS / ... PROBE`.
 //! bwrap always makes a mount namespace, takes one uid and one gid for a
-//! new user namespace (`--uid`, `--gid`), and has no time namespace; the
-//! plan's checks ([`crate::plan::runtime`]) skip what it cannot say.
+//! new user namespace (`--uid`, `--gid`), and has no time namespace. It
+//! joins a user or a pid namespace by a descriptor it inherits (`--userns
+//! FD`, `--pidns FD`; `--userns2 FD` only switches to another user namespace
+//! after the setup, which no case needs), and no other type; the plan's
+//! checks ([`crate::plan::runtime`]) skip what it cannot say.
 
+use std::os::fd::{IntoRawFd, RawFd};
 use std::process::Command;
 
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
 use super::bundle::PROBE_IN_ROOTFS;
-use super::{Invocation, Launch};
+use super::{Invocation, Launch, Mounts};
 use crate::kind::NsType;
 use crate::plan::MapLine;
 
@@ -32,12 +39,46 @@ fn inside_ids(inv: &Invocation) -> (u32, u32) {
     }
 }
 
+/// The option that joins a type by descriptor, where bwrap has one.
+fn join_flag(ty: NsType) -> Option<&'static str> {
+    match ty {
+        NsType::User => Some("--userns"),
+        NsType::Pid => Some("--pidns"),
+        _ => None,
+    }
+}
+
+/// Open the holder's namespace of `ty` for bwrap to inherit: the descriptor
+/// stays open, without close-on-exec, in the launcher, which exits after.
+fn inherited(path: &str) -> Result<RawFd, String> {
+    nix::fcntl::open(path, OFlag::O_RDONLY, Mode::empty())
+        .map(IntoRawFd::into_raw_fd)
+        .map_err(|e| format!("cannot open {path} for bwrap: {e}"))
+}
+
+/// `--unshare-<type>` for each new type, `--userns FD`/`--pidns FD` for
+/// each joined one.
+fn namespaces(inv: &Invocation, c: &mut Command) -> Result<(), String> {
+    for ty in inv.plan.namespaces.types() {
+        match inv.joined(ty) {
+            Some(path) => {
+                let flag = join_flag(ty).ok_or_else(|| format!("bwrap cannot join {ty}"))?;
+                c.arg(flag).arg(inherited(&path)?.to_string());
+            }
+            None => {
+                c.args(unshare_flag(ty));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The command that runs the trial's probe under bwrap.
 pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     let ns = &inv.plan.namespaces;
     let mut c = Command::new(&inv.program);
-    c.args(ns.types().into_iter().filter_map(unshare_flag));
-    if ns.user.is_some() {
+    namespaces(inv, &mut c)?;
+    if ns.user.is_some() && !inv.joins() {
         let (uid, gid) = inside_ids(inv);
         c.arg("--uid")
             .arg(uid.to_string())
@@ -50,10 +91,18 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         .arg("--ro-bind")
         .arg(&inv.workspace.probe)
         .arg(PROBE_IN_ROOTFS);
+    // A new pid namespace gets its own /proc; otherwise the caller's is
+    // bound writable, as the syscall doors see it: a step writes the maps of
+    // a user namespace it makes through /proc/<pid>/uid_map.
+    // `--as-pid-1` only with a pid namespace of bwrap's own: a joined one
+    // has its init already.
     if ns.pid.is_some() {
-        c.args(["--proc", "/proc", "--as-pid-1"]);
+        c.args(["--proc", "/proc"]);
+        if inv.joined(NsType::Pid).is_none() {
+            c.arg("--as-pid-1");
+        }
     } else {
-        c.args(["--ro-bind", "/proc", "/proc"]);
+        c.args(["--bind", "/proc", "/proc"]);
     }
     c.args([
         "--dev",
@@ -69,6 +118,8 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     Ok(Launch {
         command: c,
         cleanup: Vec::new(),
-        cgroup2_only: false,
+        mounts: Mounts::Caller,
+        detached: false,
+        holder: None,
     })
 }

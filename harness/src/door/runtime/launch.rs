@@ -12,8 +12,10 @@ use nix::unistd::Pid;
 use super::bundle::{Workspace, PROBE_IN_ROOTFS};
 use super::{bwrap, cgroups, engine, oci_runtime, unshare_cli};
 use crate::door::{holder, Ctx};
+use crate::kind::NsType;
 use crate::plan::runtime::INSIDE_ARG;
 use crate::plan::{Door, DoorResult, Plan};
+use crate::sys::command;
 use crate::sys::message::Message;
 use crate::sys::process::{self, Forked};
 use crate::view::ns;
@@ -32,14 +34,48 @@ pub struct Invocation<'a> {
     pub program: String,
 }
 
+impl Invocation<'_> {
+    /// Whether the case joins its namespaces (through the holder's).
+    pub fn joins(&self) -> bool {
+        self.plan.runtime.as_ref().is_some_and(|r| r.config.join)
+    }
+
+    /// The holder's namespace of type `ty`, `/proc/<pid>/ns/<type>`, when
+    /// the case joins that type.
+    pub fn joined(&self, ty: NsType) -> Option<String> {
+        self.holder
+            .filter(|_| self.joins() && self.plan.namespaces.has(ty))
+            .map(|pid| format!("/proc/{pid}/ns/{}", ty.name()))
+    }
+}
+
+/// Where a door's command runs, as to mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mounts {
+    /// The caller's mount namespace.
+    Caller,
+    /// A private mount namespace of the caller's user namespace (runc
+    /// rootless: see [`oci_runtime`]).
+    Private,
+    /// A private mount namespace with only cgroup2 at /sys/fs/cgroup (crun
+    /// on a hybrid host).
+    Cgroup2Only,
+}
+
 /// A door's command and what undoes it.
 pub struct Launch {
     pub command: Command,
     /// Commands run afterwards whatever happened (`delete --force`, `rmi`).
     pub cleanup: Vec<Command>,
-    /// Run the command in a private mount namespace with only cgroup2 at
-    /// /sys/fs/cgroup (crun on a hybrid host).
-    pub cgroup2_only: bool,
+    /// The mount namespace the command runs in.
+    pub mounts: Mounts,
+    /// The command returns once the container started (`run --detach`):
+    /// the launcher, a child subreaper, adopts the container's process and
+    /// waits for it itself.
+    pub detached: bool,
+    /// A holder the door started itself (docker's holder container), whose
+    /// namespaces the launcher reports as the process `holder`.
+    pub holder: Option<i32>,
 }
 
 /// The plan the container's probe carries out: this one, with the
@@ -80,12 +116,20 @@ fn prepare(inv: &Invocation) -> Result<Launch, String> {
 /// Run the door's command; `Ok(None)` when it succeeded, the failure as the
 /// door's result otherwise.
 fn run(ctx: &Ctx, launch: &mut Launch) -> Result<Option<DoorResult>, String> {
-    if launch.cgroup2_only {
-        oci_runtime::enter_cgroup2_only(ctx)?;
+    match launch.mounts {
+        Mounts::Caller => {}
+        Mounts::Private => oci_runtime::enter_private_mounts(ctx)?,
+        Mounts::Cgroup2Only => oci_runtime::enter_cgroup2_only(ctx)?,
+    }
+    if launch.detached {
+        command::adopt_orphans().map_err(|e| format!("prctl(PR_SET_CHILD_SUBREAPER): {e}"))?;
     }
     let cmd = &mut launch.command;
-    let status = crate::sys::command::run_with(cmd, ctx.release, ctx.views)
+    let status = command::run_with(cmd, ctx.release, ctx.views)
         .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    if launch.detached {
+        command::reap_children();
+    }
     if status.success() {
         return Ok(None);
     }
@@ -132,6 +176,9 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
             process::exit(1)
         }
     };
+    if let Some(pid) = launch.holder {
+        send_holder_view(ctx, Pid::from_raw(pid));
+    }
     let recorded: Vec<Vec<String>> = launch.cleanup.iter().map(argv).collect();
     if let Err(e) = ws.write_cleanup(&recorded) {
         ctx.send(&Message::error("runtime", e.to_string()));
@@ -148,7 +195,7 @@ fn launcher(ctx: &Ctx, holder: Option<i32>) -> ! {
         Err(e) => ctx.send(&Message::error("runtime", e)),
     }
     for c in &mut launch.cleanup {
-        crate::sys::command::run_quiet(c);
+        command::run_quiet(c);
     }
     cgroups::remove_named(&ws.id);
     drop(ws);
@@ -172,11 +219,10 @@ fn send_holder_view(ctx: &Ctx, pid: Pid) {
 /// Carry out a runtime door. Returns the supervisor's direct children.
 pub fn enter(ctx: &Ctx) -> Vec<Pid> {
     let mut children = Vec::new();
-    let joins = ctx
-        .plan
-        .runtime
-        .as_ref()
-        .is_some_and(|r| r.config.join || r.config.wrong_path.is_some());
+    // docker's holder is a container of its own (docker_holder).
+    let joins = ctx.plan.door != Door::Docker
+        && (ctx.plan.runtime.as_ref())
+            .is_some_and(|r| r.config.join || r.config.wrong_path.is_some());
     let mut holder_pid = None;
     if joins {
         match holder::start(ctx, ctx.plan.namespaces.needs_child()) {

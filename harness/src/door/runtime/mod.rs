@@ -7,6 +7,7 @@
 pub mod bundle;
 pub mod bwrap;
 pub mod cgroups;
+pub mod docker_holder;
 pub mod engine;
 pub mod launch;
 pub mod oci;
@@ -14,5 +15,5 @@ pub mod oci_runtime;
 pub mod sweep;
 pub mod unshare_cli;
 
-pub use launch::{enter, Invocation, Launch};
-pub use sweep::sweep;
+pub use launch::{enter, Invocation, Launch, Mounts};
+pub use sweep::{sweep, sweep_stale};

@@ -51,11 +51,7 @@ fn namespaces(inv: &Invocation) -> Result<Vec<LinuxNamespace>, String> {
     if !types.contains(&NsType::Mnt) {
         types.push(NsType::Mnt);
     }
-    let path_of = |ty: NsType| {
-        inv.holder
-            .filter(|_| config.join && plan.namespaces.has(ty))
-            .map(|pid| PathBuf::from(format!("/proc/{pid}/ns/{}", ty.name())))
-    };
+    let path_of = |ty: NsType| inv.joined(ty).map(PathBuf::from);
     let mut out = Vec::new();
     for ty in types {
         let path = match config.wrong_path {

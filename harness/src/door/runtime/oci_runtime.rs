@@ -6,13 +6,28 @@
 //! disabled (it then applies no cgroup limits, which no case asks for).
 //! Rootless, that namespace comes with a cgroup namespace of its own, which
 //! the container then inherits.
+//!
+//! Rootless, runc runs in a private mount namespace of the suite's user
+//! namespace too: seeing uid 0 there, runc 1.1.5 takes itself for root and,
+//! for a container with a user namespace, its `runc init` joins its own
+//! mount namespace again to open the bind mounts' sources ("failed to setns
+//! to host mntns: Operation not permitted"), which needs CAP_SYS_ADMIN over
+//! the user namespace owning that mount namespace: the host's, unless the
+//! suite made one of its own.
+//!
+//! youki 0.7.0 runs detached (`run --detach`), its container's process then
+//! waited for by the launcher: in the foreground, youki blocks SIGCHLD only
+//! after the container started (`handle_foreground` in its
+//! `src/commands/run.rs`), so a container process that exits before that
+//! leaves youki waiting in sigwait for a signal already discarded, a hang
+//! seen under load.
 
 use std::path::Path;
 use std::process::Command;
 
 use nix::mount::MsFlags;
 
-use super::{oci, Invocation, Launch};
+use super::{oci, Invocation, Launch, Mounts};
 use crate::door::Ctx;
 use crate::kind::NsType;
 use crate::plan::Door;
@@ -42,17 +57,47 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     if crun_on_hybrid {
         run.arg("--cgroup-manager=disabled");
     }
-    run.arg("run")
-        .arg("--bundle")
+    let detached = inv.plan.door == Door::Youki;
+    run.arg("run");
+    if detached {
+        run.arg("--detach");
+    }
+    run.arg("--bundle")
         .arg(inv.workspace.bundle())
         .arg(&inv.workspace.id);
     let mut delete = base(inv);
     delete.args(["delete", "--force"]).arg(&inv.workspace.id);
+    let mounts = if crun_on_hybrid {
+        Mounts::Cgroup2Only
+    } else if inv.plan.outer_userns {
+        Mounts::Private
+    } else {
+        Mounts::Caller
+    };
     Ok(Launch {
         command: run,
         cleanup: vec![delete],
-        cgroup2_only: crun_on_hybrid,
+        mounts,
+        detached,
+        holder: None,
     })
+}
+
+/// Leave the host's mount namespace (and the namespaces of `flags`) for a
+/// private one. The isolation guard checks the namespace is new before
+/// changing its propagation.
+fn private_mounts(ctx: &Ctx, flags: nix::sched::CloneFlags) -> Result<(), String> {
+    nix::sched::unshare(flags).map_err(|e| format!("unshare for the runtime's mounts: {e}"))?;
+    ctx.origin.check(NsType::Mnt)?;
+    let none = None::<&str>;
+    nix::mount::mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+        .map_err(|e| format!("mount --make-rprivate /: {e}"))
+}
+
+/// Leave the host's mount namespace for a private one, where the runtime's
+/// own mounts stay.
+pub fn enter_private_mounts(ctx: &Ctx) -> Result<(), String> {
+    private_mounts(ctx, nix::sched::CloneFlags::CLONE_NEWNS)
 }
 
 /// Leave the host's mount namespace for a private one whose /sys/fs/cgroup
@@ -65,11 +110,8 @@ pub fn enter_cgroup2_only(ctx: &Ctx) -> Result<(), String> {
     if ctx.plan.outer_userns {
         flags |= nix::sched::CloneFlags::CLONE_NEWCGROUP;
     }
-    nix::sched::unshare(flags).map_err(|e| format!("unshare for crun's cgroups: {e}"))?;
-    ctx.origin.check(NsType::Mnt)?;
+    private_mounts(ctx, flags)?;
     let none = None::<&str>;
-    nix::mount::mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
-        .map_err(|e| format!("mount --make-rprivate /: {e}"))?;
     nix::mount::mount(
         Some("cgroup2"),
         Path::new("/sys/fs/cgroup"),

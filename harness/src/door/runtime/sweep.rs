@@ -38,16 +38,26 @@ fn undo(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Sweep the workspaces of the probe `pid`, and of probes that are gone.
-pub fn sweep(pid: u32) {
+/// Undo the workspaces whose owner `pick` chooses.
+fn sweep_where(pick: impl Fn(i32) -> bool) {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        match owner(&name) {
-            Some(p) if p as u32 == pid || !alive(p) => undo(&e.path()),
-            _ => {}
+        if owner(&name).is_some_and(&pick) {
+            undo(&e.path());
         }
     }
+}
+
+/// Sweep the workspaces of the probe `pid`, and of probes that are gone.
+pub fn sweep(pid: u32) {
+    sweep_where(|p| p as u32 == pid || !alive(p));
+}
+
+/// Sweep the workspaces of probes that are gone (a harness killed with
+/// SIGKILL before it could sweep): at the start of a run, before any trial.
+pub fn sweep_stale() {
+    sweep_where(|p| !alive(p));
 }

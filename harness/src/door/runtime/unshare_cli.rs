@@ -2,10 +2,18 @@
 //! probe run from where it lies (unshare(1) changes no root). A new user
 //! namespace maps one id (`--map-user`, `--map-group`); the time namespace
 //! takes whole seconds (`--monotonic`, `--boottime`).
+//!
+//! unshare(1) only makes namespaces: its `--net=FILE` style options persist
+//! a new namespace by bind-mounting it on FILE, and join nothing. A case
+//! that joins existing namespaces runs through util-linux's other half,
+//! nsenter(1) (`nsenter --user=FILE --pid=FILE ... PROBE`, which forks
+//! after entering a pid namespace), found beside unshare(1): the same
+//! package, and the door's own tool for joining.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Invocation, Launch};
+use super::{Invocation, Launch, Mounts};
 use crate::kind::NsType;
 use crate::plan::{MapLine, Prepare};
 
@@ -31,8 +39,41 @@ fn user_flags(inv: &Invocation, c: &mut Command) {
     c.arg(format!("--map-group={}", first(&u.gid_map)));
 }
 
-/// The command that runs the trial's probe under unshare(1).
+/// nsenter(1) beside the door's unshare(1), or on `PATH`.
+fn nsenter(inv: &Invocation) -> PathBuf {
+    let beside = Path::new(&inv.program).with_file_name("nsenter");
+    if beside.is_file() {
+        beside
+    } else {
+        PathBuf::from("nsenter")
+    }
+}
+
+/// The command that joins the holder's namespaces with nsenter(1).
+fn join(inv: &Invocation) -> Launch {
+    let mut c = Command::new(nsenter(inv));
+    for ty in inv.plan.namespaces.types() {
+        if let Some(path) = inv.joined(ty) {
+            c.arg(format!("{}={path}", flag(ty)));
+        }
+    }
+    c.arg("--").arg(&inv.workspace.probe);
+    c.args(&inv.args[1..]);
+    Launch {
+        command: c,
+        cleanup: Vec::new(),
+        mounts: Mounts::Caller,
+        detached: false,
+        holder: None,
+    }
+}
+
+/// The command that runs the trial's probe under unshare(1), or under
+/// nsenter(1) when the case joins.
 pub fn launch(inv: &Invocation) -> Result<Launch, String> {
+    if inv.joins() {
+        return Ok(join(inv));
+    }
     let ns = &inv.plan.namespaces;
     let mut c = Command::new(&inv.program);
     c.args(ns.types().into_iter().map(flag));
@@ -58,6 +99,55 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     Ok(Launch {
         command: c,
         cleanup: Vec::new(),
-        cgroup2_only: false,
+        mounts: Mounts::Caller,
+        detached: false,
+        holder: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::door::runtime::bundle::Workspace;
+    use crate::plan::runtime::{RuntimeConfig, RuntimePlan};
+    use crate::plan::Plan;
+
+    #[test]
+    fn a_case_that_joins_runs_through_nsenter() {
+        let plan = Plan {
+            door: crate::plan::Door::UnshareCli,
+            namespaces: serde_json::from_value(serde_json::json!({"net": {}, "time": {}}))
+                .expect("namespaces"),
+            steps: Vec::new(),
+            child_steps: Vec::new(),
+            observe: Vec::new(),
+            outer_userns: false,
+            sections: None,
+            runtime: Some(RuntimePlan {
+                config: RuntimeConfig {
+                    join: true,
+                    ..RuntimeConfig::default()
+                },
+                ..RuntimePlan::default()
+            }),
+        };
+        let ws = Workspace::new(std::process::id() as i32).expect("workspace");
+        let inv = Invocation {
+            plan: &plan,
+            workspace: &ws,
+            holder: Some(42),
+            caller: (0, 0),
+            args: vec!["/nsconform-probe".into(), "--in-container".into()],
+            program: "/nonexistent/unshare".into(),
+        };
+        let l = launch(&inv).expect("launch");
+        assert_eq!(l.command.get_program(), "nsenter");
+        let args: Vec<String> = (l.command.get_args())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args[..3],
+            ["--net=/proc/42/ns/net", "--time=/proc/42/ns/time", "--"]
+        );
+    }
 }
