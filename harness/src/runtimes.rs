@@ -349,16 +349,7 @@ mod tests {
     }
 
     fn plan(door: Door, ns: serde_json::Value) -> Plan {
-        Plan {
-            door,
-            namespaces: serde_json::from_value(ns).expect("namespaces"),
-            steps: Vec::new(),
-            child_steps: Vec::new(),
-            observe: Vec::new(),
-            sections: None,
-            outer_userns: false,
-            runtime: None,
-        }
+        Plan::bare(door, serde_json::from_value(ns).expect("namespaces"))
     }
 
     #[test]

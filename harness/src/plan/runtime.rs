@@ -319,17 +319,12 @@ mod tests {
 
     fn plan(door: Door, ns: serde_json::Value, config: RuntimeConfig) -> Plan {
         Plan {
-            door,
-            namespaces: serde_json::from_value(ns).expect("namespaces"),
-            steps: Vec::new(),
-            child_steps: Vec::new(),
             observe: vec![Process::Inside, Process::Host],
-            sections: None,
-            outer_userns: false,
             runtime: Some(RuntimePlan {
                 config,
                 ..RuntimePlan::default()
             }),
+            ..Plan::bare(door, serde_json::from_value(ns).expect("namespaces"))
         }
     }
 

@@ -33,6 +33,21 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan of `door` into `namespaces` with no steps and nothing observed:
+    /// what a door's own tests start from.
+    pub fn bare(door: Door, namespaces: Namespaces) -> Plan {
+        Plan {
+            door,
+            namespaces,
+            steps: Vec::new(),
+            child_steps: Vec::new(),
+            observe: Vec::new(),
+            sections: None,
+            outer_userns: false,
+            runtime: None,
+        }
+    }
+
     /// Why this door cannot carry out this plan, if it cannot.
     pub fn inexpressible(&self) -> Option<String> {
         let DoorKind::Syscall(door) = self.door.kind() else {
@@ -69,14 +84,8 @@ mod tests {
 
     fn plan(door: Door, ns: serde_json::Value, observe: &[Process]) -> Plan {
         Plan {
-            door,
-            namespaces: serde_json::from_value(ns).expect("namespaces"),
-            steps: Vec::new(),
-            child_steps: Vec::new(),
             observe: observe.to_vec(),
-            sections: None,
-            outer_userns: false,
-            runtime: None,
+            ..Plan::bare(door, serde_json::from_value(ns).expect("namespaces"))
         }
     }
 

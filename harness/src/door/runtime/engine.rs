@@ -213,13 +213,6 @@ mod tests {
     /// The namespace options of `door` for `ns`, joined or not.
     fn options(door: Door, ns: serde_json::Value, join: bool) -> Vec<String> {
         let plan = Plan {
-            door,
-            namespaces: serde_json::from_value(ns).expect("namespaces"),
-            steps: Vec::new(),
-            child_steps: Vec::new(),
-            observe: Vec::new(),
-            outer_userns: false,
-            sections: None,
             runtime: Some(RuntimePlan {
                 config: RuntimeConfig {
                     join,
@@ -227,6 +220,7 @@ mod tests {
                 },
                 ..RuntimePlan::default()
             }),
+            ..Plan::bare(door, serde_json::from_value(ns).expect("namespaces"))
         };
         let ws = Workspace::new(std::process::id() as i32).expect("workspace");
         let inv = Invocation {

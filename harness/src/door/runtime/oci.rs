@@ -293,17 +293,14 @@ mod tests {
 
     fn spec_of(ns: serde_json::Value, config: RuntimeConfig) -> Spec {
         let plan = Plan {
-            door: crate::plan::Door::Runc,
-            namespaces: serde_json::from_value(ns).expect("namespaces"),
-            steps: Vec::new(),
-            child_steps: Vec::new(),
-            observe: Vec::new(),
-            sections: None,
-            outer_userns: false,
             runtime: Some(RuntimePlan {
                 config,
                 ..RuntimePlan::default()
             }),
+            ..Plan::bare(
+                crate::plan::Door::Runc,
+                serde_json::from_value(ns).expect("namespaces"),
+            )
         };
         let ws = Workspace::new(std::process::id() as i32).expect("workspace");
         let inv = Invocation {

@@ -115,14 +115,6 @@ mod tests {
     #[test]
     fn a_case_that_joins_runs_through_nsenter() {
         let plan = Plan {
-            door: crate::plan::Door::UnshareCli,
-            namespaces: serde_json::from_value(serde_json::json!({"net": {}, "time": {}}))
-                .expect("namespaces"),
-            steps: Vec::new(),
-            child_steps: Vec::new(),
-            observe: Vec::new(),
-            outer_userns: false,
-            sections: None,
             runtime: Some(RuntimePlan {
                 config: RuntimeConfig {
                     join: true,
@@ -130,6 +122,11 @@ mod tests {
                 },
                 ..RuntimePlan::default()
             }),
+            ..Plan::bare(
+                crate::plan::Door::UnshareCli,
+                serde_json::from_value(serde_json::json!({"net": {}, "time": {}}))
+                    .expect("namespaces"),
+            )
         };
         let ws = Workspace::new(std::process::id() as i32).expect("workspace");
         let inv = Invocation {
