@@ -26,7 +26,11 @@ const NLMSG_ERROR: u16 = 2;
 pub const RTM_NEWLINK: u16 = 16;
 pub const RTM_DELLINK: u16 = 17;
 const RTM_NEWADDR: u16 = 20;
+const RTM_GETLINK: u16 = 18;
 const IFLA_IFNAME: u16 = 3;
+const IFLA_OPERSTATE: u16 = 16;
+/// IFLA_OPERSTATE's value for a link that is up (RFC 2863's "up").
+pub const IF_OPER_UP: u8 = 6;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_NET_NS_PID: u16 = 19;
 const IFLA_NET_NS_FD: u16 = 28;
@@ -228,6 +232,37 @@ impl Rtnl {
         }
     }
 
+    /// The RFC 2863 operational state of the link `index` (IFLA_OPERSTATE),
+    /// asked of the kernel: a request that changes nothing.
+    pub fn operstate(&self, index: u32) -> Result<Option<u8>, Errno> {
+        let mut m = Msg::new(RTM_GETLINK, 0);
+        m.ifinfo(index as i32, 0, 0);
+        let msg = m.finish();
+        // SAFETY: send reads `msg.len()` bytes of the slice we own.
+        let n = Errno::result(unsafe {
+            libc::send(self.fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0)
+        })?;
+        if n as usize != msg.len() {
+            return Err(Errno::EIO);
+        }
+        let deadline = std::time::Instant::now() + ACK_WAIT;
+        loop {
+            let buf = self.recv(deadline)?;
+            for (ty, body) in messages(&buf) {
+                match link_event(ty, body) {
+                    Some(ev) if ev.index == index as i32 => return Ok(ev.operstate),
+                    _ if ty == NLMSG_ERROR && body.len() >= 4 => {
+                        let code = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
+                        if code != 0 {
+                            return Err(Errno::from_raw(-code));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
     /// Receive one datagram, waiting until `deadline` at most (ETIMEDOUT).
     pub fn recv(&self, deadline: std::time::Instant) -> Result<Vec<u8>, Errno> {
         crate::sys::pipe::await_readable(self.fd.as_raw_fd(), deadline)?;
@@ -353,13 +388,15 @@ pub fn messages(buf: &[u8]) -> Vec<(u16, &[u8])> {
     out
 }
 
-/// One link event: the message type, the link's index, name and flags.
+/// One link event: the message type, the link's index, name, flags and
+/// operational state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkEvent {
     pub ty: u16,
     pub index: i32,
     pub name: Option<String>,
     pub flags: u32,
+    pub operstate: Option<u8>,
 }
 
 /// Read a link event from the body of an RTM_NEWLINK or RTM_DELLINK message.
@@ -369,7 +406,7 @@ pub fn link_event(ty: u16, body: &[u8]) -> Option<LinkEvent> {
     }
     let index = i32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
     let flags = u32::from_ne_bytes([body[8], body[9], body[10], body[11]]);
-    let mut name = None;
+    let (mut name, mut operstate) = (None, None);
     let mut at = 16;
     while at + 4 <= body.len() {
         let len = u16::from_ne_bytes([body[at], body[at + 1]]) as usize;
@@ -382,6 +419,9 @@ pub fn link_event(ty: u16, body: &[u8]) -> Option<LinkEvent> {
             let end = raw.iter().position(|b| *b == 0).unwrap_or(raw.len());
             name = Some(String::from_utf8_lossy(&raw[..end]).into_owned());
         }
+        if aty == IFLA_OPERSTATE && len > 4 {
+            operstate = Some(body[at + 4]);
+        }
         at += (len + 3) & !3;
     }
     Some(LinkEvent {
@@ -389,6 +429,7 @@ pub fn link_event(ty: u16, body: &[u8]) -> Option<LinkEvent> {
         index,
         name,
         flags,
+        operstate,
     })
 }
 
@@ -426,6 +467,25 @@ mod tests {
         assert_eq!(name_bytes("a-name-far-too-long"), Err(Errno::EINVAL));
         assert_eq!(name_bytes("a/b"), Err(Errno::EINVAL));
         assert_eq!(name_bytes("ok").unwrap(), b"ok\0");
+    }
+
+    #[test]
+    fn a_link_event_carries_the_operational_state() {
+        let mut m = Msg::new(RTM_NEWLINK, 0);
+        m.ifinfo(7, libc::IFF_UP as u32, 0);
+        m.attr(IFLA_OPERSTATE, &[IF_OPER_UP]);
+        let m = m.finish();
+        let ev = link_event(RTM_NEWLINK, messages(&m)[0].1).unwrap();
+        assert_eq!((ev.index, ev.operstate), (7, Some(IF_OPER_UP)));
+        let mut m = Msg::new(RTM_NEWLINK, 0);
+        m.ifinfo(7, 0, 0);
+        let m = m.finish();
+        assert_eq!(
+            link_event(RTM_NEWLINK, messages(&m)[0].1)
+                .unwrap()
+                .operstate,
+            None
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use nix::errno::Errno;
 use serde_json::{json, Value};
 
 use super::child;
-use super::rtnl::{self, index_of, Rtnl, Target, RTMGRP_LINK, RTM_NEWLINK};
+use super::rtnl::{self, index_of, Rtnl, Target, IF_OPER_UP, RTMGRP_LINK, RTM_NEWLINK};
 use super::sock::{self, errno};
 use crate::plan::net::{LinkEvents, MoveBy, VethCross, VethPair};
 use crate::step::Extra;
@@ -29,13 +29,20 @@ pub fn veth_pair(v: &VethPair) -> Result<Extra, Errno> {
     Ok(Extra::new())
 }
 
-/// Wait until the link `name` is operational, bounded: its flags are read
-/// again at each link event of the namespace (subscribed to first, so that
-/// none is missed), never on a timer.
+/// Wait until the link `name` is operational, bounded: IFF_RUNNING and an
+/// operational state of up, read again at each link event of the namespace
+/// (subscribed to first, so that none is missed), never on a timer.
+/// IFF_RUNNING alone also shows while the state is still "unknown", before
+/// the kernel's link watch has started the link's queue: a packet sent then
+/// is dropped (a first ARP request, retried only a second later).
 fn wait_running(name: &str) -> Result<(), Errno> {
     let events = Rtnl::subscribe(RTMGRP_LINK)?;
+    let ask = Rtnl::subscribe(0)?;
     let deadline = Instant::now() + RUNNING_WAIT;
-    while super::link::link_flags(name)? & libc::IFF_RUNNING == 0 {
+    let index = index_of(name)?;
+    while super::link::link_flags(name)? & libc::IFF_RUNNING == 0
+        || ask.operstate(index)? != Some(IF_OPER_UP)
+    {
         events.recv(deadline)?;
     }
     Ok(())
