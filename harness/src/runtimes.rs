@@ -153,15 +153,32 @@ pub fn detect(door: Door, overrides: &Overrides) -> DoorInfo {
     info
 }
 
-/// Every runtime door, as found here. This is the start of a run: what
-/// killed runs left behind (workspaces of probes that are gone, with their
-/// containers) is swept first.
+/// Every runtime door, as found here, each asked at the same time (a
+/// runtime's `--version` and `features` take tens of milliseconds). This is
+/// the start of a run: what killed runs left behind (workspaces of probes
+/// that are gone, with their containers) is swept first.
 pub fn detect_all(overrides: &Overrides) -> Vec<DoorInfo> {
     crate::door::runtime::sweep_stale();
-    RUNTIME_DOORS
-        .iter()
-        .map(|d| detect(*d, overrides))
-        .collect()
+    std::thread::scope(|s| {
+        let asked: Vec<_> = RUNTIME_DOORS
+            .iter()
+            .map(|d| s.spawn(move || detect(*d, overrides)))
+            .collect();
+        asked
+            .into_iter()
+            .zip(RUNTIME_DOORS)
+            .map(|(a, d)| a.join().unwrap_or_else(|_| unanswered(d)))
+            .collect()
+    })
+}
+
+/// A door whose detection panicked: unavailable, saying so.
+fn unanswered(door: Door) -> DoorInfo {
+    DoorInfo {
+        name: door.name().into(),
+        unavailable: Some(format!("{} could not be asked what it is", door.name())),
+        ..DoorInfo::default()
+    }
 }
 
 fn info(door: Door, envm: &Environment) -> Option<&DoorInfo> {
