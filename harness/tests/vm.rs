@@ -95,48 +95,39 @@ fn fake_kernel(dir: &Path) -> PathBuf {
     path
 }
 
-#[test]
-fn a_file_that_is_not_a_kernel_is_an_error() {
+/// The uts trials on the `vm:` target `kernel`, run with `args` added, are
+/// each an error saying `needle`, and the run exits 1.
+fn uts_errors_on(kernel: &Path, args: &[&str], needle: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let not_kernel = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let target = format!("vm:{}", not_kernel.display());
     let out_dir = dir.path().join("r");
-    let out = nsconform(&[
-        "run",
-        "--type",
-        "uts",
-        "--target",
-        &target,
-        "--report-dir",
-        out_dir.to_str().unwrap(),
-    ]);
+    let target = format!("vm:{}", kernel.display());
+    let mut all = vec!["run", "--type", "uts", "--target", &target];
+    all.extend(args);
+    all.extend(["--report-dir", out_dir.to_str().unwrap()]);
+    let out = nsconform(&all);
     assert_eq!(
         out.status.code(),
         Some(1),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    all_errors_saying(&target_dir(&out_dir, "vm-"), "is not a Linux kernel image");
+    all_errors_saying(&target_dir(&out_dir, "vm-"), needle);
+}
+
+#[test]
+fn a_file_that_is_not_a_kernel_is_an_error() {
+    let not_kernel = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    uts_errors_on(&not_kernel, &[], "is not a Linux kernel image");
 }
 
 #[test]
 fn missing_qemu_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let target = format!("vm:{}", fake_kernel(dir.path()).display());
-    let out_dir = dir.path().join("r");
-    let out = nsconform(&[
-        "run",
-        "--type",
-        "uts",
-        "--target",
-        &target,
-        "--qemu",
-        "/nonexistent/qemu-system-x86_64",
-        "--report-dir",
-        out_dir.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    all_errors_saying(&target_dir(&out_dir, "vm-"), "qemu is missing");
+    uts_errors_on(
+        &fake_kernel(dir.path()),
+        &["--qemu", "/nonexistent/qemu-system-x86_64"],
+        "qemu is missing",
+    );
 }
 
 /// The pids of processes whose command line mentions `needle`.
@@ -151,8 +142,8 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
     found
 }
 
-/// The uts trials on the 6.1 kernel, booted with `args` added, are each an
-/// error saying `needle`, and no qemu is left behind.
+/// The uts trials on a copy of the 6.1 kernel, booted with `args` added, are
+/// each an error saying `needle`, and no qemu is left behind.
 fn a_boot_that_errs(name: &str, args: &[&str], needle: &str) {
     let (Some(q), Some(k)) = (qemu(), kernel("6.1")) else {
         return missing("qemu or the 6.1 cloud kernel");
@@ -161,15 +152,9 @@ fn a_boot_that_errs(name: &str, args: &[&str], needle: &str) {
     // A copy under a name of its own, to find any qemu left behind.
     let own = dir.path().join(name);
     std::fs::copy(&k, &own).unwrap();
-    let out_dir = dir.path().join("r");
-    let target = format!("vm:{}", own.display());
-    let mut all = vec!["run", "--type", "uts", "--target", &target];
-    all.extend(["--qemu", q.to_str().unwrap()]);
+    let mut all = vec!["--qemu", q.to_str().unwrap()];
     all.extend(args);
-    all.extend(["--report-dir", out_dir.to_str().unwrap()]);
-    let out = nsconform(&all);
-    assert_eq!(out.status.code(), Some(1));
-    all_errors_saying(&target_dir(&out_dir, "vm-"), needle);
+    uts_errors_on(&own, &all, needle);
     let left = processes_mentioning(own.to_str().unwrap());
     assert!(left.is_empty(), "qemu left behind: {left:?}");
 }

@@ -209,19 +209,12 @@ impl Rtnl {
         // The socket's namespace was checked when it was opened; the sender
         // (perhaps a helper that inherited the socket) is checked now.
         guard::ensure(NsType::Net)?;
-        // SAFETY: send reads `msg.len()` bytes of the slice we own.
-        let n = Errno::result(unsafe {
-            libc::send(self.fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0)
-        })?;
-        if n as usize != msg.len() {
-            return Err(Errno::EIO);
-        }
+        self.send(msg)?;
         let deadline = std::time::Instant::now() + ACK_WAIT;
         loop {
             let buf = self.recv(deadline)?;
             for (ty, body) in messages(&buf) {
-                if ty == NLMSG_ERROR && body.len() >= 4 {
-                    let code = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
+                if let Some(code) = error_code(ty, body) {
                     return if code == 0 {
                         Ok(())
                     } else {
@@ -237,7 +230,24 @@ impl Rtnl {
     pub fn operstate(&self, index: u32) -> Result<Option<u8>, Errno> {
         let mut m = Msg::new(RTM_GETLINK, 0);
         m.ifinfo(index as i32, 0, 0);
-        let msg = m.finish();
+        self.send(&m.finish())?;
+        let deadline = std::time::Instant::now() + ACK_WAIT;
+        loop {
+            let buf = self.recv(deadline)?;
+            for (ty, body) in messages(&buf) {
+                match link_event(ty, body) {
+                    Some(ev) if ev.index == index as i32 => return Ok(ev.operstate),
+                    _ => match error_code(ty, body) {
+                        Some(code) if code != 0 => return Err(Errno::from_raw(-code)),
+                        _ => {}
+                    },
+                }
+            }
+        }
+    }
+
+    /// Send one whole message.
+    fn send(&self, msg: &[u8]) -> Result<(), Errno> {
         // SAFETY: send reads `msg.len()` bytes of the slice we own.
         let n = Errno::result(unsafe {
             libc::send(self.fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0)
@@ -245,22 +255,7 @@ impl Rtnl {
         if n as usize != msg.len() {
             return Err(Errno::EIO);
         }
-        let deadline = std::time::Instant::now() + ACK_WAIT;
-        loop {
-            let buf = self.recv(deadline)?;
-            for (ty, body) in messages(&buf) {
-                match link_event(ty, body) {
-                    Some(ev) if ev.index == index as i32 => return Ok(ev.operstate),
-                    _ if ty == NLMSG_ERROR && body.len() >= 4 => {
-                        let code = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
-                        if code != 0 {
-                            return Err(Errno::from_raw(-code));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
+        Ok(())
     }
 
     /// Receive one datagram, waiting until `deadline` at most (ETIMEDOUT).
@@ -370,6 +365,12 @@ fn is_own_netns(to: Target) -> bool {
 /// The index of the link `name` in the caller's network namespace (ENODEV).
 pub fn index_of(name: &str) -> Result<u32, Errno> {
     nix::net::if_::if_nametoindex(name).map_err(|_| Errno::ENODEV)
+}
+
+/// The code of an NLMSG_ERROR message (0: an acknowledgement, else -errno).
+fn error_code(ty: u16, body: &[u8]) -> Option<i32> {
+    (ty == NLMSG_ERROR && body.len() >= 4)
+        .then(|| i32::from_ne_bytes([body[0], body[1], body[2], body[3]]))
 }
 
 /// The (type, body) of each netlink message in one datagram.
