@@ -122,7 +122,7 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
     if args.report_dir.is_none() {
         let root = Path::new(REPORT_ROOT);
         report::point_latest(root, &dir)?;
-        report::prune(root, args.keep)?;
+        report::prune(root, &dir, args.keep)?;
     }
     let s = report.summary;
     eprintln!(

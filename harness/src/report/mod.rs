@@ -249,18 +249,22 @@ fn is_run_dir_name(name: &str) -> bool {
 }
 
 /// Removes the oldest finished run directories under `root` (those holding a
-/// `report.json`), keeping the newest `keep + 1`: the latest and `keep` older.
+/// `report.json`) besides `latest`, the run just written, keeping `keep` of
+/// them. The latest is never removed, even where its name sorts first (a
+/// name freed by an earlier prune within the same second is taken again).
 /// Directories of runs still going, and anything else, are left alone.
-pub fn prune(root: &Path, keep: usize) -> Result<Vec<PathBuf>, ReportError> {
+pub fn prune(root: &Path, latest: &Path, keep: usize) -> Result<Vec<PathBuf>, ReportError> {
     let entries = std::fs::read_dir(root).map_err(|e| ReportError::at("read", root, e))?;
+    let latest_name = latest.file_name();
     let mut runs: Vec<(String, PathBuf)> = entries
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| Some(e.file_name().as_os_str()) != latest_name)
         .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
         .filter(|(name, path)| is_run_dir_name(name) && path.join("report.json").exists())
         .collect();
     runs.sort_by_key(|(name, _)| run_order(name));
-    let surplus = runs.len().saturating_sub(keep + 1);
+    let surplus = runs.len().saturating_sub(keep);
     let mut removed = Vec::new();
     for (_, path) in runs.into_iter().take(surplus) {
         std::fs::remove_dir_all(&path).map_err(|e| ReportError::at("remove", &path, e))?;
@@ -343,6 +347,24 @@ pub(crate) fn one_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prune_never_removes_the_latest_whatever_its_name() {
+        let root = tempfile::tempdir().unwrap();
+        let run = |name: &str| {
+            let dir = root.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("report.json"), "{}").unwrap();
+            dir
+        };
+        run("20261202T031326Z-2");
+        run("20261202T031326Z-3");
+        // The name a prune freed, taken again by the newest run.
+        let latest = run("20261202T031326Z");
+        let removed = prune(root.path(), &latest, 1).unwrap();
+        assert_eq!(removed, vec![root.path().join("20261202T031326Z-2")]);
+        assert!(latest.join("report.json").exists());
+    }
     use rstest::rstest;
     use std::time::Duration;
 
