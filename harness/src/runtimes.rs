@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::plan::runtime::{RuntimePlan, RUNTIME_DOORS};
 use crate::plan::{Door, Plan};
@@ -45,17 +46,13 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// What `program args` prints on stdout, if it succeeds.
+/// How long a runtime may take to tell its version or features.
+const ANSWER_WITHIN: Duration = Duration::from_secs(20);
+
+/// What `program args` prints on stdout, if it succeeds in time.
 fn output(program: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = crate::sys::tool::answer(Command::new(program).args(args), ANSWER_WITHIN)?;
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The version line of a program: its `--version` output, on one line.

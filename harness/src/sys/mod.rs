@@ -1,7 +1,8 @@
 //! The bottom of the actor side: the only place that forks, clones, makes
 //! pipes and reaps, with the errno helpers, the typed messages a probe's
 //! processes send to its supervisor, the one typed helper process
-//! (`helper`), and the running of other programs (`command`).
+//! (`helper`), the running of other programs (`command`), and the asking of
+//! a tool from the harness (`tool`).
 
 pub mod clone;
 pub mod command;
@@ -11,3 +12,4 @@ pub mod message;
 pub mod ns;
 pub mod pipe;
 pub mod process;
+pub mod tool;

@@ -54,8 +54,9 @@ impl Invocation<'_> {
 pub enum Mounts {
     /// The caller's mount namespace.
     Caller,
-    /// A private mount namespace of the caller's user namespace (runc
-    /// rootless: see [`oci_runtime`]).
+    /// A private mount namespace of the caller's user namespace, where
+    /// the runtime's own mounts stay (the OCI runtimes: see
+    /// [`oci_runtime`]).
     Private,
     /// A private mount namespace with only cgroup2 at /sys/fs/cgroup (crun
     /// on a hybrid host).

@@ -67,12 +67,15 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
         .arg(&inv.workspace.id);
     let mut delete = base(inv);
     delete.args(["delete", "--force"]).arg(&inv.workspace.id);
+    // Never the caller's mount namespace: crun (and runc where a memfd
+    // cannot be had) bind-mounts its own binary over /tmp/crun.XXXXXX for a
+    // moment (try_bindfd, its guard against CVE-2019-5736), which a
+    // concurrent trial would see in the host's mount table. Rootless runc
+    // needs a private one anyway.
     let mounts = if crun_on_hybrid {
         Mounts::Cgroup2Only
-    } else if inv.plan.outer_userns {
-        Mounts::Private
     } else {
-        Mounts::Caller
+        Mounts::Private
     };
     Ok(Launch {
         command: run,
