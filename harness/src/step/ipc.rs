@@ -2,6 +2,7 @@
 //! them from a second IPC namespace or after joining one again.
 
 mod gone;
+mod sysv_gone;
 
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
@@ -339,5 +340,6 @@ pub fn perform(step: &IpcStep, _env: &StepEnv) -> Result<Extra, Errno> {
         IpcStep::Sysctl(s) => super::sysctl::write(&s.name, &s.value, NsType::Ipc),
         IpcStep::MqueueRemount(s) => mqueue_remount(s),
         IpcStep::MqueueGone(s) => gone::mqueue_gone(s),
+        IpcStep::SysvGone(_) => sysv_gone::sysv_gone(),
     }
 }
