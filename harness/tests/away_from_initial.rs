@@ -12,11 +12,9 @@
 
 mod support_rel;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde_json::Value;
-use support_rel::source_dir;
+use support_rel::wrapped;
 
 /// Large clock offsets for the time namespace the suite runs in.
 const MONOTONIC: &str = "100000000";
@@ -66,58 +64,16 @@ fn unshare() -> Command {
     cmd
 }
 
-/// Why the namespaces cannot be made here, if they cannot.
-fn unavailable() -> Option<String> {
-    let out = unshare().arg("true").output();
-    match out {
-        Err(e) => Some(format!("unshare(1) cannot run: {e}")),
-        Ok(o) if !o.status.success() => Some(format!(
-            "unshare(1) cannot make the namespaces: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Ok(_) => None,
-    }
-}
-
-/// Run the suite in the namespaces; the report it wrote.
-fn run_suite(scratch: &Path, reports: &Path) -> Value {
-    let out = unshare()
-        .args(["sh", "-c", SETUP, "sh"])
-        .arg(scratch)
-        .arg(env!("CARGO_BIN_EXE_nsconform"))
-        .args(["run", "-q", "--report-dir"])
-        .arg(reports)
-        .arg("--cases")
-        .arg(source_dir("cases"))
-        .arg("--fixtures")
-        .arg(source_dir("fixtures"))
-        .output()
-        .expect("unshare(1) starts");
-    let path = reports.join("report.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "no report at {} ({e}); exit {:?}, stderr:\n{}",
-            path.display(),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    serde_json::from_str(&text).expect("report.json is JSON")
-}
-
 #[test]
 fn no_fail_and_no_error_away_from_the_initial_namespaces() {
-    if let Some(reason) = unavailable() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true, and {reason}"
-        );
-        eprintln!("skipped: {reason}");
+    if let Some(reason) = wrapped::unavailable(unshare(), &["true"], "the namespaces") {
+        wrapped::skip(&reason);
         return;
     }
     let scratch = tempfile::tempdir().expect("a scratch directory");
-    let reports: PathBuf = scratch.path().join("reports");
-    let report = run_suite(scratch.path(), &reports);
+    let mut wrapper = unshare();
+    wrapper.args(["sh", "-c", SETUP, "sh"]).arg(scratch.path());
+    let report = wrapped::run_suite(wrapper, &scratch.path().join("reports"));
     let bad: Vec<String> = report["trials"]
         .as_array()
         .into_iter()

@@ -14,7 +14,7 @@ mod support_rel;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use support_rel::source_dir;
+use support_rel::wrapped;
 
 /// Set the limit inside the namespace, then run the command.
 const SETUP: &str = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"";
@@ -25,48 +25,21 @@ fn unshare() -> Command {
     cmd
 }
 
-/// Why the user namespace cannot be made or limited here, if it cannot.
-fn unavailable() -> Option<String> {
-    match unshare().args(["sh", "-c", SETUP, "sh", "true"]).output() {
-        Err(e) => Some(format!("unshare(1) cannot run: {e}")),
-        Ok(o) if !o.status.success() => Some(format!(
-            "unshare(1) cannot make a user namespace with a limit of 0: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Ok(_) => None,
-    }
-}
-
 #[test]
 fn restricted_user_namespaces_give_skips_naming_the_setting() {
-    if let Some(reason) = unavailable() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true, and {reason}"
-        );
-        eprintln!("skipped: {reason}");
+    let limited = wrapped::unavailable(
+        unshare(),
+        &["sh", "-c", SETUP, "sh", "true"],
+        "a user namespace with a limit of 0",
+    );
+    if let Some(reason) = limited {
+        wrapped::skip(&reason);
         return;
     }
     let scratch = tempfile::tempdir().expect("a scratch directory");
-    let reports = scratch.path().join("reports");
-    let out = unshare()
-        .args(["sh", "-c", SETUP, "sh"])
-        .arg(env!("CARGO_BIN_EXE_nsconform"))
-        .args(["run", "-q", "--report-dir"])
-        .arg(&reports)
-        .arg("--cases")
-        .arg(source_dir("cases"))
-        .arg("--fixtures")
-        .arg(source_dir("fixtures"))
-        .output()
-        .expect("unshare(1) starts");
-    let text = std::fs::read_to_string(reports.join("report.json")).unwrap_or_else(|e| {
-        panic!(
-            "no report ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let report: Value = serde_json::from_str(&text).expect("report.json is JSON");
+    let mut wrapper = unshare();
+    wrapper.args(["sh", "-c", SETUP, "sh"]);
+    let report = wrapped::run_suite(wrapper, &scratch.path().join("reports"));
     let trials = report["trials"].as_array().expect("a list of trials");
     assert!(!trials.is_empty(), "no trials");
     let setting = "user.max_user_namespaces = 0";

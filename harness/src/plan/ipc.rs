@@ -63,6 +63,16 @@ pub struct MqueueGoneStep {
     pub mount: String,
 }
 
+/// System V objects are destroyed with their IPC namespace: a forked child
+/// makes a user namespace of its own (at most one IPC namespace in it, a
+/// lock limit of one page); in a new IPC namespace a process locks a
+/// one-page segment (SHM_LOCK) and tries a second; while it lives, a second
+/// IPC namespace is tried; once it is reaped, a new IPC namespace (the
+/// kernel waits for the old one to be freed) locks a page again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SysvGoneStep {}
+
 /// Write one of the per-namespace IPC sysctls of ipc_namespaces(7)
 /// (`kernel.shmmax`, `fs.mqueue.queues_max`, ...) in the caller's namespace,
 /// and read it back.
@@ -83,6 +93,7 @@ pub enum IpcStep {
     Sysctl(SysctlStep),
     MqueueRemount(MqueueRemountStep),
     MqueueGone(MqueueGoneStep),
+    SysvGone(SysvGoneStep),
 }
 
 impl IpcStep {
@@ -95,6 +106,7 @@ impl IpcStep {
             IpcStep::Sysctl(_) => "sysctl",
             IpcStep::MqueueRemount(_) => "mqueue_remount",
             IpcStep::MqueueGone(_) => "mqueue_gone",
+            IpcStep::SysvGone(_) => "sysv_gone",
         }
     }
 
@@ -106,7 +118,8 @@ impl IpcStep {
             IpcStep::Rejoin(_)
             | IpcStep::MqueueOtherNs(_)
             | IpcStep::MqueueRemount(_)
-            | IpcStep::MqueueGone(_) => None,
+            | IpcStep::MqueueGone(_)
+            | IpcStep::SysvGone(_) => None,
         }
     }
 
@@ -155,6 +168,7 @@ mod tests {
     #[case(r#"{"mqueue_other_ns": {"name": "/q", "mount": "/tmp/mq"}}"#, true)]
     #[case(r#"{"mqueue_other_ns": {"name": "q", "mount": "/tmp/mq"}}"#, false)]
     #[case(r#"{"mqueue_remount": {"name": "/q", "mount": "/tmp/mq"}}"#, true)]
+    #[case(r#"{"sysv_gone": {}}"#, true)]
     #[case(r#"{"mqueue_remount": {"name": "/q", "mount": "/dev/mqueue"}}"#, false)]
     #[case(
         r#"{"mqueue_other_ns": {"name": "/q", "mount": "/dev/mqueue"}}"#,

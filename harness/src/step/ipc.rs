@@ -2,6 +2,7 @@
 //! them from a second IPC namespace or after joining one again.
 
 mod gone;
+mod sysv_gone;
 
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
@@ -243,14 +244,21 @@ pub(super) fn queues(dir: &str) -> Result<Value, Errno> {
     Ok(names.into())
 }
 
+/// In the caller (a helper): new IPC and mount namespaces, the mounts made
+/// private, and the queue `name` made in the new IPC namespace.
+pub(super) fn queue_in_new_ns(name: &str) -> Result<(), Errno> {
+    use nix::mount::{mount, MsFlags};
+    unshare((libc::CLONE_NEWIPC | libc::CLONE_NEWNS) as u64)?;
+    let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+    guard::ensure(NsType::Mnt)?;
+    mount(None::<&str>, "/", None::<&str>, private, None::<&str>)?;
+    mqueue(name).map(drop)
+}
+
 fn mqueue_other_ns(s: &MqueueOtherNsStep) -> Result<Extra, Errno> {
     use nix::mount::{mount, MsFlags};
     in_child(DEADLINE, || {
-        unshare((libc::CLONE_NEWIPC | libc::CLONE_NEWNS) as u64)?;
-        let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
-        guard::ensure(NsType::Mnt)?;
-        mount(None::<&str>, "/", None::<&str>, private, None::<&str>)?;
-        mqueue(&s.name)?;
+        queue_in_new_ns(&s.name)?;
         let mut extra = Extra::new();
         extra.insert("old_mount".into(), queues(&s.mount)?);
         guard::ensure(NsType::Mnt)?;
@@ -288,13 +296,21 @@ pub(super) fn mount_mqueue(dir: &str) -> Result<(), Errno> {
     )
 }
 
+/// The new namespace's defaults for a queue made without attributes, small
+/// (its own sysctls), since every queue counts against the user's
+/// RLIMIT_MSGQUEUE.
+const SMALL_QUEUE: [(&str, &str); 2] = [
+    ("fs.mqueue.msg_default", "1"),
+    ("fs.mqueue.msgsize_default", "256"),
+];
+
 /// Make a queue with creat(2) on the mqueue mount, small: the new
-/// namespace's defaults are lowered first (its own sysctls), since every
-/// queue counts against the user's RLIMIT_MSGQUEUE.
+/// namespace's defaults are lowered first where the kernel lets the caller
+/// (a rootless caller since 6.9); otherwise the queue has the defaults.
 fn creat_queue(dir: &str, name: &str) -> Result<(), Errno> {
-    guard::ensure(NsType::Ipc)?;
-    let _ = std::fs::write("/proc/sys/fs/mqueue/msg_default", "1\n");
-    let _ = std::fs::write("/proc/sys/fs/mqueue/msgsize_default", "256\n");
+    for (sysctl, value) in SMALL_QUEUE {
+        let _ = super::sysctl::write(sysctl, value, NsType::Ipc);
+    }
     guard::ensure(NsType::Mnt)?;
     std::fs::OpenOptions::new()
         .write(true)
@@ -305,14 +321,9 @@ fn creat_queue(dir: &str, name: &str) -> Result<(), Errno> {
 }
 
 fn mqueue_remount(s: &MqueueRemountStep) -> Result<Extra, Errno> {
-    use nix::mount::{mount, MsFlags};
     let second = format!("{}-creat", s.name);
     in_child(DEADLINE, || {
-        unshare((libc::CLONE_NEWIPC | libc::CLONE_NEWNS) as u64)?;
-        let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
-        guard::ensure(NsType::Mnt)?;
-        mount(None::<&str>, "/", None::<&str>, private, None::<&str>)?;
-        mqueue(&s.name)?;
+        queue_in_new_ns(&s.name)?;
         let mut extra = Extra::new();
         extra.insert("mount".into(), outcome(mount_mqueue(&s.mount)));
         extra.insert("listed".into(), queues(&s.mount)?);
@@ -339,5 +350,6 @@ pub fn perform(step: &IpcStep, _env: &StepEnv) -> Result<Extra, Errno> {
         IpcStep::Sysctl(s) => super::sysctl::write(&s.name, &s.value, NsType::Ipc),
         IpcStep::MqueueRemount(s) => mqueue_remount(s),
         IpcStep::MqueueGone(s) => gone::mqueue_gone(s),
+        IpcStep::SysvGone(_) => sysv_gone::sysv_gone(),
     }
 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod snapshot;
+pub mod wrapped;
 
 use snapshot::{suite_processes, HostSnapshot, Scope, SuiteProcess};
 

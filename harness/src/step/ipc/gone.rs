@@ -12,7 +12,7 @@ use nix::errno::Errno;
 use rustix::fs::inotify;
 use serde_json::{json, Value};
 
-use super::{mount_mqueue, mqueue, open_queue, queues};
+use super::{mount_mqueue, open_queue, queue_in_new_ns, queues};
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::ipc::MqueueGoneStep;
@@ -65,13 +65,8 @@ fn await_events(fd: &OwnedFd) -> Vec<&'static str> {
 }
 
 pub fn mqueue_gone(s: &MqueueGoneStep) -> Result<Extra, Errno> {
-    use nix::mount::{mount, MsFlags};
     crate::sys::helper::in_child(DEADLINE + CLEANUP_WAIT, || {
-        unshare((libc::CLONE_NEWIPC | libc::CLONE_NEWNS) as u64)?;
-        guard::ensure(NsType::Mnt)?;
-        let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
-        mount(None::<&str>, "/", None::<&str>, private, None::<&str>)?;
-        mqueue(&s.name)?;
+        queue_in_new_ns(&s.name)?;
         mount_mqueue(&s.mount)?;
         let mut extra = Extra::new();
         extra.insert("listed".into(), queues(&s.mount)?);
