@@ -250,6 +250,46 @@ fn pid_for_children_opens() -> bool {
     }
 }
 
+/// The IPC sysctls of an IPC namespace its probes make can be written by
+/// this run: global root writes them on every kernel; anyone else as the
+/// root of the namespace's own user namespace, which owns them since 6.9
+/// (50ec499b9a43, ipc_set_ownership; backported to 6.1.y and 6.6.y). Asked
+/// of a child that unshares a user and an IPC namespace, maps its uid to 0
+/// there and opens kernel.shmmax and fs.mqueue.queues_max for writing
+/// without writing them.
+fn ipc_sysctls_writable() -> bool {
+    if privileged() {
+        return true;
+    }
+    let map = format!("0 {} 1\n", nix::unistd::geteuid());
+    // SAFETY: unshare, open, write and close on NUL-terminated static paths
+    // and a buffer made before the fork: async-signal-safe, no allocation.
+    let in_child = move || unsafe {
+        if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWIPC) != 0 {
+            return false;
+        }
+        let fd = libc::open(
+            c"/proc/self/uid_map".as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        );
+        if fd < 0 || libc::write(fd, map.as_ptr().cast(), map.len()) != map.len() as isize {
+            return false;
+        }
+        libc::close(fd);
+        [
+            c"/proc/sys/kernel/shmmax",
+            c"/proc/sys/fs/mqueue/queues_max",
+        ]
+        .iter()
+        .all(|path| {
+            let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            fd >= 0 && libc::close(fd) == 0
+        })
+    };
+    // SAFETY: `in_child` calls only async-signal-safe functions.
+    unsafe { crate::sys::command::holds_in_a_child(in_child) }
+}
+
 /// veth pairs (CONFIG_VETH), found without making one: built in or loaded,
 /// the kernel's symbols name `veth_newlink`; a module on disk can be loaded
 /// when a pair is made. A kernel that hides its symbols is taken to have it.
@@ -341,6 +381,7 @@ pub fn features() -> BTreeMap<String, bool> {
         "pid.init_via_setns".into(),
         in_new_user_and_pid_ns(pid_for_children_opens),
     );
+    f.insert("ipc.sysctls_writable".into(), ipc_sysctls_writable());
     f.insert("ipv6".into(), Path::new("/proc/sys/net/ipv6").exists());
     f
 }
@@ -361,6 +402,10 @@ pub fn missing(feature: &str) -> SkipReason {
             "the suite runs below the initial user namespace, whose depth nsfs does not show, and the case counts levels from it",
         ),
         "ipv6" => SkipReason::NoFeature("ipv6 (CONFIG_IPV6: no /proc/sys/net/ipv6)".into()),
+        "ipc.sysctls_writable" => SkipReason::NoFeature(
+            "ipc.sysctls_writable (the IPC sysctls owned by the root of the IPC namespace's user namespace, Linux 6.9, 50ec499b9a43: before, only global root writes them)"
+                .into(),
+        ),
         _ => SkipReason::NoFeature(feature.to_string()),
     }
 }
