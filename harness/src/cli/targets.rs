@@ -21,7 +21,8 @@ use super::{Selection, EXIT_FAILED, EXIT_OK};
 #[derive(Args, Debug, Clone, Default)]
 pub struct TargetArgs {
     /// Where to run: `host`, or `vm:KERNEL` to boot a bzImage/vmlinuz under
-    /// qemu (repeatable; several run in parallel) [default: host].
+    /// qemu, or `vm:7.2` for the newest cached vmlinuz-7.2* (repeatable;
+    /// several run in parallel) [default: host].
     #[arg(long = "target", value_name = "TARGET")]
     pub targets: Vec<String>,
     /// The qemu-system-x86_64 to use [default: $NSCONFORM_QEMU, then PATH,
@@ -108,7 +109,7 @@ impl TargetArgs {
             if t == "host" {
                 out.push(Target::Host);
             } else if let Some(path) = t.strip_prefix("vm:") {
-                let kernel = PathBuf::from(path);
+                let kernel = kernel_of(path);
                 let kconfig = configs
                     .next()
                     .cloned()
@@ -163,6 +164,23 @@ impl TargetArgs {
             },
         }
     }
+}
+
+/// The image `vm:NAME` boots: the file NAME, else (a bare version such as
+/// `7.2`) the newest `vmlinuz-NAME*` of $NSCONFORM_VM_KERNELS, then of
+/// .cache/vm/kernels of the current directory and of the source tree.
+fn kernel_of(name: &str) -> PathBuf {
+    let path = PathBuf::from(name);
+    if path.exists() || name.contains('/') {
+        return path;
+    }
+    let mut dirs: Vec<PathBuf> = std::env::var_os("NSCONFORM_VM_KERNELS")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    dirs.push(PathBuf::from(".cache/vm/kernels"));
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/vm/kernels"));
+    vm::image::cached(name, &dirs).unwrap_or(path)
 }
 
 /// The host's report, as a plain run makes it.

@@ -87,10 +87,15 @@ fn iterate_from_second(first: &OwnedFd, first_id: u64) -> Result<Extra, Errno> {
         true => ((first, first_id), (&second, info.mnt_ns_id)),
         false => ((&second, info.mnt_ns_id), (first, first_id)),
     };
+    let (_, first_info) = mnt_ioctl(first, NS_MNT_GET_INFO)?;
     let mut extra = Extra::new();
     extra.insert("second_id".into(), info.mnt_ns_id.into());
     extra.insert("second_mounts".into(), info.nr_mounts.into());
     extra.insert("second_mountinfo".into(), read_mountinfo().len().into());
+    // A namespace's count against what listmount lists in it from another:
+    // mountinfo shows only what lies below the process's root.
+    extra.insert("first_mounts".into(), first_info.nr_mounts.into());
+    extra.insert("first_listed".into(), listmount(first_id)?.len().into());
     extra.insert("lower_id".into(), lower.1.into());
     extra.insert("higher_id".into(), higher.1.into());
     extra.insert(
@@ -186,7 +191,7 @@ fn statmount(id: u64, ns: u64) -> Result<(String, Option<u64>), Errno> {
 }
 
 /// What listmount and statmount show of namespace `ns` and of this one.
-fn list_both(ns: u64, lines: u32) -> Result<Extra, Errno> {
+fn list_both(ns: u64, lines: u32, nr_mounts: u32) -> Result<Extra, Errno> {
     let own = listmount(0)?;
     let theirs = listmount(ns)?;
     let tmpfs = |ids: &[u64], ns: u64| -> Result<(usize, bool), Errno> {
@@ -206,6 +211,7 @@ fn list_both(ns: u64, lines: u32) -> Result<Extra, Errno> {
     extra.insert("own_mountinfo".into(), read_mountinfo().len().into());
     extra.insert("foreign_count".into(), theirs.len().into());
     extra.insert("foreign_mountinfo".into(), lines.into());
+    extra.insert("foreign_nr_mounts".into(), nr_mounts.into());
     extra.insert("own_tmpfs".into(), own_tmpfs.into());
     extra.insert("foreign_tmpfs".into(), foreign_tmpfs.into());
     extra.insert("foreign_ns_id_reported".into(), all_in_ns.into());
@@ -227,7 +233,8 @@ pub fn list_foreign() -> Result<Extra, Errno> {
     let (_, info) = mnt_ioctl(&open(&format!("/proc/{pid}/ns/mnt"))?, NS_MNT_GET_INFO)?;
     let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
         .map_err(crate::sys::errno::io_errno)?;
-    let result = list_both(info.mnt_ns_id, mountinfo.lines().count() as u32);
+    let lines = mountinfo.lines().count() as u32;
+    let result = list_both(info.mnt_ns_id, lines, info.nr_mounts);
     second.go();
     second.finish()?;
     result

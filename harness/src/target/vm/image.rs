@@ -1,5 +1,6 @@
 //! Kernel images: a file given as `vm:PATH` must be an x86 boot image
-//! (bzImage or vmlinuz) before qemu is asked to boot it.
+//! (bzImage or vmlinuz) before qemu is asked to boot it; `vm:7.2` names the
+//! newest `vmlinuz-7.2*` of the kernel cache (what `.ci/fetch-vm` fetched).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -45,10 +46,52 @@ pub fn check(path: &Path) -> Result<(), KernelImageError> {
     }
 }
 
+/// The newest `vmlinuz-<name>...` in `dirs` (the first directory holding
+/// one), where what follows `<name>` does not continue its last number:
+/// `6.1` names `vmlinuz-6.1.0-57-cloud-amd64`, not `vmlinuz-6.12.117...`.
+pub fn cached(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+    let prefix = format!("vmlinuz-{name}");
+    dirs.iter().find_map(|dir| {
+        let mut found: Vec<(crate::kver::KernelVersion, PathBuf)> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .filter_map(|e| {
+                let file = e.file_name().to_string_lossy().into_owned();
+                let rest = file.strip_prefix(&prefix)?;
+                if rest.starts_with(|c: char| c.is_ascii_digit()) {
+                    return None;
+                }
+                let release = file.strip_prefix("vmlinuz-")?;
+                Some((crate::kver::KernelVersion::from_release(release)?, e.path()))
+            })
+            .collect();
+        found.sort();
+        found.pop().map(|(_, path)| path)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn a_name_is_the_newest_cached_kernel_of_that_version() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "vmlinuz-6.1.0-57-cloud-amd64",
+            "vmlinuz-6.12.9+deb12-cloud-amd64",
+            "vmlinuz-6.12.117+deb12-cloud-amd64",
+            "config-7.2.13+deb14-cloud-amd64",
+        ] {
+            std::fs::write(dir.path().join(f), b"").unwrap();
+        }
+        let dirs = [PathBuf::from("/nonexistent"), dir.path().to_path_buf()];
+        let name = |n: &str| cached(n, &dirs).map(|p| p.file_name().unwrap().to_owned());
+        assert_eq!(name("6.1").unwrap(), "vmlinuz-6.1.0-57-cloud-amd64");
+        assert_eq!(name("6.12").unwrap(), "vmlinuz-6.12.117+deb12-cloud-amd64");
+        assert_eq!(name("7.2"), None);
+    }
 
     #[test]
     fn a_boot_header_is_a_kernel() {

@@ -1,5 +1,6 @@
 //! The initramfs of a guest: the static `nsconform` binary as `/init`, the
-//! probe, the cases, the fixtures and the plan, as a newc cpio archive.
+//! probe, the cases, the fixtures, the known issues beside the cases and the
+//! plan, as a newc cpio archive.
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -92,8 +93,28 @@ pub fn build(contents: &Contents, plan: &GuestPlan, out: &Path) -> Result<(), Bu
             None => pack_built_in(&mut a, name).map_err(io_err(out))?,
         }
     }
+    if let Some(text) = known_issues(contents)? {
+        // Beside the cases, where the guest's suite looks for it.
+        let at = crate::suite::known_issues_path(Path::new(protocol::CASES_DIR));
+        a.file(&at.to_string_lossy(), 0o644, text.as_bytes())
+            .map_err(io_err(out))?;
+    }
     a.finish().map_err(io_err(out))?;
     Ok(())
+}
+
+/// The known issues of the suite packed: the file beside the cases
+/// directory given, or the one built in; none is no known issues.
+fn known_issues(contents: &Contents) -> Result<Option<String>, BuildInitramfsError> {
+    let Some(cases) = &contents.cases else {
+        return Ok(crate::embedded::known_issues().map(str::to_string));
+    };
+    let path = crate::suite::known_issues_path(cases);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(&path)(e)),
+    }
 }
 
 /// Packs the files `name/<type>/<name>.json` of the suite built into this
