@@ -290,11 +290,21 @@ fn ipc_sysctls_writable() -> bool {
     unsafe { crate::sys::command::holds_in_a_child(in_child) }
 }
 
-/// veth pairs (CONFIG_VETH), found without making one: built in or loaded,
-/// the kernel's symbols name `veth_newlink`; a module on disk can be loaded
-/// when a pair is made. A kernel that hides its symbols is taken to have it.
-fn has_veth() -> bool {
+/// veth pairs (CONFIG_VETH), found without making one: built in by the
+/// kernel's configuration where it is readable (reading the kernel's
+/// symbols instead took a tenth of a second of every run's start); else
+/// built in or loaded, the kernel's symbols name `veth_newlink`; a module
+/// on disk can be loaded when a pair is made. A kernel that hides its
+/// symbols is taken to have it.
+fn has_veth(config: &KernelConfig) -> bool {
     use std::io::BufRead;
+    if config.hash.is_some() {
+        match config.options.get("CONFIG_VETH").map(String::as_str) {
+            Some("y") => return true,
+            Some("m") => {}
+            _ => return false,
+        }
+    }
     let release = uname().0;
     let dir = Path::new("/lib/modules")
         .join(release)
@@ -339,8 +349,9 @@ fn filesystems() -> String {
     std::fs::read_to_string("/proc/filesystems").unwrap_or_default()
 }
 
-/// Every feature the suite looks for, by name.
-pub fn features() -> BTreeMap<String, bool> {
+/// Every feature the suite looks for, by name, on the kernel configured as
+/// `config` says (where it is readable).
+pub fn features(config: &KernelConfig) -> BTreeMap<String, bool> {
     let mut f = BTreeMap::new();
     for kind in KINDS {
         let exists = Path::new("/proc/self/ns").join(kind.name).exists();
@@ -367,7 +378,7 @@ pub fn features() -> BTreeMap<String, bool> {
     let refused = userns_refusal(&f).is_some();
     f.insert("unprivileged_userns".into(), !refused);
     f.insert("ns_get_id".into(), has_ns_get_id());
-    f.insert("veth".into(), has_veth());
+    f.insert("veth".into(), has_veth(config));
     f.insert("nsfs.file_handles".into(), has_nsfs_handles());
     f.insert("listns".into(), has_listns());
     f.insert("mnt.ns_info".into(), has_mnt_ns_info());
@@ -455,7 +466,8 @@ pub fn probe(target: &str) -> Environment {
 /// Probe the environment, with runtime programs given on the command line.
 pub fn probe_with(target: &str, runtimes: &crate::runtimes::Overrides) -> Environment {
     let (kernel_release, kernel_version, arch) = uname();
-    let features = features();
+    let config = kconfig(&kernel_release);
+    let features = features(&config);
     let privileged = privileged();
     let doors = Door::ALL
         .iter()
@@ -467,7 +479,6 @@ pub fn probe_with(target: &str, runtimes: &crate::runtimes::Overrides) -> Enviro
         })
         .chain(crate::runtimes::detect_all(runtimes))
         .collect();
-    let config = kconfig(&kernel_release);
     Environment {
         kconfig: config.options,
         kconfig_hash: config.hash,

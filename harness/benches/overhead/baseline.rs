@@ -67,17 +67,43 @@ impl Raw {
     /// In a child: the probe on /dev/null (it reads an empty plan, says so
     /// and exits with 2), or `FAILED`.
     fn exec(&self) -> ! {
-        let fd = self.null.as_raw_fd();
-        let argv = [self.probe.as_ptr(), std::ptr::null()];
+        self.exec_on(self.null.as_raw_fd(), &[self.probe.as_ptr()])
+    }
+
+    /// In a child: the probe with `args` after its name, `input` as its
+    /// standard input and /dev/null as its output, or `FAILED`.
+    fn exec_on(&self, input: libc::c_int, args: &[*const libc::c_char]) -> ! {
+        let null = self.null.as_raw_fd();
+        let mut argv = [std::ptr::null(); 4];
+        argv[..args.len().min(3)].copy_from_slice(&args[..args.len().min(3)]);
         let envp = [std::ptr::null()];
         // SAFETY: dup2, execve and _exit are async-signal-safe; the pointers
-        // come from a CString and arrays that outlive the call.
+        // come from CStrings and arrays that outlive the call.
         unsafe {
-            libc::dup2(fd, 0);
-            libc::dup2(fd, 1);
-            libc::dup2(fd, 2);
+            libc::dup2(input, 0);
+            libc::dup2(null, 1);
+            libc::dup2(null, 2);
             libc::execve(self.probe.as_ptr(), argv.as_ptr(), envp.as_ptr());
             libc::_exit(FAILED)
+        }
+    }
+
+    /// One run of the probe alone on `plan` (a memfd holding a trial's
+    /// plan), supervised by this process as the harness would: the door,
+    /// the steps, the views the fixture judges and the extra processes of
+    /// the trial, all the kernel work of the trial, with no harness around.
+    pub fn alone(&self, plan: &OwnedFd) -> Result<(), String> {
+        let fd = plan.as_raw_fd();
+        // SAFETY: lseek takes a descriptor this function borrows.
+        if unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } != 0 {
+            return Err("cannot rewind the plan".into());
+        }
+        let flag = CString::new(nsconform::target::host::SUPERVISED_ARG).unwrap_or_default();
+        let parent = CString::new(std::process::id().to_string()).unwrap_or_default();
+        let args = [self.probe.as_ptr(), flag.as_ptr(), parent.as_ptr()];
+        match self.wait(self.clone_flags(0), |raw| raw.exec_on(fd, &args)) {
+            0 => Ok(()),
+            c => Err(format!("the probe alone ended with status {c}")),
         }
     }
 

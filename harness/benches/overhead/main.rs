@@ -3,7 +3,11 @@
 //! - for each door, and for a cheap type (uts), a costly one (net) and all
 //!   types at once: one trial through the harness (`run::execute`) against
 //!   a raw baseline in the same run (the door's syscalls with the same
-//!   flags, an exec of the static probe, a wait), and their ratio;
+//!   flags, an exec of the static probe, a wait), and their ratio; and
+//!   against the probe alone on the trial's plan (the same kernel work as
+//!   the trial: its steps, the views its fixture judges, its other
+//!   processes), which splits the ratio into what the trial's own work
+//!   costs beyond the raw baseline and what the harness adds to it;
 //! - the whole suite through `nsconform run` with `--jobs 1` and with one
 //!   job per core: wall time, peak RSS, trials per second, and the cost per
 //!   trial over the first and the last tenth of the run;
@@ -12,7 +16,8 @@
 //! It prints a table and writes the same figures as JSON. It measures and
 //! asserts nothing about time. `cargo bench --bench overhead`; settings:
 //! `NSCONFORM_BENCH_N` (rounds per trial, 40), `NSCONFORM_BENCH_SCALE`
-//! (copies in the large suite, 10; 0 leaves it out), `NSCONFORM_BENCH_JSON`
+//! (copies in the large suite, 10; 0 leaves it out), `NSCONFORM_BENCH_SUITES`
+//! (0 leaves out the whole-suite runs), `NSCONFORM_BENCH_JSON`
 //! (where the JSON goes), `NSCONFORM_BENCH_BIN` (a directory holding other
 //! `nsconform` and `nsconform-probe` binaries to measure).
 
@@ -35,16 +40,28 @@ const CASES: [(&str, &str); 3] = [
     ("all", "net::isolated-with-all-namespaces"),
 ];
 
-/// One row of the door table.
+/// One row of the door table. Three measures of the same trial, medians
+/// of the rounds in ms: through the harness; the raw baseline (the door's
+/// syscalls, an exec of the probe on an empty plan, a wait); and the probe
+/// alone on the trial's plan, started and waited for by this small process
+/// (the kernel work of the trial that the raw baseline leaves out: the
+/// steps, the views the fixture judges, the trial's other processes).
 #[derive(Debug, Serialize)]
 struct DoorRow {
     types: &'static str,
     trial: String,
     door: String,
-    /// Median of the rounds, in ms.
     harness_ms: f64,
     raw_ms: Option<f64>,
+    /// Harness over raw: the figure.
     ratio: Option<f64>,
+    alone_ms: Option<f64>,
+    /// Harness over the probe alone: what the harness itself adds, the
+    /// same kernel work on both sides.
+    harness_over_alone: Option<f64>,
+    /// The probe alone over raw: what the trial's own work costs beyond
+    /// the door, the exec and the wait.
+    alone_over_raw: Option<f64>,
     verdict: String,
     note: Option<String>,
 }
@@ -79,12 +96,37 @@ fn median(mut v: Vec<Duration>) -> f64 {
     v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// `n` rounds of the trial and of its raw baseline, interleaved so that
-/// both see the same load.
+/// A memfd holding the plan of `trial`, for the probe alone.
+fn plan_file(trial: &Trial) -> Option<std::os::fd::OwnedFd> {
+    let Trial::Case { plan, .. } = trial else {
+        return None;
+    };
+    let fd = rustix::fs::memfd_create("overhead-plan", rustix::fs::MemfdFlags::CLOEXEC).ok()?;
+    let text = serde_json::to_vec(plan.as_ref()).ok()?;
+    rustix::io::write(&fd, &text).ok()?;
+    Some(fd)
+}
+
+/// The median of `times` (less the first, warming round), unless a round
+/// failed.
+fn median_of(mut times: Vec<Duration>, failed: bool) -> Option<f64> {
+    if !times.is_empty() {
+        times.remove(0);
+    }
+    (!failed && !times.is_empty()).then(|| median(times))
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? / b?.max(1e-9))
+}
+
+/// `n` rounds of the trial, of its raw baseline and of the probe alone,
+/// interleaved so that all see the same load.
 fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: usize) -> DoorRow {
-    let (mut h, mut r) = (Vec::new(), Vec::new());
+    let (mut h, mut r, mut a) = (Vec::new(), Vec::new(), Vec::new());
     let mut verdict = Verdict::Error;
-    let mut raw_error = None;
+    let (mut raw_error, mut alone_error) = (None, None);
+    let plan = plan_file(trial);
     for _ in 0..n + 1 {
         let start = Instant::now();
         verdict = run::execute(trial, config).verdict;
@@ -94,14 +136,16 @@ fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: u
             Ok(()) => r.push(start.elapsed()),
             Err(e) => raw_error = Some(e),
         }
+        let start = Instant::now();
+        match plan.as_ref().map(|p| raw.alone(p)) {
+            Some(Ok(())) => a.push(start.elapsed()),
+            Some(Err(e)) => alone_error = Some(e),
+            None => alone_error = Some("no plan".into()),
+        }
     }
-    // The first round warms caches up; it does not count.
-    h.remove(0);
-    if !r.is_empty() {
-        r.remove(0);
-    }
-    let harness_ms = median(h);
-    let raw_ms = (raw_error.is_none() && !r.is_empty()).then(|| median(r));
+    let harness_ms = median_of(h, false).unwrap_or(0.0);
+    let raw_ms = median_of(r, raw_error.is_some());
+    let alone_ms = median_of(a, alone_error.is_some());
     let fair = verdict == Verdict::Pass;
     DoorRow {
         types: "",
@@ -109,9 +153,13 @@ fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: u
         door: door.to_string(),
         harness_ms,
         raw_ms,
-        ratio: raw_ms.map(|r| harness_ms / r.max(1e-9)),
+        ratio: ratio(Some(harness_ms), raw_ms),
+        alone_ms,
+        harness_over_alone: ratio(Some(harness_ms), alone_ms),
+        alone_over_raw: ratio(alone_ms, raw_ms),
         verdict: format!("{verdict:?}").to_lowercase(),
-        note: raw_error.or((!fair).then(|| "not a pass: not a fair measure".into())),
+        note: (raw_error.or(alone_error))
+            .or((!fair).then(|| "not a pass: not a fair measure".into())),
     }
 }
 
@@ -152,19 +200,27 @@ fn door_table(probe: &Path, n: usize) -> Vec<DoorRow> {
 
 fn print_doors(rows: &[DoorRow]) {
     println!(
-        "\n{:<5} {:<12} {:>11} {:>9} {:>7}  verdict",
-        "types", "door", "harness ms", "raw ms", "ratio"
+        "\n{:<5} {:<12} {:>11} {:>9} {:>7} {:>9} {:>9} {:>10}  verdict",
+        "types", "door", "harness ms", "raw ms", "ratio", "alone ms", "h/alone", "alone/raw"
     );
+    let ms = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.3}"));
+    let x = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}x"));
     for r in rows {
-        let raw = r.raw_ms.map_or("n/a".into(), |v| format!("{v:.3}"));
-        let ratio = r.ratio.map_or("n/a".into(), |v| format!("{v:.2}x"));
         let note = r
             .note
             .as_deref()
             .map_or(String::new(), |n| format!("  ({n})"));
         println!(
-            "{:<5} {:<12} {:>11.3} {:>9} {:>7}  {}{note}",
-            r.types, r.door, r.harness_ms, raw, ratio, r.verdict
+            "{:<5} {:<12} {:>11.3} {:>9} {:>7} {:>9} {:>9} {:>10}  {}{note}",
+            r.types,
+            r.door,
+            r.harness_ms,
+            ms(r.raw_ms),
+            x(r.ratio),
+            ms(r.alone_ms),
+            x(r.harness_over_alone),
+            x(r.alone_over_raw),
+            r.verdict
         );
     }
 }
@@ -231,7 +287,11 @@ fn main() {
         "largest probe: at most {:.1} MiB peak RSS",
         probe_peak as f64 / 1024.0
     );
-    let runs = suite_runs(&nsconform, scale);
+    let runs = if setting("NSCONFORM_BENCH_SUITES", 1) > 0 {
+        suite_runs(&nsconform, scale)
+    } else {
+        Vec::new()
+    };
     print_suites(&runs);
     let figures = serde_json::json!({
         "rounds": n,

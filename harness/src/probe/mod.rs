@@ -148,7 +148,9 @@ impl Collector {
 
     /// Read until every awaited message came or every writer is gone.
     fn read_until_ready(&mut self, fd: i32) {
-        let mut chunk = [0u8; 65536];
+        // Not larger: every fresh page of stack is a page fault, and a view
+        // is a few hundred bytes to a few KiB.
+        let mut chunk = [0u8; 8192];
         while !self.ready() {
             // SAFETY: the pointer and length describe the live buffer `chunk`.
             let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };

@@ -33,16 +33,40 @@ pub fn current(ty: NsType) -> Option<NsId> {
     id_of("self", ty.name())
 }
 
-/// Observe the `ns` section of the calling process.
+/// Observe the `ns` section of the calling process: every link looked up
+/// from one open `/proc/self/ns`, so that `/proc/self` is resolved once,
+/// not once per link.
 pub fn observe() -> NsView {
+    use rustix::fs::{AtFlags, Mode, OFlags};
     let mut view = NsView::new();
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(dir) = rustix::fs::open("/proc/self/ns", flags, Mode::empty()) else {
+        return view;
+    };
     for kind in KINDS {
-        let names = std::iter::once(kind.name).chain(kind.for_children);
-        for name in names {
-            if let Some(id) = id_of("self", name) {
+        for name in std::iter::once(kind.name).chain(kind.for_children) {
+            if let Ok(st) = rustix::fs::statat(&dir, name, AtFlags::empty()) {
+                let id = NsId {
+                    ino: st.st_ino,
+                    dev: st.st_dev,
+                };
                 view.insert(name.to_string(), id);
             }
         }
     }
     view
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_link_is_the_one_looked_up_alone() {
+        let all = observe();
+        assert!(all.contains_key("uts") && all.contains_key("pid_for_children"));
+        for (name, id) in &all {
+            assert_eq!(id_of("self", name).as_ref(), Some(id), "{name}");
+        }
+    }
 }
