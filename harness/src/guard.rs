@@ -24,6 +24,11 @@ impl Origin {
         Origin(ns::observe())
     }
 
+    /// The links recorded, by name (`uts`, `pid_for_children`, ...).
+    pub fn ids(&self) -> &BTreeMap<String, NsId> {
+        &self.0
+    }
+
     /// The namespaces a probe outside recorded where it started, for the
     /// probe a runtime started inside a container.
     pub fn from_ids(ids: BTreeMap<String, NsId>) -> Origin {

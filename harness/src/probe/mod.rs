@@ -17,6 +17,7 @@ use crate::plan::{Outcome, Plan, Process};
 use crate::sys::message::{self, Message};
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process;
+use crate::view::ns::NsView;
 
 /// Carry out `plan` and say what happened.
 pub fn run(plan: &Plan) -> Outcome {
@@ -41,8 +42,10 @@ pub fn run(plan: &Plan) -> Outcome {
     }
     let origin = Origin::here();
     guard::remember(&origin);
-    out.views
-        .insert("before".into(), json!({ "host": host_view(plan) }));
+    // The guard's origin is the `ns` section of the host's view before:
+    // the same links, read by this process a moment ago.
+    let before = host_view(plan, Some(origin.ids()));
+    out.views.insert("before".into(), json!({ "host": before }));
     let (views, release) = match (Pipe::new(), Pipe::new()) {
         (Ok(v), Ok(r)) => (v, r),
         _ => {
@@ -73,7 +76,7 @@ pub fn run(plan: &Plan) -> Outcome {
     release.read.close();
     let mut collector = Collector::new(plan);
     collector.read_until_ready(views.read.fd());
-    out.views.insert("host".into(), host_view(plan));
+    out.views.insert("host".into(), host_view(plan, None));
     release.write.close();
     collector.read_rest(views.read.fd());
     views.read.close();
@@ -82,10 +85,14 @@ pub fn run(plan: &Plan) -> Outcome {
     out
 }
 
-/// The host's view, as the supervisor sees it; through a runtime door
-/// without the mounts of the engine's own storage.
-fn host_view(plan: &Plan) -> Value {
-    let mut view = inside::observe(plan, Vec::new());
+/// The host's view, as the supervisor sees it (its `ns` section `known`
+/// when given); through a runtime door without the mounts of the engine's
+/// own storage.
+fn host_view(plan: &Plan, known: Option<&NsView>) -> Value {
+    let sections = plan.sections.as_deref();
+    let mut view = crate::view::observe_sections_with_ns(sections, known);
+    view.insert("steps".into(), Value::Array(Vec::new()));
+    let mut view = Value::Object(view);
     if plan.door.is_runtime() {
         let storage = plan.runtime.as_ref().and_then(|r| r.storage.as_deref());
         door::runtime::bundle::hide_engine_mounts(&mut view, storage);

@@ -125,9 +125,23 @@ impl Section {
 /// section when `only` is `None`), in the order of a view: what a fixture
 /// judges is all a probe needs to read.
 pub fn observe_sections(only: Option<&[Section]>) -> Map<String, Value> {
+    observe_sections_with_ns(only, None)
+}
+
+/// [`observe_sections`], the `ns` section being `known` when given: the
+/// calling process's links, read by it a moment before with nothing
+/// between that changes its namespaces (the isolation guard's origin).
+pub fn observe_sections_with_ns(
+    only: Option<&[Section]>,
+    known: Option<&ns::NsView>,
+) -> Map<String, Value> {
     let wanted = |s: &Section| only.is_none_or(|o| o.contains(s));
-    (Section::ALL.iter().filter(|s| wanted(s)))
-        .map(|s| (s.name().to_string(), s.observe()))
+    let section = |s: Section| match (s, known) {
+        (Section::Ns, Some(ids)) => serde_json::to_value(ids).unwrap_or(Value::Null),
+        _ => s.observe(),
+    };
+    (Section::ALL.into_iter().filter(wanted))
+        .map(|s| (s.name().to_string(), section(s)))
         .collect()
 }
 
@@ -157,6 +171,10 @@ mod tests {
         assert_eq!(keys, SECTIONS);
         let some = observe_sections(Some(&[Section::Ns, Section::Uts]));
         assert_eq!(some.keys().collect::<Vec<_>>(), ["uts", "ns"]);
+        let known = ns::observe();
+        let given = observe_sections_with_ns(Some(&[Section::Ns]), Some(&known));
+        assert_eq!(given["ns"], serde_json::to_value(&known).unwrap());
+        assert_eq!(given["ns"], observe_sections(Some(&[Section::Ns]))["ns"]);
         for s in Section::ALL {
             assert_eq!(Section::from_name(s.name()), Some(s));
         }

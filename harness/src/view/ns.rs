@@ -33,11 +33,49 @@ pub fn current(ty: NsType) -> Option<NsId> {
     id_of("self", ty.name())
 }
 
+/// The device of nsfs, the one filesystem every namespace's file is on:
+/// stat'ed once per process (a fork inherits it), since the link's text
+/// holds only the inode.
+static NSFS_DEV: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// The inode in a namespace link's text, `uts:[4026531838]`.
+fn ino_of_link(text: &[u8]) -> Option<u64> {
+    let open = text.iter().position(|b| *b == b'[')?;
+    let digits = text.get(open + 1..text.len().checked_sub(1)?)?;
+    if text.last() != Some(&b']') || digits.is_empty() {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// The namespace of the link `name` under the open `/proc/<pid>/ns` `dir`:
+/// its inode from readlink (the kernel formats the name, no nsfs path is
+/// made), the device of nsfs from one stat per process. readlink and stat
+/// ask the same of the kernel (the same ptrace check, the same namespace,
+/// ENOENT alike for a `pid_for_children` whose namespace has no init yet).
+fn link_at(dir: &std::os::fd::OwnedFd, name: &str) -> Option<NsId> {
+    use rustix::fs::AtFlags;
+    let dev = match NSFS_DEV.get() {
+        Some(dev) => *dev,
+        None => {
+            let st = rustix::fs::statat(dir, name, AtFlags::empty()).ok()?;
+            let _ = NSFS_DEV.set(st.st_dev);
+            return Some(NsId {
+                ino: st.st_ino,
+                dev: st.st_dev,
+            });
+        }
+    };
+    let mut buf = [0u8; 64];
+    let len = rustix::fs::readlinkat_raw(dir, name, &mut buf[..]).ok()?;
+    ino_of_link(&buf[..len]).map(|ino| NsId { ino, dev })
+}
+
 /// Observe the `ns` section of the calling process: every link looked up
 /// from one open `/proc/self/ns`, so that `/proc/self` is resolved once,
 /// not once per link.
 pub fn observe() -> NsView {
-    use rustix::fs::{AtFlags, Mode, OFlags};
+    use rustix::fs::{Mode, OFlags};
     let mut view = NsView::new();
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let Ok(dir) = rustix::fs::open("/proc/self/ns", flags, Mode::empty()) else {
@@ -45,11 +83,7 @@ pub fn observe() -> NsView {
     };
     for kind in KINDS {
         for name in std::iter::once(kind.name).chain(kind.for_children) {
-            if let Ok(st) = rustix::fs::statat(&dir, name, AtFlags::empty()) {
-                let id = NsId {
-                    ino: st.st_ino,
-                    dev: st.st_dev,
-                };
+            if let Some(id) = link_at(&dir, name) {
                 view.insert(name.to_string(), id);
             }
         }
@@ -65,8 +99,25 @@ mod tests {
     fn every_link_is_the_one_looked_up_alone() {
         let all = observe();
         assert!(all.contains_key("uts") && all.contains_key("pid_for_children"));
+        assert_eq!(all.len(), observe().len(), "the second view, dev cached");
         for (name, id) in &all {
             assert_eq!(id_of("self", name).as_ref(), Some(id), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_inode_is_read_from_the_link_text() {
+        assert_eq!(ino_of_link(b"uts:[4026531838]"), Some(4026531838));
+        assert_eq!(ino_of_link(b"pid:[1]"), Some(1));
+        for bad in [
+            &b"uts:[]"[..],
+            b"uts:[12",
+            b"uts:12]",
+            b"",
+            b"]",
+            b"uts:[1x]",
+        ] {
+            assert_eq!(ino_of_link(bad), None, "{bad:?}");
         }
     }
 }
