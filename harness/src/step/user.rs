@@ -69,9 +69,8 @@ static START_LEVEL: OnceLock<Option<u32>> = OnceLock::new();
 /// Record where the probe starts, before it enters any user namespace
 /// (`outer_userns`: it will enter one first, one level down).
 pub fn remember_start_level(outer_userns: bool) {
-    use std::os::unix::fs::MetadataExt;
     let initial =
-        std::fs::metadata("/proc/self/ns/user").is_ok_and(|m| m.ino() == INITIAL_USER_INO);
+        crate::view::ns::id_of("self", "user").is_some_and(|id| id.ino == INITIAL_USER_INO);
     let _ = START_LEVEL.set(initial.then_some(u32::from(outer_userns)));
 }
 

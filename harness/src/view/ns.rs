@@ -1,7 +1,7 @@
 //! The `ns` section: inode and device of every `/proc/self/ns/*` link.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,11 +21,7 @@ pub type NsView = BTreeMap<String, NsId>;
 /// The namespace of `name` (`uts`, `pid_for_children`, ...) of process `pid`
 /// (`self` for the caller).
 pub fn id_of(pid: &str, name: &str) -> Option<NsId> {
-    let meta = std::fs::metadata(format!("/proc/{pid}/ns/{name}")).ok()?;
-    Some(NsId {
-        ino: meta.ino(),
-        dev: meta.dev(),
-    })
+    link_at(rustix::fs::CWD, &format!("/proc/{pid}/ns/{name}"))
 }
 
 /// The namespace of type `ty` the calling process is in.
@@ -48,12 +44,13 @@ fn ino_of_link(text: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// The namespace of the link `name` under the open `/proc/<pid>/ns` `dir`:
+/// The namespace of the link `name` (under the open `/proc/<pid>/ns` `dir`,
+/// or a whole path from the working directory):
 /// its inode from readlink (the kernel formats the name, no nsfs path is
 /// made), the device of nsfs from one stat per process. readlink and stat
 /// ask the same of the kernel (the same ptrace check, the same namespace,
 /// ENOENT alike for a `pid_for_children` whose namespace has no init yet).
-fn link_at(dir: &std::os::fd::OwnedFd, name: &str) -> Option<NsId> {
+fn link_at(dir: BorrowedFd<'_>, name: &str) -> Option<NsId> {
     use rustix::fs::AtFlags;
     let dev = match NSFS_DEV.get() {
         Some(dev) => *dev,
@@ -83,7 +80,7 @@ pub fn observe() -> NsView {
     };
     for kind in KINDS {
         for name in std::iter::once(kind.name).chain(kind.for_children) {
-            if let Some(id) = link_at(&dir, name) {
+            if let Some(id) = link_at(dir.as_fd(), name) {
                 view.insert(name.to_string(), id);
             }
         }
@@ -102,6 +99,8 @@ mod tests {
         assert_eq!(all.len(), observe().len(), "the second view, dev cached");
         for (name, id) in &all {
             assert_eq!(id_of("self", name).as_ref(), Some(id), "{name}");
+            let st = rustix::fs::stat(format!("/proc/self/ns/{name}")).unwrap();
+            assert_eq!((id.ino, id.dev), (st.st_ino, st.st_dev), "{name}");
         }
     }
 
