@@ -84,6 +84,11 @@ pub struct Helper<T, V = ()> {
     answer: PhantomData<fn() -> (T, V)>,
 }
 
+/// The limit of a helper that lives as long as its trial (a door's
+/// processes): the harness's timeout, which kills the probe with its whole
+/// tree, is what bounds them; this only keeps the waits finite.
+pub const TRIAL_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// How a helper process is made.
 pub enum Start<'a> {
     /// fork(2).
@@ -227,6 +232,13 @@ impl<T: DeserializeOwned, V: DeserializeOwned> Helper<T, V> {
         if let Some(fd) = &self.down {
             let _ = pipe::write_all(fd.as_raw_fd(), b"G");
         }
+    }
+
+    /// Hand the helper over to the caller, who reaps it (a door's process,
+    /// which the supervisor releases and reaps with the others): its pid.
+    pub fn leave(mut self) -> Pid {
+        self.done = true;
+        self.pid
     }
 
     /// Release a held helper and take its answer ([`Helper::finish`]).
