@@ -3,6 +3,7 @@
 //! processes send to its supervisor, the one typed helper process
 //! (`helper`), and the running of other programs (`command`).
 
+pub mod board;
 pub mod clone;
 pub mod command;
 pub mod errno;
