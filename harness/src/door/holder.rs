@@ -64,7 +64,11 @@ pub fn start(ctx: &Ctx, keeper: bool) -> Result<Holder, Option<Pid>> {
         ctx.door_failed("supervisor", "fork", e);
         None
     })?;
-    unshare::parent_handshake(ctx, &holder);
+    // A holder whose maps were not written is let go at once: it sees the
+    // end of the handshake and leaves.
+    if !unshare::parent_handshake(ctx, &holder) {
+        return Err(Some(holder.leave()));
+    }
     let target = holder.wait_value();
     let pid = holder.leave();
     match target {
