@@ -153,6 +153,7 @@ fn copy_at(from: &Value, to: &mut Value, path: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kind::NsType;
     use serde_json::json;
 
     fn fixture(text: &str) -> Fixture {
@@ -169,10 +170,10 @@ mod tests {
         assert_eq!(
             sections(&f),
             Some(vec![
-                Section::Pid,
-                Section::Uts,
-                Section::Net,
-                Section::Time,
+                Section::Type(NsType::Pid),
+                Section::Type(NsType::Uts),
+                Section::Type(NsType::Net),
+                Section::Type(NsType::Time),
                 Section::Ns
             ])
         );

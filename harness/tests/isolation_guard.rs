@@ -197,6 +197,15 @@ fn every_namespace_faked_leaves_the_host_alone() {
         caught >= 50,
         "only {caught} trials were caught by the guard"
     );
+    // A refusal ends the trial at once: none waits for the timeout, and a
+    // caught trial is a `fail`, never an `error`.
+    for t in report["trials"].as_array().expect("trials") {
+        let reason = t["reason"].as_str().unwrap_or("");
+        assert!(!reason.contains("timeout:"), "{}: {reason}", t["id"]);
+        if reason.contains("namespace not isolated") {
+            assert_eq!(t["verdict"], "fail", "{}: {reason}", t["id"]);
+        }
+    }
 }
 
 #[test]

@@ -35,7 +35,7 @@ fn supervised() {
 /// shift, only read when the time section is observed (it costs a dozen
 /// reads of `/proc`).
 fn mark_clocks(plan: &nsconform::plan::Plan) {
-    let time = nsconform::view::Section::Time;
+    let time = nsconform::view::Section::Type(nsconform::kind::NsType::Time);
     if plan.sections.as_ref().is_none_or(|s| s.contains(&time)) {
         nsconform::view::time::mark_start();
     }

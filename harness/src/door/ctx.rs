@@ -7,9 +7,9 @@ use std::os::fd::RawFd;
 
 use crate::guard::Origin;
 use crate::plan::Plan;
+use crate::sys::helper::{self, TRIAL_LIFETIME};
 use crate::sys::message::{self, Message};
-use crate::sys::pipe;
-use crate::sys::process;
+use crate::sys::{errno, pipe, process};
 
 /// What every door needs: the plan, where the probe started, and the pipes
 /// to the supervisor.
@@ -58,23 +58,26 @@ impl Ctx<'_> {
     /// apply to children), then wait for it, reporting how it ended if badly,
     /// and leave.
     pub fn fork_inside(&self, who: &str) -> ! {
-        match process::fork(&[]) {
+        let ended = match helper::spawn(TRIAL_LIFETIME, |_| Ok((self.body)(self))) {
             Err(e) => {
                 self.door_failed(who, "fork", e);
                 process::exit(1)
             }
-            Ok(process::Forked::Child) => self.become_inside(),
-            Ok(process::Forked::Parent(pid)) => {
-                // Once released, the init of a pid namespace may exit first
-                // and take `inside` with it: that death is expected.
-                if let Some(how) = process::reap(pid) {
-                    if !pipe::closed_now(self.release) {
-                        self.send(&Message::error(who, format!("inside {how}")));
-                    }
-                }
-                process::drop_inherited(&[self.views]);
-                process::exit(0)
+            Ok(inside) => inside.finish(),
+        };
+        let how = match ended {
+            Ok(0) => None,
+            Ok(code) => Some(format!("exited with status {code}")),
+            Err(e) => Some(format!("ended without answering ({})", errno::name(e))),
+        };
+        // Once released, the init of a pid namespace may exit first and take
+        // `inside` with it: that death is expected.
+        if let Some(how) = how {
+            if !pipe::closed_now(self.release) {
+                self.send(&Message::error(who, format!("inside {how}")));
             }
         }
+        process::drop_inherited(&[self.views]);
+        process::exit(0)
     }
 }

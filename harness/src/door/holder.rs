@@ -3,9 +3,9 @@
 
 use nix::unistd::Pid;
 
-use super::{unshare, Ctx, Handshake};
-use crate::sys::pipe::{self, Pipe};
-use crate::sys::process::{self, Forked};
+use super::{unshare, Ctx};
+use crate::sys::helper::{self, Channel, Start, TRIAL_LIFETIME};
+use crate::sys::{pipe, process};
 
 /// A started holder.
 pub struct Holder {
@@ -17,38 +17,38 @@ pub struct Holder {
     pub target: Pid,
 }
 
-/// Fork the holder's child, which only waits to be released.
-fn fork_keeper(ctx: &Ctx, ready: &Pipe) -> Pid {
-    match process::fork(&[ready.write.fd(), ctx.views]) {
-        Ok(Forked::Child) => {
-            pipe::wait_closed(ctx.release);
-            process::exit(0)
-        }
-        Ok(Forked::Parent(pid)) => pid,
-        Err(e) => {
-            ctx.door_failed("holder", "fork", e);
-            process::exit(1)
-        }
-    }
-}
+/// What the holder tells its parent: `None` once it is in its new user
+/// namespace (write the maps), then the pid of the target.
+type Told = Option<i32>;
 
-fn holder_main(ctx: &Ctx, hs: &Handshake, ready: &Pipe, keeper: bool) -> ! {
-    ready.read.close();
+fn holder_main(ctx: &Ctx, ch: &Channel<Told>, keeper: bool) -> ! {
     let flags = ctx.plan.namespaces.flags();
-    if !unshare::unshare_and_wait(ctx, "holder", flags, hs) || !super::settle(ctx, "holder") {
+    if !unshare::unshare_and_wait(ctx, "holder", flags, (ch, &None))
+        || !super::settle(ctx, "holder")
+    {
         process::exit(1);
     }
-    let target = if keeper {
-        fork_keeper(ctx, ready)
-    } else {
-        nix::unistd::getpid()
+    // The keeper only waits to be released.
+    let keeper = keeper.then(|| {
+        helper::spawn(TRIAL_LIFETIME, |_| {
+            process::drop_inherited(&[ctx.views]);
+            pipe::wait_closed(ctx.release);
+            Ok(())
+        })
+    });
+    let target = match &keeper {
+        None => nix::unistd::getpid(),
+        Some(Ok(keeper)) => keeper.pid(),
+        Some(Err(e)) => {
+            ctx.door_failed("holder", "fork", *e);
+            process::exit(1)
+        }
     };
-    let _ = pipe::send_u32(ready.write.fd(), target.as_raw() as u32);
-    ready.write.close();
+    ch.tell(&Some(target.as_raw()));
     process::drop_inherited(&[ctx.views]);
     pipe::wait_closed(ctx.release);
-    if keeper {
-        process::reap(target);
+    if let Some(Ok(keeper)) = keeper {
+        let _ = keeper.finish();
     }
     process::exit(0)
 }
@@ -56,32 +56,27 @@ fn holder_main(ctx: &Ctx, hs: &Handshake, ready: &Pipe, keeper: bool) -> ! {
 /// Start a holder. `keeper` asks for a child inside the new pid and time
 /// namespaces. On failure (already reported) returns the pid to reap, if any.
 pub fn start(ctx: &Ctx, keeper: bool) -> Result<Holder, Option<Pid>> {
-    let hs = Handshake::new().map_err(|e| {
-        ctx.door_failed("supervisor", "pipe2", e);
+    let holder = helper::spawn_telling::<(), Told>(Start::Fork, TRIAL_LIFETIME, |ch| {
+        process::drop_inherited(&ctx.parent_only);
+        holder_main(ctx, ch, keeper)
+    })
+    .map_err(|e| {
+        ctx.door_failed("supervisor", "fork", e);
         None
     })?;
-    let ready = Pipe::new().map_err(|e| {
-        ctx.door_failed("supervisor", "pipe2", e);
-        None
-    })?;
-    let pid = match process::fork(&ctx.closing(&hs.parent_ends())) {
-        Err(e) => {
-            ctx.door_failed("supervisor", "fork", e);
-            return Err(None);
-        }
-        Ok(Forked::Child) => holder_main(ctx, &hs, &ready, keeper),
-        Ok(Forked::Parent(pid)) => pid,
-    };
-    ready.write.close();
-    unshare::parent_handshake(ctx, pid, &hs);
-    let target = pipe::recv_u32(ready.read.fd());
-    ready.read.close();
+    // A holder whose maps were not written is let go at once: it sees the
+    // end of the handshake and leaves.
+    if !unshare::parent_handshake(ctx, &holder) {
+        return Err(Some(holder.leave()));
+    }
+    let target = holder.wait_value();
+    let pid = holder.leave();
     match target {
-        Some(t) => Ok(Holder {
+        Ok(Some(t)) => Ok(Holder {
             pid,
-            target: Pid::from_raw(t as i32),
+            target: Pid::from_raw(t),
         }),
-        None => Err(Some(pid)),
+        _ => Err(Some(pid)),
     }
 }
 
@@ -91,20 +86,21 @@ pub fn with_joiner(ctx: &Ctx, keeper: bool, join: fn(&Ctx, &Holder) -> bool) -> 
         Ok(h) => h,
         Err(pid) => return pid.into_iter().collect(),
     };
-    match process::fork(&ctx.parent_only) {
+    let joiner = helper::spawn::<()>(TRIAL_LIFETIME, |_| {
+        process::drop_inherited(&ctx.parent_only);
+        if !join(ctx, &holder) {
+            process::exit(1);
+        }
+        if ctx.plan.namespaces.needs_child() {
+            ctx.fork_inside("joiner")
+        }
+        ctx.become_inside()
+    });
+    match joiner {
         Err(e) => {
             ctx.door_failed("supervisor", "fork", e);
             vec![holder.pid]
         }
-        Ok(Forked::Child) => {
-            if !join(ctx, &holder) {
-                process::exit(1);
-            }
-            if ctx.plan.namespaces.needs_child() {
-                ctx.fork_inside("joiner")
-            }
-            ctx.become_inside()
-        }
-        Ok(Forked::Parent(joiner)) => vec![holder.pid, joiner],
+        Ok(joiner) => vec![holder.pid, joiner.leave()],
     }
 }

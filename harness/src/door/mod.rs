@@ -18,5 +18,5 @@ pub mod unshare;
 
 pub use ctx::Ctx;
 pub use enter::enter;
-pub use handshake::{spawn, write_maps, Handshake};
+pub use handshake::{spawn, write_maps};
 pub use settle::settle;

@@ -3,48 +3,52 @@
 
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
-use super::{Ctx, Handshake};
+use super::Ctx;
 use crate::plan::Process;
+use crate::sys::helper::{self, Channel, Helper, TRIAL_LIFETIME};
 use crate::sys::message::Message;
-use crate::sys::pipe;
-use crate::sys::process::{self, Forked};
+use crate::sys::process;
 
-/// Call unshare(2) with `flags`, and for a new user namespace wait for the
-/// parent to write the maps. Returns false (after reporting) on failure.
-pub fn unshare_and_wait(ctx: &Ctx, who: &str, flags: u64, hs: &Handshake) -> bool {
+/// Call unshare(2) with `flags`, and for a new user namespace tell the
+/// parent `ready` and wait for it to write the maps. Returns false (after
+/// reporting) on failure.
+pub fn unshare_and_wait<V: Serialize>(
+    ctx: &Ctx,
+    who: &str,
+    flags: u64,
+    (ch, ready): (&Channel<V>, &V),
+) -> bool {
     if let Err(e) = nix::sched::unshare(CloneFlags::from_bits_retain(flags as i32)) {
         ctx.door_failed(who, "unshare", e);
         return false;
     }
-    if ctx.plan.namespaces.user.is_none() {
-        return true;
-    }
-    let told = pipe::send_u32(hs.ready.write.fd(), 1).is_ok();
-    hs.ready.write.close();
-    told && pipe::recv_u32(hs.go.read.fd()).is_some()
+    ctx.plan.namespaces.user.is_none() || ch.hold(ready)
 }
 
 /// The parent's half of the handshake: wait for "ready", write the maps,
 /// say "go". Returns whether the child went on.
-pub fn parent_handshake(ctx: &Ctx, pid: Pid, hs: &Handshake) -> bool {
-    hs.ready.write.close();
-    hs.go.read.close();
-    let mut went = true;
-    if ctx.plan.namespaces.user.is_some() {
-        went = pipe::recv_u32(hs.ready.read.fd()).is_some()
-            && super::write_maps(ctx, pid)
-            && pipe::send_u32(hs.go.write.fd(), 1).is_ok();
+pub fn parent_handshake<T: DeserializeOwned, V: DeserializeOwned>(
+    ctx: &Ctx,
+    child: &Helper<T, V>,
+) -> bool {
+    if ctx.plan.namespaces.user.is_none() {
+        return true;
     }
-    hs.ready.read.close();
-    hs.go.write.close();
+    let went = child.wait_value().is_ok() && super::write_maps(ctx, child.pid());
+    if went {
+        child.go();
+    }
     went
 }
 
 /// The unsharer: unshare, settle, then become or fork `inside`.
-fn unsharer(ctx: &Ctx, hs: &Handshake) -> ! {
+fn unsharer(ctx: &Ctx, ch: &Channel) -> ! {
     let who = Process::Unsharer.name();
-    if !unshare_and_wait(ctx, who, ctx.plan.namespaces.flags(), hs) || !super::settle(ctx, who) {
+    let flags = ctx.plan.namespaces.flags();
+    if !unshare_and_wait(ctx, who, flags, (ch, &())) || !super::settle(ctx, who) {
         process::exit(1);
     }
     if ctx.plan.observe.contains(&Process::Unsharer) {
@@ -61,22 +65,18 @@ fn unsharer(ctx: &Ctx, hs: &Handshake) -> ! {
 }
 
 pub fn enter(ctx: &Ctx) -> Vec<Pid> {
-    let hs = match Handshake::new() {
-        Ok(hs) => hs,
-        Err(e) => {
-            ctx.door_failed("supervisor", "pipe2", e);
-            return Vec::new();
-        }
-    };
-    match process::fork(&ctx.closing(&hs.parent_ends())) {
+    let started = helper::spawn::<()>(TRIAL_LIFETIME, |ch| {
+        process::drop_inherited(&ctx.parent_only);
+        unsharer(ctx, ch)
+    });
+    match started {
         Err(e) => {
             ctx.door_failed("supervisor", "fork", e);
             Vec::new()
         }
-        Ok(Forked::Child) => unsharer(ctx, &hs),
-        Ok(Forked::Parent(pid)) => {
-            parent_handshake(ctx, pid, &hs);
-            vec![pid]
+        Ok(child) => {
+            parent_handshake(ctx, &child);
+            vec![child.leave()]
         }
     }
 }

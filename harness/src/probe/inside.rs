@@ -6,9 +6,9 @@ use serde_json::Value;
 use crate::door::Ctx;
 use crate::plan::{Plan, Process, Step};
 use crate::step::{Runner, StepEnv};
+use crate::sys::helper::{self, Channel, Helper, TRIAL_LIFETIME};
 use crate::sys::message::Message;
-use crate::sys::pipe::{self, Pipe};
-use crate::sys::process::{self, Forked};
+use crate::sys::{errno, pipe, process};
 
 /// The calling process's view, the sections `plan` asks for, with the
 /// results of its steps.
@@ -29,9 +29,9 @@ fn run_steps(ctx: &Ctx, who: &str, steps: &[Step]) -> Vec<Value> {
     runner.run_all(steps)
 }
 
-/// The child of `inside`: its own steps, its view, then a byte on `done`.
-fn child(ctx: &Ctx, done: &Pipe) -> ! {
-    done.read.close();
+/// The child of `inside`: its own steps, its view, then "ready"; it stays
+/// until the probe releases every process.
+fn child(ctx: &Ctx, ch: &Channel) {
     let who = Process::Child.name();
     let results = run_steps(ctx, who, &ctx.plan.child_steps);
     ctx.send(&Message::View {
@@ -39,45 +39,29 @@ fn child(ctx: &Ctx, done: &Pipe) -> ! {
         view: observe(ctx.plan, results),
     });
     process::drop_inherited(&[ctx.views]);
-    let _ = pipe::send_u32(done.write.fd(), 1);
-    done.write.close();
+    ch.ready();
     pipe::wait_closed(ctx.release);
-    process::exit(0)
 }
 
-/// Fork the child and wait until it has reported (or died).
-fn fork_child(ctx: &Ctx) -> Option<nix::unistd::Pid> {
-    let done = match Pipe::new() {
-        Ok(p) => p,
+/// Start the child and wait until it has reported (or died).
+fn start_child(ctx: &Ctx) -> Option<Helper<()>> {
+    let started = helper::spawn(TRIAL_LIFETIME, |ch| {
+        child(ctx, ch);
+        Ok(())
+    });
+    let child = match started {
+        Ok(child) => child,
         Err(e) => {
-            ctx.send(&Message::error(
-                "inside",
-                format!("pipe2 for the child: {e}"),
-            ));
+            ctx.send(&Message::error("inside", format!("fork of the child: {e}")));
             return None;
         }
     };
-    match process::fork(&[]) {
-        Err(e) => {
-            ctx.send(&Message::error("inside", format!("fork of the child: {e}")));
-            None
-        }
-        Ok(Forked::Child) => child(ctx, &done),
-        Ok(Forked::Parent(pid)) => {
-            done.write.close();
-            if pipe::recv_u32(done.read.fd()).is_none() {
-                let how = process::reap(pid).unwrap_or_else(|| "exited".into());
-                ctx.send(&Message::error(
-                    "child",
-                    format!("child {how} before reporting"),
-                ));
-                done.read.close();
-                return None;
-            }
-            done.read.close();
-            Some(pid)
-        }
+    if let Err(e) = child.wait_ready() {
+        let message = format!("child ended before reporting ({})", errno::name(e));
+        ctx.send(&Message::error("child", message));
+        return None;
     }
+    Some(child)
 }
 
 /// The body of `inside`.
@@ -85,7 +69,7 @@ pub fn run(ctx: &Ctx) -> i32 {
     let who = Process::Inside.name();
     let results = run_steps(ctx, who, &ctx.plan.steps);
     let child = if ctx.plan.observe.contains(&Process::Child) {
-        fork_child(ctx)
+        start_child(ctx)
     } else {
         None
     };
@@ -95,8 +79,8 @@ pub fn run(ctx: &Ctx) -> i32 {
     });
     process::drop_inherited(&[ctx.views]);
     pipe::wait_closed(ctx.release);
-    if let Some(pid) = child {
-        process::reap(pid);
+    if let Some(child) = child {
+        let _ = child.finish();
     }
     0
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use crate::sys::clone::{self, CloneArgs};
+use crate::sys::clone::CloneArgs;
 use crate::sys::errno::io_errno;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
@@ -26,7 +26,7 @@ use super::{Extra, StepEnv};
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::cgroup::{CgroupStep, Via};
-use crate::sys::helper::{self, in_child, Start};
+use crate::sys::helper::{self, in_child, Channel, Helper, Start};
 use crate::sys::pipe::{self, Pipe};
 use crate::sys::process::{self, Forked};
 use crate::view::{cgroup as cview, mnt};
@@ -309,67 +309,6 @@ fn new_name() -> String {
     format!("nsconform-{}-{n}-{}", nix::unistd::getpid(), random_hex())
 }
 
-/// Read one JSON line from `fd` before `deadline`.
-fn read_line(fd: RawFd, deadline: Instant) -> Result<Value, Errno> {
-    let mut out = Vec::new();
-    let mut byte = [0u8; 1];
-    while !out.ends_with(b"\n") {
-        if !crate::sys::pipe::readable_by(fd, deadline) {
-            return Err(Errno::ETIMEDOUT);
-        }
-        // SAFETY: reading one byte into the buffer we own.
-        match unsafe { libc::read(fd, byte.as_mut_ptr().cast(), 1) } {
-            -1 if Errno::last() == Errno::EINTR => continue,
-            1 => out.push(byte[0]),
-            _ => return Err(Errno::EPIPE),
-        }
-    }
-    serde_json::from_slice(&out).map_err(|_| Errno::EIO)
-}
-
-fn send_line(fd: RawFd, value: &Value) {
-    let _ = pipe::write_all(fd, format!("{value}\n").as_bytes());
-}
-
-/// The pipes of a nested scenario: `gate` (closed by the step to release
-/// everyone), `go` (the step moved the worker), `report` (the nested
-/// process's answer), and the guardian's `feed`, which no child keeps.
-struct Wires {
-    gate: Pipe,
-    go: Pipe,
-    report: Pipe,
-    feed: RawFd,
-}
-
-impl Wires {
-    fn child_closes(&self) -> [RawFd; 4] {
-        [
-            self.feed,
-            self.gate.write.fd(),
-            self.go.write.fd(),
-            self.report.read.fd(),
-        ]
-    }
-
-    fn close_all(&self) {
-        for p in [&self.gate, &self.go, &self.report] {
-            p.read.close();
-            p.write.close();
-        }
-    }
-}
-
-/// Fork a process that only waits for the gate.
-fn fork_waiter(w: &Wires) -> Result<Pid, Errno> {
-    match process::fork(&w.child_closes())? {
-        Forked::Child => {
-            pipe::wait_closed(w.gate.read.fd());
-            process::exit(0)
-        }
-        Forked::Parent(pid) => Ok(pid),
-    }
-}
-
 /// What the process in the nested namespace sees.
 fn nested_report(sibling: Pid, step: Pid, mount: bool) -> Value {
     let mut m = Map::new();
@@ -424,63 +363,47 @@ fn mount_root(mounts: &[mnt::Mount]) -> Option<String> {
         .map(|m| m.root.clone())
 }
 
-/// The nested process: report, wait for the gate, leave.
-fn nested_main(w: &Wires, sibling: Pid, step: Pid, mount: bool) -> ! {
-    send_line(w.report.write.fd(), &nested_report(sibling, step, mount));
-    w.report.write.close();
-    pipe::wait_closed(w.gate.read.fd());
-    process::exit(0)
-}
-
 fn errno_line(e: Errno) -> Value {
     json!({ "errno": format!("{e:?}") })
 }
 
-/// Fork-like clone(2) or clone3(2) with `flags`, exit signal SIGCHLD.
-fn raw_clone(via: Via, flags: u64) -> Result<Forked, Errno> {
-    if via == Via::Clone3 {
-        clone::clone3(&CloneArgs::new(flags))
-    } else {
-        clone::clone(flags | libc::SIGCHLD as u64)
+/// The worker, once the step has moved it: enter a new cgroup namespace by
+/// `via`, then be (or clone) the nested process, which tells its report
+/// and is held until the step has looked at it from outside.
+fn worker(ch: &Channel<Value>, via: Via, holder: Option<Pid>, from: (Pid, Pid), mount: bool) {
+    if !ch.wait_go() {
+        return;
     }
-}
-
-/// The worker, after the step moved it: enter a new cgroup namespace by
-/// `via`, then be (or clone) the nested process.
-fn worker_main(
-    w: &Wires,
-    via: Via,
-    holder: Option<Pid>,
-    sibling: Pid,
-    step: Pid,
-    mount: bool,
-) -> ! {
-    if pipe::recv_u32(w.go.read.fd()).is_none() {
-        process::exit(1);
-    }
+    let (sibling, step) = from;
     let newns = if mount { libc::CLONE_NEWNS } else { 0 };
     let entered = match via {
         Via::Unshare => nix::sched::unshare(CloneFlags::from_bits_retain(NEWCGROUP | newns)),
         Via::Setns => setns_holder(holder, newns),
-        Via::Clone | Via::Clone3 => match raw_clone(via, (NEWCGROUP | newns) as u64) {
-            Ok(Forked::Child) => {
-                process::child_setup(&[]);
-                nested_main(w, sibling, step, mount)
+        Via::Clone | Via::Clone3 => {
+            let flags = (NEWCGROUP | newns) as u64;
+            let args = CloneArgs::new(flags);
+            let start = match via {
+                Via::Clone3 => Start::Clone3(&args),
+                _ => Start::Clone(flags),
+            };
+            let nested = helper::spawn_telling(start, LIMIT, |inner| {
+                inner.hold(&nested_report(sibling, step, mount));
+                Ok(())
+            });
+            match nested.and_then(|n| n.wait_value().map(|report| (n, report))) {
+                Ok((n, report)) => {
+                    ch.hold(&report);
+                    let _ = n.release();
+                }
+                Err(e) => ch.tell(&errno_line(e)),
             }
-            Ok(Forked::Parent(pid)) => {
-                w.report.write.close();
-                pipe::wait_closed(w.gate.read.fd());
-                process::reap_within(pid, Instant::now() + LIMIT);
-                process::exit(0)
-            }
-            Err(e) => Err(e),
-        },
+            return;
+        }
     };
-    if let Err(e) = entered {
-        send_line(w.report.write.fd(), &errno_line(e));
-        process::exit(1);
+    match entered {
+        Ok(()) => drop(ch.hold(&nested_report(sibling, step, mount))),
+        Err(e) => ch.tell(&errno_line(e)),
     }
-    nested_main(w, sibling, step, mount)
 }
 
 fn setns_holder(holder: Option<Pid>, newns: i32) -> Result<(), Errno> {
@@ -493,64 +416,48 @@ fn setns_holder(holder: Option<Pid>, newns: i32) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Fork the holder of the setns variant into `dir`: it unshares a cgroup
-/// namespace there and waits for the gate.
-fn fork_holder(w: &Wires, dir: &Own, kids: &mut Vec<Pid>) -> Result<Pid, Errno> {
-    let ready = Pipe::new()?;
-    let mut closes = w.child_closes().to_vec();
-    closes.push(ready.read.fd());
-    let pid = match process::fork(&closes)? {
-        Forked::Child => {
-            if pipe::recv_u32(w.go.read.fd()).is_some()
-                && nix::sched::unshare(CloneFlags::from_bits_retain(NEWCGROUP)).is_ok()
-            {
-                let _ = pipe::send_u32(ready.write.fd(), 1);
-            }
-            ready.write.close();
-            pipe::wait_closed(w.gate.read.fd());
-            process::exit(0)
-        }
-        Forked::Parent(pid) => pid,
-    };
-    kids.push(pid);
-    ready.write.close();
-    let went = enter(dir, pid).and_then(|_| pipe::send_u32(w.go.write.fd(), 1));
-    let ok = went.is_ok() && pipe::recv_u32(ready.read.fd()).is_some();
-    ready.read.close();
-    went?;
-    if ok {
-        Ok(pid)
-    } else {
-        Err(Errno::ECHILD)
-    }
+/// A process of the nested scenario that first closes its copy of the
+/// guardian's `feed` (which no child keeps), then runs `body`.
+fn member<T: serde::Serialize, V: serde::Serialize>(
+    feed: RawFd,
+    body: impl FnOnce(&Channel<V>) -> T,
+) -> Result<Helper<T, V>, Errno> {
+    helper::spawn_telling(Start::Fork, LIMIT, |ch| {
+        process::drop_inherited(&[feed]);
+        Ok(body(ch))
+    })
 }
 
-/// Run the nested scenario with cgroups `a` and `b`; `kids` collects what
-/// to reap.
-fn run_nested(
-    w: &Wires,
-    dirs: (&Own, &Own),
-    via: Via,
-    mount: bool,
-    kids: &mut Vec<Pid>,
-) -> Result<Extra, Errno> {
+/// Start the holder of the setns variant in `dir`: once moved there, it
+/// unshares a cgroup namespace and is held.
+fn start_holder(feed: RawFd, dir: &Own) -> Result<Helper<()>, Errno> {
+    let holder = member(feed, |ch: &Channel| {
+        if ch.wait_go() && nix::sched::unshare(CloneFlags::from_bits_retain(NEWCGROUP)).is_ok() {
+            ch.ready();
+            ch.wait_go();
+        }
+    })?;
+    enter(dir, holder.pid())?;
+    holder.go();
+    holder.wait_ready().map_err(|_| Errno::ECHILD)?;
+    Ok(holder)
+}
+
+/// Run the nested scenario with cgroups `a` and `b`.
+fn run_nested(feed: RawFd, dirs: (&Own, &Own), via: Via, mount: bool) -> Result<Extra, Errno> {
     let step = nix::unistd::getpid();
-    let sibling = fork_waiter(w)?;
-    kids.push(sibling);
-    enter(dirs.1, sibling)?;
+    let sibling = member(feed, |ch: &Channel| ch.wait_go())?;
+    enter(dirs.1, sibling.pid())?;
     let holder = match via {
-        Via::Setns => Some(fork_holder(w, dirs.0, kids)?),
+        Via::Setns => Some(start_holder(feed, dirs.0)?),
         _ => None,
     };
-    let worker = match process::fork(&w.child_closes())? {
-        Forked::Child => worker_main(w, via, holder, sibling, step, mount),
-        Forked::Parent(pid) => pid,
-    };
-    kids.push(worker);
-    enter(dirs.0, worker)?;
-    pipe::send_u32(w.go.write.fd(), 1)?;
-    let report = read_line(w.report.read.fd(), Instant::now() + LIMIT)?;
-    let Value::Object(mut extra) = report else {
+    let holder_pid = holder.as_ref().map(Helper::pid);
+    let from = (sibling.pid(), step);
+    let worker = member(feed, |ch| worker(ch, via, holder_pid, from, mount))?;
+    enter(dirs.0, worker.pid())?;
+    worker.go();
+    let Value::Object(mut extra) = worker.wait_value()? else {
         return Err(Errno::EIO);
     };
     if let Some(Value::String(e)) = extra.get("errno") {
@@ -565,6 +472,9 @@ fn run_nested(
         extra.insert("mount_root_outside".into(), mount_root(&mounts).into());
     }
     extra.remove("pid");
+    let _ = worker.release();
+    let _ = holder.map(Helper::release);
+    let _ = sibling.release();
     Ok(extra)
 }
 
@@ -572,20 +482,7 @@ fn nested(g: &mut Guardian, base: &Path, via: Via, mount: bool) -> Result<Extra,
     let (a, b) = (new_name(), new_name());
     let dir_a = g.mkdir(&base.join(&a))?;
     let dir_b = g.mkdir(&base.join(&b))?;
-    let w = Wires {
-        gate: Pipe::new()?,
-        go: Pipe::new()?,
-        report: Pipe::new()?,
-        feed: g.feed.fd(),
-    };
-    let mut kids = Vec::new();
-    let result = run_nested(&w, (&dir_a, &dir_b), via, mount, &mut kids);
-    w.close_all();
-    let deadline = Instant::now() + LIMIT;
-    for pid in kids {
-        process::reap_within(pid, deadline);
-    }
-    let mut extra = result?;
+    let mut extra = run_nested(g.feed.fd(), (&dir_a, &dir_b), via, mount)?;
     extra.insert("a".into(), a.into());
     extra.insert("b".into(), b.into());
     Ok(extra)

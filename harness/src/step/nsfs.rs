@@ -8,8 +8,7 @@ use std::time::Instant;
 
 use nix::errno::Errno;
 
-use crate::sys::clone::{self, CloneArgs};
-use nix::unistd::Pid;
+use crate::sys::clone::CloneArgs;
 use serde_json::{json, Value};
 
 use super::{Extra, StepEnv};
@@ -19,9 +18,10 @@ use crate::plan::nsfs::{
     CreateCall, CreateStep, DropPrivilege, ForChildrenStep, IoctlStep, NsRequest, NsfsStep,
     SetnsPidfdStep, SetnsStep,
 };
-use crate::sys::ns::{flags_of, ns_at, ns_of_fd, open, reap_by, setns_fd, unshare};
-use crate::sys::pipe::{self, Pipe};
-use crate::sys::process::{self, Forked};
+use crate::sys::helper::{self, Channel, Helper, Start};
+use crate::sys::ns::{flags_of, ns_at, ns_of_fd, open, setns_fd, unshare};
+use crate::sys::pipe;
+use crate::sys::process;
 use crate::view::ns::NsId;
 
 pub(super) use crate::sys::ns::DEADLINE;
@@ -119,20 +119,18 @@ fn fd_from_child(path: &str, flags: u64) -> Result<OwnedFd, Errno> {
         None,
         SockFlag::SOCK_CLOEXEC,
     )?;
-    let child = match process::fork(&[ours.as_raw_fd()])? {
-        Forked::Child => {
-            let sent = open_after_unshare(path, flags)
-                .and_then(|(fd, holder)| send_fd(&theirs, &fd).map(|_| holder));
-            if let Ok(Some(holder)) = sent {
-                // The new PID namespace must live until the caller has
-                // used the descriptor: wait for the socket to close.
-                let _ = pipe::readable_by(theirs.as_raw_fd(), Instant::now() + DEADLINE);
-                reap_by(holder, Instant::now());
-            }
-            process::exit(0)
+    let caller_end = ours.as_raw_fd();
+    let child = helper::spawn(DEADLINE, |_| {
+        process::drop_inherited(&[caller_end]);
+        let (fd, holder) = open_after_unshare(path, flags)?;
+        send_fd(&theirs, &fd)?;
+        if holder.is_some() {
+            // The new PID namespace must live until the caller has
+            // used the descriptor: wait for the socket to close.
+            let _ = pipe::readable_by(theirs.as_raw_fd(), Instant::now() + DEADLINE);
         }
-        Forked::Parent(pid) => pid,
-    };
+        Ok(())
+    })?;
     drop(theirs);
     let deadline = Instant::now() + DEADLINE;
     let got = if pipe::readable_by(ours.as_raw_fd(), deadline) {
@@ -141,26 +139,18 @@ fn fd_from_child(path: &str, flags: u64) -> Result<OwnedFd, Errno> {
         Err(Errno::ETIMEDOUT)
     };
     drop(ours);
-    reap_by(child, deadline);
+    let _ = child.finish();
     got
 }
 
+/// A process that only holds a namespace (its first child's) until dropped.
+type Holder = Helper<bool>;
+
 /// Unshare, fork a holder into a new PID namespace if one was made, and open.
-fn open_after_unshare(path: &str, flags: u64) -> Result<(OwnedFd, Option<Pid>), Errno> {
+fn open_after_unshare(path: &str, flags: u64) -> Result<(OwnedFd, Option<Holder>), Errno> {
     unshare(flags)?;
     let holder = if flags & libc::CLONE_NEWPID as u64 != 0 {
-        let gate = Pipe::new()?;
-        match process::fork(&[])? {
-            Forked::Child => {
-                gate.write.close();
-                pipe::wait_closed(gate.read.fd());
-                process::exit(0)
-            }
-            Forked::Parent(pid) => {
-                gate.read.close();
-                Some(pid)
-            }
-        }
+        Some(helper::spawn(DEADLINE, |ch| Ok(ch.wait_go()))?)
     } else {
         None
     };
@@ -257,7 +247,7 @@ fn setns(s: &SetnsStep, env: &StepEnv) -> Result<Extra, Errno> {
         None => s.nstype.map_or(0, |t| t.kind().flag),
     };
     let leave = flags_of(&s.unshare);
-    crate::sys::helper::in_child(DEADLINE, || {
+    helper::in_child(DEADLINE, || {
         let fd = path.as_deref().map(open).transpose()?;
         let raw = match &fd {
             Some(fd) => fd.as_raw_fd(),
@@ -300,80 +290,57 @@ fn joined_kind(fd: Option<&OwnedFd>, nstype: Option<NsType>) -> Option<NsType> {
 
 // ---- setns through a pidfd ----------------------------------------------
 
+/// What the target of setns_pidfd tells: its namespaces' inode numbers, by
+/// type, or the errno its setting up failed with.
+type Told = Result<Vec<u32>, i32>;
+
 /// The target of setns_pidfd: unshares, names itself, says so, and waits.
-fn pidfd_target(s: &SetnsPidfdStep, ready: &Pipe, release: &Pipe) -> ! {
-    ready.read.close();
-    release.write.close();
-    let code = match unshare(flags_of(&s.types)) {
-        Err(e) => e as u32,
-        Ok(()) => match (&s.hostname, s.types.contains(&NsType::Uts)) {
+fn pidfd_target(s: &SetnsPidfdStep, ch: &Channel<Told>) {
+    let made = unshare(flags_of(&s.types)).and_then(|()| {
+        match (&s.hostname, s.types.contains(&NsType::Uts)) {
             (Some(name), true) => guard::ensure(NsType::Uts)
                 .map_err(Errno::from)
-                .and_then(|()| nix::unistd::sethostname(name))
-                .err()
-                .map_or(0, |e| e as u32),
-            _ => 0,
-        },
-    };
-    let _ = pipe::send_u32(ready.write.fd(), code);
-    for t in &s.types {
-        let ino = ns_at(&format!("/proc/self/ns/{}", t.name())).map_or(0, |id| id.ino as u32);
-        let _ = pipe::send_u32(ready.write.fd(), ino);
-    }
-    ready.write.close();
-    pipe::wait_closed(release.read.fd());
-    process::exit(0)
+                .and_then(|()| nix::unistd::sethostname(name)),
+            _ => Ok(()),
+        }
+    });
+    let ino =
+        |t: &NsType| ns_at(&format!("/proc/self/ns/{}", t.name())).map_or(0, |id| id.ino as u32);
+    ch.hold(
+        &made
+            .map(|()| s.types.iter().map(ino).collect())
+            .map_err(|e| e as i32),
+    );
 }
 
 fn setns_pidfd(s: &SetnsPidfdStep) -> Result<Extra, Errno> {
-    let ready = Pipe::new()?;
-    let release = Pipe::new()?;
-    let target = match process::fork(&[])? {
-        Forked::Child => pidfd_target(s, &ready, &release),
-        Forked::Parent(pid) => pid,
-    };
-    ready.write.close();
-    release.read.close();
-    let deadline = Instant::now() + DEADLINE;
-    let code = pipe::readable_by(ready.read.fd(), deadline)
-        .then(|| pipe::recv_u32(ready.read.fd()))
-        .flatten();
-    let inos: Vec<Option<u32>> = s
-        .types
-        .iter()
-        .map(|_| pipe::recv_u32(ready.read.fd()))
-        .collect();
-    let result = match code {
-        Some(0) => join_target(s, target, &inos, &release.write, deadline),
-        Some(e) => Ok(setup_failed("unshare", Errno::from_raw(e as i32))),
-        None => Err(Errno::ETIMEDOUT),
-    };
-    ready.read.close();
-    release.write.close();
-    reap_by(target, deadline);
-    result
+    let target = helper::spawn_telling(Start::Fork, DEADLINE * 2, |ch| {
+        pidfd_target(s, ch);
+        Ok(())
+    })?;
+    match target.wait_value().map_err(|_| Errno::ETIMEDOUT)? {
+        Ok(inos) => join_target(s, target, &inos),
+        Err(e) => Ok(setup_failed("unshare", Errno::from_raw(e))),
+    }
 }
 
 /// The joiner of setns_pidfd; `inos` are the target's namespaces, by type.
-fn join_target(
-    s: &SetnsPidfdStep,
-    target: Pid,
-    inos: &[Option<u32>],
-    release: &pipe::End,
-    deadline: Instant,
-) -> Result<Extra, Errno> {
-    let pidfd = crate::sys::process::pidfd_open(target.as_raw())?;
-    if s.reaped {
-        release.close();
-        reap_by(target, deadline);
-    }
+fn join_target(s: &SetnsPidfdStep, target: Helper<(), Told>, inos: &[u32]) -> Result<Extra, Errno> {
+    let pidfd = crate::sys::process::pidfd_open(target.pid().as_raw())?;
+    let target = match s.reaped {
+        true => {
+            let _ = target.release();
+            None
+        }
+        false => Some(target),
+    };
     let flags = if s.no_flags { 0 } else { flags_of(&s.types) };
-    crate::sys::helper::in_child(DEADLINE, || {
+    let joined = helper::in_child(DEADLINE, || {
         setns_fd(pidfd.as_raw_fd(), flags)?;
         let mut joined = Extra::new();
         for (t, ino) in s.types.iter().zip(inos) {
             let now = ns_at(&format!("/proc/self/ns/{}", t.name()))?;
-            joined.insert(t.name().into(), (Some(now.ino as u32) == *ino).into());
+            joined.insert(t.name().into(), (now.ino as u32 == *ino).into());
         }
         let mut extra = Extra::new();
         extra.insert("joined".into(), Value::Object(joined));
@@ -383,7 +350,11 @@ fn join_target(
             host.to_string_lossy().into_owned().into(),
         );
         Ok(extra)
-    })
+    });
+    if let Some(target) = target {
+        let _ = target.release();
+    }
+    joined
 }
 
 // ---- unshare, clone, clone3 ---------------------------------------------
@@ -391,22 +362,18 @@ fn join_target(
 /// A fork-like clone or clone3 with `flags` (and for clone3 the PIDs
 /// `set_tid`); the new process exits at once.
 fn clone_and_reap(call: CreateCall, flags: u64, set_tid: &[i32]) -> Result<(), Errno> {
-    let forked = match call {
-        CreateCall::Clone => clone::clone(flags | libc::SIGCHLD as u64)?,
-        _ => clone::clone3(&CloneArgs::new(flags).with_set_tid(set_tid))?,
+    let args = CloneArgs::new(flags).with_set_tid(set_tid);
+    let start = match call {
+        CreateCall::Clone => Start::Clone(flags),
+        _ => Start::Clone3(&args),
     };
-    match forked {
-        Forked::Child => process::exit(0),
-        Forked::Parent(pid) => {
-            reap_by(pid, Instant::now() + DEADLINE);
-            Ok(())
-        }
-    }
+    let _ = helper::spawn_as(start, DEADLINE, |_| Ok(()))?.finish();
+    Ok(())
 }
 
 fn create(s: &CreateStep) -> Result<Extra, Errno> {
     let flags = s.bits().map_err(|_| Errno::EINVAL)?;
-    crate::sys::helper::in_child(DEADLINE, || {
+    helper::in_child(DEADLINE, || {
         if let Err((what, e)) = drop_privilege(&s.drop) {
             return Ok(setup_failed(what, e));
         }
@@ -435,23 +402,20 @@ fn relations(name: &str, link: &str, original: NsId, new: NsId) -> Value {
     })
 }
 
-/// The grandchild of for_children: sends its namespaces' inode numbers and
-/// waits to be released.
-fn grandchild(name: &str, link: &str, gate: &Pipe, release: &Pipe) -> ! {
-    gate.read.close();
-    release.write.close();
+/// The grandchild of for_children: tells its own namespace's inode number
+/// and its children's, and waits to be released.
+fn grandchild(name: &str, link: &str, ch: &Channel<(u32, u32)>) {
     let ino = |p: String| ns_at(&p).map_or(0, |id| id.ino as u32);
-    let _ = pipe::send_u32(gate.write.fd(), ino(format!("/proc/self/ns/{name}")));
-    let _ = pipe::send_u32(gate.write.fd(), ino(format!("/proc/self/ns/{link}")));
-    gate.write.close();
-    pipe::wait_closed(release.read.fd());
-    process::exit(0)
+    ch.hold(&(
+        ino(format!("/proc/self/ns/{name}")),
+        ino(format!("/proc/self/ns/{link}")),
+    ));
 }
 
 fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
     let kind = s.ty.kind();
     let (name, link) = (kind.name, kind.for_children.ok_or(Errno::EINVAL)?);
-    crate::sys::helper::in_child(DEADLINE, || {
+    helper::in_child(DEADLINE, || {
         let own = format!("/proc/self/ns/{name}");
         let original = ns_at(&own)?;
         let placeholder = NsId { ino: 0, dev: 0 };
@@ -459,25 +423,14 @@ fn for_children(s: &ForChildrenStep) -> Result<Extra, Errno> {
         let original_fd = open(&own)?;
         unshare(kind.flag)?;
         let after_unshare = relations(name, link, original, placeholder);
-        let gate = Pipe::new()?;
-        let release = Pipe::new()?;
-        let pid = match process::fork(&[])? {
-            Forked::Child => grandchild(name, link, &gate, &release),
-            Forked::Parent(pid) => pid,
-        };
-        gate.write.close();
-        release.read.close();
-        let deadline = Instant::now() + DEADLINE;
-        let recv = || {
-            pipe::readable_by(gate.read.fd(), deadline)
-                .then(|| pipe::recv_u32(gate.read.fd()))
-                .flatten()
-        };
-        let (g_own, g_children) = (recv(), recv());
-        gate.read.close();
+        let grand = helper::spawn_telling(Start::Fork, DEADLINE, |ch| {
+            grandchild(name, link, ch);
+            Ok(())
+        })?;
+        let told = grand.wait_value().ok();
+        let (g_own, g_children) = (told.map(|t| t.0), told.map(|t| t.1));
         let result = follow(name, link, original, &original_fd, g_own, g_children);
-        release.write.close();
-        reap_by(pid, deadline);
+        let _ = grand.release();
         let mut extra = result?;
         extra.insert("before".into(), before);
         extra.insert("after_unshare".into(), after_unshare);

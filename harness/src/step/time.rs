@@ -19,8 +19,7 @@ use crate::kind::NsType;
 use crate::plan::time::{Clock, TimeStep, MAX_TIMER_MS};
 use crate::plan::{Offset, TimeSettings};
 use crate::sys::errno::io_errno;
-use crate::sys::pipe::{self, Pipe};
-use crate::sys::process::{self, Forked};
+use crate::sys::helper::{self, Start};
 use crate::view::{ns, time as tview};
 
 const CLONE_NEWTIME: i32 = 0x80;
@@ -33,16 +32,14 @@ pub fn perform(step: &TimeStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
         TimeStep::WriteOffsets { text } => write_offsets(origin, text).map(|_| Extra::new()),
         TimeStep::FreshOffsets { text } => {
-            crate::sys::helper::in_child(CHILD_LIMIT, || fresh_offsets(origin, text))
+            helper::in_child(CHILD_LIMIT, || fresh_offsets(origin, text))
         }
         TimeStep::SetnsBack {
             monotonic,
             boottime,
-        } => {
-            crate::sys::helper::in_child(CHILD_LIMIT, || setns_back(origin, *monotonic, *boottime))
-        }
+        } => helper::in_child(CHILD_LIMIT, || setns_back(origin, *monotonic, *boottime)),
         TimeStep::ClockNanosleepAbs { clock, ms } => {
-            crate::sys::helper::in_child(CHILD_LIMIT, || nanosleep_abs(*clock, *ms))
+            helper::in_child(CHILD_LIMIT, || nanosleep_abs(*clock, *ms))
         }
         TimeStep::TimerfdAbs { clock, ms } => timerfd_abs(*clock, *ms),
         TimeStep::Sysinfo {} => sysinfo(),
@@ -274,28 +271,13 @@ fn exit_signal(pid: Pid) -> Option<i64> {
 }
 
 fn legacy_clone() -> Result<Extra, Errno> {
-    let gate = Pipe::new()?;
-    let flags = (CLONE_NEWTIME | libc::SIGCHLD) as u64;
-    let pid = match crate::sys::clone::clone(flags) {
-        Ok(Forked::Child) => {
-            process::child_setup(&[gate.write.fd()]);
-            pipe::wait_closed(gate.read.fd());
-            process::exit(0);
-        }
-        Ok(Forked::Parent(pid)) => {
-            gate.read.close();
-            pid
-        }
-        Err(e) => {
-            gate.read.close();
-            gate.write.close();
-            return Err(e);
-        }
-    };
+    let start = Start::Clone(CLONE_NEWTIME as u64);
+    let held = helper::spawn_as(start, Duration::from_secs(2), |ch| Ok(ch.wait_go()))?;
+    let pid = held.pid();
     let child = ns::id_of(&pid.to_string(), "time");
     let signal = exit_signal(pid);
-    gate.write.close();
-    process::reap_within(pid, Instant::now() + Duration::from_secs(2));
+    held.go();
+    let _ = held.finish();
     let mut extra = Extra::new();
     extra.insert(
         "new_time_ns".into(),

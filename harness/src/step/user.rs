@@ -7,7 +7,7 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
@@ -25,9 +25,9 @@ use crate::plan::user::{
 };
 use crate::plan::{MapLine, Setgroups};
 use crate::sys::errno::io_errno;
-use crate::sys::helper::{self, Channel};
+use crate::sys::helper::{self, Channel, Start};
 use crate::sys::pipe;
-use crate::sys::process::{self, Forked};
+use crate::sys::process;
 use crate::view::user::{parse_caps, parse_id_map, parse_setgroups};
 
 /// How long a step's helper may take in all.
@@ -332,13 +332,8 @@ fn unshare_flags(bits: i32, call: Call) -> Result<Extra, Errno> {
             extra.insert("new_user_ns".into(), (before != after).into());
         }
         Call::Clone => {
-            let flags = bits as u64 | libc::SIGCHLD as u64;
-            match crate::sys::clone::clone(flags)? {
-                Forked::Child => process::exit(0),
-                Forked::Parent(pid) => {
-                    process::reap_within(pid, Instant::now() + Duration::from_secs(1));
-                }
-            }
+            let start = Start::Clone(bits as u64);
+            let _ = helper::spawn_as(start, Duration::from_secs(1), |_| Ok(()))?.finish();
         }
     }
     Ok(extra)

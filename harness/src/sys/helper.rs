@@ -1,7 +1,9 @@
 //! The typed helper process: run part of a step in a forked child, whatever
 //! namespaces it makes or joins dying with it, and bring its typed answer
-//! back within a limit. A helper that must meet its parent half-way says
-//! "ready" and waits for "go" on the same pipes; every wait is bounded.
+//! back within a limit. A helper that must meet its parent half-way tells
+//! it a typed value ("ready", with what it made: a pid, an inode, a status)
+//! and is held until the parent releases it ("go"), or dies with the
+//! parent; then it may send its final answer. Every wait is bounded.
 
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -26,30 +28,52 @@ enum Reply<T> {
     Errno(i32),
 }
 
-/// The byte a helper sends when it is ready (an answer starts with `{`).
+/// The byte that opens a helper's "ready" line (its value, JSON, then a
+/// newline); an answer starts with `{`.
 const READY: u8 = b'R';
 
-/// The helper's side of its pipes.
-pub struct Channel {
+/// The helper's side of its pipes; it tells its parent a `V` when ready.
+pub struct Channel<V = ()> {
     up: OwnedFd,
     down: OwnedFd,
     limit: Duration,
+    told: PhantomData<fn(V)>,
 }
 
-impl Channel {
+impl Channel<()> {
     /// Tell the parent that the helper is ready.
     pub fn ready(&self) {
-        let _ = pipe::write_all(self.up.as_raw_fd(), &[READY]);
+        self.tell(&());
+    }
+}
+
+impl<V: Serialize> Channel<V> {
+    /// Tell the parent that the helper is ready, and `value`.
+    pub fn tell(&self, value: &V) {
+        let mut line = vec![READY];
+        line.extend(serde_json::to_vec(value).unwrap_or_default());
+        line.push(b'\n');
+        let _ = pipe::write_all(self.up.as_raw_fd(), &line);
     }
 
+    /// Tell the parent `value`, then stay until it releases the helper
+    /// (within the limit): whether it did.
+    pub fn hold(&self, value: &V) -> bool {
+        self.tell(value);
+        self.wait_go()
+    }
+}
+
+impl<V> Channel<V> {
     /// Wait for the parent's "go"; false if it never came within the limit.
     pub fn wait_go(&self) -> bool {
         read_byte(&self.down, Instant::now() + self.limit).is_ok()
     }
 }
 
-/// The parent's handle on a running helper that answers with a `T`.
-pub struct Helper<T> {
+/// The parent's handle on a running helper that tells a `V` when ready and
+/// answers with a `T`.
+pub struct Helper<T, V = ()> {
     pid: Pid,
     down: Option<OwnedFd>,
     up: OwnedFd,
@@ -57,8 +81,13 @@ pub struct Helper<T> {
     /// The first byte of the answer, when it came instead of "ready".
     early: Cell<Option<u8>>,
     done: bool,
-    answer: PhantomData<fn() -> T>,
+    answer: PhantomData<fn() -> (T, V)>,
 }
+
+/// The limit of a helper that lives as long as its trial (a door's
+/// processes): the harness's timeout, which kills the probe with its whole
+/// tree, is what bounds them; this only keeps the waits finite.
+pub const TRIAL_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// How a helper process is made.
 pub enum Start<'a> {
@@ -100,6 +129,16 @@ pub fn spawn_as<T: Serialize>(
     limit: Duration,
     body: impl FnOnce(&Channel) -> Result<T, Errno>,
 ) -> Result<Helper<T>, Errno> {
+    spawn_telling(start, limit, body)
+}
+
+/// [`spawn_as`], for a helper that tells its parent a `V` when ready
+/// ([`Channel::tell`], [`Channel::hold`]; [`Helper::wait_value`]).
+pub fn spawn_telling<T: Serialize, V: Serialize>(
+    start: Start,
+    limit: Duration,
+    body: impl FnOnce(&Channel<V>) -> Result<T, Errno>,
+) -> Result<Helper<T, V>, Errno> {
     let (down_r, down_w) = pipe::owned()?;
     let (up_r, up_w) = pipe::owned()?;
     match start.fork()? {
@@ -109,6 +148,7 @@ pub fn spawn_as<T: Serialize>(
                 up: up_w,
                 down: down_r,
                 limit,
+                told: PhantomData,
             };
             let reply = match body(&channel) {
                 Ok(value) => Reply::Ok(value),
@@ -152,28 +192,59 @@ fn read_byte(fd: &OwnedFd, deadline: Instant) -> Result<u8, Errno> {
 }
 
 impl<T: DeserializeOwned> Helper<T> {
-    pub fn pid(&self) -> Pid {
-        self.pid
-    }
-
     /// Wait for the helper's "ready". A helper that answers at once (it
     /// failed before it was ready) gives EPROTO here, and its answer from
     /// [`Helper::finish`].
     pub fn wait_ready(&self) -> Result<(), Errno> {
-        match read_byte(&self.up, Instant::now() + self.limit)? {
-            READY => Ok(()),
-            other => {
-                self.early.set(Some(other));
-                Err(Errno::EPROTO)
-            }
-        }
+        self.wait_value()
+    }
+}
+
+impl<T: DeserializeOwned, V: DeserializeOwned> Helper<T, V> {
+    pub fn pid(&self) -> Pid {
+        self.pid
     }
 
-    /// Let the helper go on.
+    /// Wait for the value the helper tells when ready. A helper that
+    /// answers at once (it failed before it was ready) gives EPROTO here,
+    /// and its answer from [`Helper::finish`]; one that dies first, EPIPE.
+    pub fn wait_value(&self) -> Result<V, Errno> {
+        let deadline = Instant::now() + self.limit;
+        match read_byte(&self.up, deadline)? {
+            READY => {}
+            other => {
+                self.early.set(Some(other));
+                return Err(Errno::EPROTO);
+            }
+        }
+        let mut line = Vec::new();
+        loop {
+            match read_byte(&self.up, deadline)? {
+                b'\n' => break,
+                byte => line.push(byte),
+            }
+        }
+        serde_json::from_slice(&line).map_err(|_| Errno::EPROTO)
+    }
+
+    /// Let the helper go on (release a held one).
     pub fn go(&self) {
         if let Some(fd) = &self.down {
             let _ = pipe::write_all(fd.as_raw_fd(), b"G");
         }
+    }
+
+    /// Hand the helper over to the caller, who reaps it (a door's process,
+    /// which the supervisor releases and reaps with the others): its pid.
+    pub fn leave(mut self) -> Pid {
+        self.done = true;
+        self.pid
+    }
+
+    /// Release a held helper and take its answer ([`Helper::finish`]).
+    pub fn release(self) -> Result<T, Errno> {
+        self.go();
+        self.finish()
     }
 
     /// Read the helper's answer, then reap it, all within the limit. A
@@ -197,7 +268,7 @@ impl<T: DeserializeOwned> Helper<T> {
     }
 }
 
-impl<T> Drop for Helper<T> {
+impl<T, V> Drop for Helper<T, V> {
     /// A helper dropped before `finish` (the step failed half-way) is killed
     /// and reaped, so that nothing is left behind.
     fn drop(&mut self) {
@@ -206,4 +277,33 @@ impl<T> Drop for Helper<T> {
             process::reap(self.pid);
         }
     }
+}
+
+/// Fork children that only wait, all on one gate (one pipe for any number
+/// of them: a process's descriptors are limited), until a fork fails or
+/// `most` are made; then release them and reap each within `limit`. How
+/// many were made, and the errno of the fork that failed.
+pub fn crowd(most: u32, limit: Duration) -> Result<(u32, Option<Errno>), Errno> {
+    let (gate_r, gate_w) = pipe::owned()?;
+    let mut children = Vec::new();
+    let mut refused = None;
+    while children.len() < most as usize {
+        match process::fork(&[gate_w.as_raw_fd()]) {
+            Ok(Forked::Child) => {
+                pipe::wait_closed(gate_r.as_raw_fd());
+                process::exit(0)
+            }
+            Ok(Forked::Parent(pid)) => children.push(pid),
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    drop(gate_w);
+    let deadline = Instant::now() + limit;
+    for pid in &children {
+        process::reap_within(*pid, deadline);
+    }
+    Ok((children.len() as u32, refused))
 }

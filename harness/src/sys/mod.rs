@@ -4,6 +4,7 @@
 //! (`helper`), the running of other programs (`command`), and the asking of
 //! a tool from the harness (`tool`).
 
+pub mod board;
 pub mod clone;
 pub mod command;
 pub mod errno;

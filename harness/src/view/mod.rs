@@ -13,6 +13,8 @@ pub mod uts;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::kind::NsType;
+
 /// What one process sees.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct View {
@@ -43,58 +45,33 @@ pub fn observe() -> View {
     }
 }
 
-/// One section of a view: a namespace type's, or `ns`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
+/// One section of a view: a namespace type's (named as the table of kinds
+/// names it), or `ns`. Sections sort in the order of a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Section {
-    Pid,
-    Uts,
-    Mnt,
-    Net,
-    Ipc,
-    User,
-    Cgroup,
-    Time,
+    Type(NsType),
     Ns,
 }
 
 impl Section {
-    /// Every section, in the order of a view.
+    /// Every section, in the order of a view (not the table's: a view
+    /// opens with what a process is, its pid and hostname).
     pub const ALL: [Section; 9] = [
-        Section::Pid,
-        Section::Uts,
-        Section::Mnt,
-        Section::Net,
-        Section::Ipc,
-        Section::User,
-        Section::Cgroup,
-        Section::Time,
+        Section::Type(NsType::Pid),
+        Section::Type(NsType::Uts),
+        Section::Type(NsType::Mnt),
+        Section::Type(NsType::Net),
+        Section::Type(NsType::Ipc),
+        Section::Type(NsType::User),
+        Section::Type(NsType::Cgroup),
+        Section::Type(NsType::Time),
         Section::Ns,
     ];
 
     /// The key of the section in a view.
     pub fn name(self) -> &'static str {
         match self {
-            Section::Pid => "pid",
-            Section::Uts => "uts",
-            Section::Mnt => "mnt",
-            Section::Net => "net",
-            Section::Ipc => "ipc",
-            Section::User => "user",
-            Section::Cgroup => "cgroup",
-            Section::Time => "time",
+            Section::Type(ty) => ty.name(),
             Section::Ns => "ns",
         }
     }
@@ -104,20 +81,69 @@ impl Section {
         Section::ALL.into_iter().find(|s| s.name() == name)
     }
 
+    /// Where the section stands in a view.
+    fn position(self) -> usize {
+        Section::ALL
+            .iter()
+            .position(|s| *s == self)
+            .unwrap_or(usize::MAX)
+    }
+
     /// Observe this section of the calling process's view.
     fn observe(self) -> Value {
         let value = match self {
-            Section::Pid => serde_json::to_value(pid::observe()),
-            Section::Uts => serde_json::to_value(uts::observe()),
-            Section::Mnt => serde_json::to_value(mnt::observe()),
-            Section::Net => serde_json::to_value(net::observe()),
-            Section::Ipc => serde_json::to_value(ipc::observe()),
-            Section::User => serde_json::to_value(user::observe()),
-            Section::Cgroup => serde_json::to_value(cgroup::observe()),
-            Section::Time => serde_json::to_value(time::observe()),
+            Section::Type(NsType::Pid) => serde_json::to_value(pid::observe()),
+            Section::Type(NsType::Uts) => serde_json::to_value(uts::observe()),
+            Section::Type(NsType::Mnt) => serde_json::to_value(mnt::observe()),
+            Section::Type(NsType::Net) => serde_json::to_value(net::observe()),
+            Section::Type(NsType::Ipc) => serde_json::to_value(ipc::observe()),
+            Section::Type(NsType::User) => serde_json::to_value(user::observe()),
+            Section::Type(NsType::Cgroup) => serde_json::to_value(cgroup::observe()),
+            Section::Type(NsType::Time) => serde_json::to_value(time::observe()),
             Section::Ns => serde_json::to_value(ns::observe()),
         };
         value.unwrap_or(Value::Null)
+    }
+}
+
+impl Ord for Section {
+    fn cmp(&self, other: &Section) -> std::cmp::Ordering {
+        self.position().cmp(&other.position())
+    }
+}
+
+impl PartialOrd for Section {
+    fn partial_cmp(&self, other: &Section) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Serialize for Section {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Section {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Section, D::Error> {
+        let name = String::deserialize(d)?;
+        Section::from_name(&name).ok_or_else(|| {
+            let names = Section::ALL.map(Section::name);
+            serde::de::Error::custom(format!(
+                "unknown section `{name}`, expected one of {names:?}"
+            ))
+        })
+    }
+}
+
+impl schemars::JsonSchema for Section {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Section".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names = Section::ALL.map(Section::name);
+        schemars::json_schema!({ "type": "string", "enum": names })
     }
 }
 
@@ -169,7 +195,7 @@ mod tests {
     fn all_sections_are_the_whole_view() {
         let keys: Vec<String> = observe_sections(None).keys().cloned().collect();
         assert_eq!(keys, SECTIONS);
-        let some = observe_sections(Some(&[Section::Ns, Section::Uts]));
+        let some = observe_sections(Some(&[Section::Ns, Section::Type(NsType::Uts)]));
         assert_eq!(some.keys().collect::<Vec<_>>(), ["uts", "ns"]);
         let known = ns::observe();
         let given = observe_sections_with_ns(Some(&[Section::Ns]), Some(&known));

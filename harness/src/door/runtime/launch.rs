@@ -16,8 +16,9 @@ use crate::kind::NsType;
 use crate::plan::runtime::INSIDE_ARG;
 use crate::plan::{Door, DoorResult, Plan};
 use crate::sys::command;
+use crate::sys::helper::{self, TRIAL_LIFETIME};
 use crate::sys::message::Message;
-use crate::sys::process::{self, Forked};
+use crate::sys::process;
 use crate::view::ns;
 
 /// Everything a door needs to build its command.
@@ -235,10 +236,13 @@ pub fn enter(ctx: &Ctx) -> Vec<Pid> {
             Err(pid) => return pid.into_iter().collect(),
         }
     }
-    match process::fork(&ctx.parent_only) {
+    let started = helper::spawn::<()>(TRIAL_LIFETIME, |_| {
+        process::drop_inherited(&ctx.parent_only);
+        launcher(ctx, holder_pid)
+    });
+    match started {
         Err(e) => ctx.door_failed("supervisor", "fork", e),
-        Ok(Forked::Child) => launcher(ctx, holder_pid),
-        Ok(Forked::Parent(pid)) => children.push(pid),
+        Ok(launcher) => children.push(launcher.leave()),
     }
     children
 }

@@ -10,22 +10,26 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use serde_json::Value;
 
-use super::tree::{await_exit, hold, own_nspid, poll_in, spawn, How, PATIENCE};
+use serde::{Deserialize, Serialize};
+
+use super::tree::{await_exit, own_nspid, spawn, How, PATIENCE};
 use crate::plan::pid::Chain;
 use crate::step::Extra;
-use crate::sys::pipe::{self, Pipe};
+use crate::sys::board::{Board, Gate};
+use crate::sys::pipe;
 use crate::sys::process;
 
-/// The pipes of a chain, and where the caller's pid sits in `NSpid`.
-struct ChainPipes {
-    /// Every process says who it is here: four numbers (see `announce`).
-    reports: Pipe,
-    /// Every process waits for end of file here: the caller holds the write end.
-    release: Pipe,
+/// The wires of a chain, and where the caller's pid sits in `NSpid`.
+struct ChainWires {
+    /// Every process says who it is here (see `announce`).
+    reports: Board<Member>,
+    /// Every process waits here until the caller opens it.
+    release: Gate,
     index: usize,
 }
 
 /// One process of the chain, as it announced itself.
+#[derive(Serialize, Deserialize)]
 struct Member {
     /// Its level below the caller, from its `NSpid` (1 is the top).
     level: u32,
@@ -35,25 +39,23 @@ struct Member {
     own_pid: i32,
 }
 
-/// Say who this process is, in one write (atomic on a pipe): its level,
-/// whether it is the init, its pid in the caller's namespace and in its own.
-fn announce(p: &ChainPipes, init: bool) {
+/// Say who this process is: its level, whether it is the init, its pid in
+/// the caller's namespace and in its own.
+fn announce(p: &ChainWires, init: bool) {
     let nspid = own_nspid();
-    let level = nspid.len().saturating_sub(p.index + 1) as u32;
-    let pid = nspid.get(p.index).copied().unwrap_or(0) as u32;
-    let own = nspid.last().copied().unwrap_or(0) as u32;
-    let mut msg = Vec::with_capacity(16);
-    for v in [level, u32::from(init), pid, own] {
-        msg.extend_from_slice(&v.to_ne_bytes());
-    }
-    let _ = pipe::write_all(p.reports.write.fd(), &msg);
+    p.reports.post(&Member {
+        level: nspid.len().saturating_sub(p.index + 1) as u32,
+        init,
+        pid: nspid.get(p.index).copied().unwrap_or(0),
+        own_pid: nspid.last().copied().unwrap_or(0),
+    });
 }
 
 /// The init of level `n`: its witness, the next level's init, then itself.
-fn level(c: &Chain, n: u32, p: &ChainPipes) -> i32 {
+fn level(c: &Chain, n: u32, p: &ChainWires) -> i32 {
     let witness = || {
         announce(p, false);
-        hold(p.release.read.fd());
+        p.release.wait();
         0
     };
     if spawn(How::Loose, witness).is_err() {
@@ -63,25 +65,8 @@ fn level(c: &Chain, n: u32, p: &ChainPipes) -> i32 {
         return 1;
     }
     announce(p, true);
-    hold(p.release.read.fd());
+    p.release.wait();
     0
-}
-
-fn read_member(fd: i32, deadline: Instant) -> Option<Member> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() || !poll_in(fd, left) {
-        return None;
-    }
-    let level = pipe::recv_u32(fd)?;
-    let init = pipe::recv_u32(fd)? == 1;
-    let pid = pipe::recv_u32(fd)? as i32;
-    let own_pid = pipe::recv_u32(fd)? as i32;
-    Some(Member {
-        level,
-        init,
-        pid,
-        own_pid,
-    })
 }
 
 /// Whether the process of `fd` has exited by `deadline` (a pidfd is
@@ -93,10 +78,11 @@ fn exited_by(fd: &OwnedFd, deadline: Instant) -> bool {
 
 /// Every member announced, kill the chosen init, wait for the levels from
 /// it down to end, and say who has exited.
-fn judge(c: &Chain, p: &ChainPipes, deadline: Instant) -> Result<Extra, Errno> {
-    let mut members = Vec::new();
-    while members.len() < 2 * c.depth as usize {
-        members.push(read_member(p.reports.read.fd(), deadline).ok_or(Errno::EIO)?);
+fn judge(c: &Chain, p: &ChainWires, deadline: Instant) -> Result<Extra, Errno> {
+    let count = 2 * c.depth as usize;
+    let mut members = p.reports.take(count, deadline);
+    if members.len() < count {
+        return Err(Errno::EIO);
     }
     members.sort_by_key(|m| (m.level, !m.init));
     // Opened while every member still waits on the release pipe, so no pid
@@ -143,26 +129,24 @@ fn judge(c: &Chain, p: &ChainPipes, deadline: Instant) -> Result<Extra, Errno> {
 pub fn kill_chain(c: &Chain) -> Result<Extra, Errno> {
     let deadline = Instant::now() + PATIENCE;
     let index = own_nspid().len().checked_sub(1).ok_or(Errno::ENOENT)?;
-    let p = ChainPipes {
-        reports: Pipe::new()?,
-        release: Pipe::new()?,
+    let p = ChainWires {
+        reports: Board::new()?,
+        release: Gate::new()?,
         index,
     };
-    let caller_ends = [p.reports.read.fd(), p.release.write.fd()];
     let top = spawn(How::NewPid, || {
-        process::drop_inherited(&caller_ends);
+        process::drop_inherited(&[p.reports.caller_end(), p.release.caller_end()]);
         level(c, 1, &p)
     });
-    p.reports.write.close();
-    p.release.read.close();
+    p.reports.posters_started();
+    p.release.members_started();
     let result = match top {
         Ok(_) => judge(c, &p, deadline),
         Err(e) => Err(e),
     };
-    // Everyone left goes once the release pipe has no writer; the top init
-    // takes the levels below it along.
-    p.reports.read.close();
-    p.release.write.close();
+    // Everyone left goes once the gate is open; the top init takes the
+    // levels below it along.
+    p.release.open();
     if let Ok(top) = top {
         await_exit(top, deadline + Duration::from_millis(500));
     }

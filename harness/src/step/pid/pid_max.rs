@@ -10,8 +10,6 @@
 //! is refused (the sysctl's file belongs to global root, whatever user
 //! namespace a process is in) instead of changing the host.
 
-use std::time::Instant;
-
 use nix::errno::Errno;
 
 use crate::guard;
@@ -19,10 +17,9 @@ use crate::kind::NsType;
 use crate::plan::pid::{PidMax, PID_MAX_CASE};
 use crate::step::Extra;
 use crate::sys::errno::io_errno;
-use crate::sys::helper::in_child;
-use crate::sys::ns::{flags_of, reap_by, unshare, DEADLINE};
-use crate::sys::pipe::{self, Pipe};
-use crate::sys::process::{self, Forked};
+use crate::sys::helper::{self, in_child};
+use crate::sys::ns::{flags_of, unshare, DEADLINE};
+use crate::sys::process;
 
 const PID_MAX: &str = "/proc/sys/kernel/pid_max";
 
@@ -42,41 +39,13 @@ fn write_pid_max(value: u32) -> Result<String, Errno> {
     })
 }
 
-/// Fork children that wait on `gate` until a fork fails (or `most` are made):
-/// how many were made, and the errno of the fork that failed.
-fn fork_until_refused(gate: &Pipe, most: u32) -> (u32, Option<Errno>) {
-    let mut children = Vec::new();
-    let mut refused = None;
-    while children.len() < most as usize {
-        match process::fork(&[gate.write.fd()]) {
-            Ok(Forked::Child) => {
-                pipe::wait_closed(gate.read.fd());
-                process::exit(0)
-            }
-            Ok(Forked::Parent(pid)) => children.push(pid),
-            Err(e) => {
-                refused = Some(e);
-                break;
-            }
-        }
-    }
-    gate.write.close();
-    let deadline = Instant::now() + DEADLINE;
-    for pid in &children {
-        reap_by(*pid, deadline);
-    }
-    (children.len() as u32, refused)
-}
-
 /// The init of the nested namespace: its own higher limit, and how many
 /// processes it can make under the outer one's.
 fn nested(limit: u32) -> Result<Extra, Errno> {
     let mut extra = Extra::new();
     extra.insert("nested_write".into(), write_pid_max(limit)?.into());
     extra.insert("nested_set".into(), read_pid_max()?.into());
-    let gate = Pipe::new()?;
-    let (made, refused) = fork_until_refused(&gate, limit);
-    gate.read.close();
+    let (made, refused) = helper::crowd(limit, DEADLINE)?;
     extra.insert("nested_forks".into(), made.into());
     extra.insert(
         "nested_errno".into(),

@@ -3,23 +3,20 @@
 //! and the signal of an mq_notify(3) registration.
 
 use std::ffi::CString;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::unistd::getpid;
 use serde_json::{json, Value};
 
-use super::tree::{
-    answered, await_exit, poll_in, read_until_eof, reported, send, spawn, How, NEW_PID, PATIENCE,
-};
+use super::tree::{answered, NEW_PID, PATIENCE};
 use crate::guard;
 use crate::kind::NsType;
 use crate::plan::pid::{MqNotify, MqParty, Sigio, SigioWriter};
 use crate::step::Extra;
-use crate::sys::helper;
-use crate::sys::pipe::{self, Pipe};
+use crate::sys::helper::{self, Channel};
+use crate::sys::{pipe, process};
 
 /// What the handler of `signal_self` saw.
 static HANDLED: AtomicBool = AtomicBool::new(false);
@@ -115,7 +112,7 @@ struct PollInfo {
 
 /// The reader of `sigio`: own the read end `fd`, ask for SIGUSR1 on input,
 /// say ready, and take the signal.
-fn own_sigio(fd: RawFd, ready: RawFd) -> Value {
+fn own_sigio(fd: RawFd, ch: &Channel) -> Value {
     mask_usr1(libc::SIG_BLOCK);
     let me = getpid().as_raw();
     // SAFETY: fcntl(2) on a pipe descriptor we own, with integer arguments.
@@ -129,7 +126,7 @@ fn own_sigio(fd: RawFd, ready: RawFd) -> Value {
     if !set {
         return json!({ "errno": Errno::last() as i32 });
     }
-    let _ = pipe::send_u32(ready, 1);
+    ch.ready();
     match take_usr1() {
         Ok(info) => {
             // SAFETY: siginfo_t is at least as large as PollInfo, which
@@ -156,49 +153,22 @@ fn poke(fd: RawFd) -> Result<(), Errno> {
 
 /// SIGIO from a pipe whose read end the init of a new pid namespace owns.
 pub(super) fn sigio(s: &Sigio) -> Result<Extra, Errno> {
-    let deadline = Instant::now() + PATIENCE;
-    let (data, ready, report) = (Pipe::new()?, Pipe::new()?, Pipe::new()?);
-    let reader = spawn(How::NewPid, || {
-        data.write.close();
-        ready.read.close();
-        report.read.close();
-        let seen = own_sigio(data.read.fd(), ready.write.fd());
-        send(report.write.fd(), &seen);
-        0
-    });
-    data.read.close();
-    ready.write.close();
-    report.write.close();
-    let result = reader.and_then(|pid| {
-        let ok = poll_in(ready.read.fd(), PATIENCE) && pipe::recv_u32(ready.read.fd()).is_some();
-        let wrote = match (ok, s.writer) {
-            (false, _) => Err(Errno::EIO),
-            (true, SigioWriter::Outside) => poke(data.write.fd()),
-            (true, SigioWriter::Sibling) => spawn(How::NewPid, || {
-                ready.read.close();
-                report.read.close();
-                i32::from(poke(data.write.fd()).is_err())
-            })
-            .map(|w| {
-                await_exit(w, deadline);
-            }),
-        };
-        data.write.close();
-        let bytes = read_until_eof(report.read.fd(), deadline);
-        await_exit(pid, deadline);
-        wrote?;
-        let text = String::from_utf8_lossy(&bytes);
-        match serde_json::from_str(text.lines().next().unwrap_or("")) {
-            Ok(Value::Object(map)) => Ok(map),
-            _ => Err(Errno::EIO),
+    let (data_r, data_w) = pipe::owned()?;
+    let (r, w) = (data_r.as_raw_fd(), data_w.as_raw_fd());
+    let reader = helper::spawn_as(NEW_PID, PATIENCE, |ch| {
+        process::drop_inherited(&[w]);
+        Ok(own_sigio(r, ch))
+    })?;
+    drop(data_r);
+    reader.wait_ready().map_err(|_| Errno::EIO)?;
+    match s.writer {
+        SigioWriter::Outside => poke(w)?,
+        SigioWriter::Sibling => {
+            let _ = helper::spawn_as(NEW_PID, PATIENCE, |_| poke(w))?.finish();
         }
-    });
-    ready.read.close();
-    report.read.close();
-    if result.is_err() {
-        data.write.close();
     }
-    reported(result?)
+    drop(data_w);
+    answered(reader.finish().map_err(|_| Errno::EIO)?)
 }
 
 /// Register the caller with mq_notify(3) for SIGUSR1 on `mqd`.
@@ -234,85 +204,53 @@ fn seen(info: Result<libc::siginfo_t, Errno>, sender: Option<i32>) -> Value {
 }
 
 /// The init's part of `mq_notify`.
-fn mq_init(m: &MqNotify, mqd: libc::mqd_t, p: &[Pipe; 3]) -> i32 {
-    let [ready, go, report] = p;
-    ready.read.close();
-    go.write.close();
-    report.read.close();
-    let value = if m.receiver == MqParty::Init {
-        match register(mqd) {
-            Err(e) => json!({ "errno": e as i32 }),
-            Ok(()) => {
-                let _ = pipe::send_u32(ready.write.fd(), 1);
-                let sender = match m.sender {
-                    MqParty::InitChild => {
-                        let child = spawn(How::Fork, || i32::from(mq_put(mqd).is_err()));
-                        child.map(|c| {
-                            await_exit(c, Instant::now() + PATIENCE);
-                            Some(c.as_raw())
-                        })
-                    }
-                    _ => Ok(None),
-                };
-                match sender {
-                    Ok(sender) => seen(take_usr1(), sender),
-                    Err(e) => json!({ "errno": e as i32 }),
-                }
-            }
-        }
-    } else {
-        let go_on = pipe::recv_u32(go.read.fd()).is_some();
-        let sent = if go_on { mq_put(mqd) } else { Err(Errno::EIO) };
-        json!({ "sent": sent.is_ok() })
+fn mq_init(m: &MqNotify, mqd: libc::mqd_t, ch: &Channel) -> Value {
+    if m.receiver != MqParty::Init {
+        let sent = if ch.wait_go() {
+            mq_put(mqd)
+        } else {
+            Err(Errno::EIO)
+        };
+        return json!({ "sent": sent.is_ok() });
+    }
+    if let Err(e) = register(mqd) {
+        return json!({ "errno": e as i32 });
+    }
+    ch.ready();
+    let sender = match m.sender {
+        MqParty::InitChild => helper::spawn(PATIENCE, |_| mq_put(mqd)).map(|c| {
+            let pid = c.pid().as_raw();
+            let _ = c.finish();
+            Some(pid)
+        }),
+        _ => Ok(None),
     };
-    send(report.write.fd(), &value);
-    0
+    match sender {
+        Ok(sender) => seen(take_usr1(), sender),
+        Err(e) => json!({ "errno": e as i32 }),
+    }
 }
 
 /// The helper's part of `mq_notify`, once the queue exists.
 fn mq_exchange(m: &MqNotify, mqd: libc::mqd_t) -> Result<Value, Errno> {
-    let deadline = Instant::now() + PATIENCE;
-    let p = [Pipe::new()?, Pipe::new()?, Pipe::new()?];
-    let [ready, go, report] = &p;
     mask_usr1(libc::SIG_BLOCK);
-    let init = spawn(How::NewPid, || mq_init(m, mqd, &p));
-    ready.write.close();
-    go.read.close();
-    report.write.close();
-    let init = match init {
-        Ok(pid) => pid,
-        Err(e) => {
-            ready.read.close();
-            go.write.close();
-            report.read.close();
-            return Err(e);
-        }
-    };
+    let init = helper::spawn_as(NEW_PID, PATIENCE, |ch| Ok(mq_init(m, mqd, ch)))?;
     let mine = match m.receiver {
-        MqParty::Init => {
-            let ok =
-                poll_in(ready.read.fd(), PATIENCE) && pipe::recv_u32(ready.read.fd()).is_some();
-            match (ok, m.sender) {
-                (true, MqParty::Outside) => mq_put(mqd).map(|()| None),
-                (true, _) => Ok(None),
-                (false, _) => Err(Errno::EIO),
-            }
-        }
+        MqParty::Init => match (init.wait_ready().is_ok(), m.sender) {
+            (true, MqParty::Outside) => mq_put(mqd).map(|()| None),
+            (true, _) => Ok(None),
+            (false, _) => Err(Errno::EIO),
+        },
         _ => register(mqd).map(|()| {
-            let _ = pipe::send_u32(go.write.fd(), 1);
-            Some(seen(take_usr1(), Some(init.as_raw())))
+            init.go();
+            Some(seen(take_usr1(), Some(init.pid().as_raw())))
         }),
     };
-    go.write.close();
-    let bytes = read_until_eof(report.read.fd(), deadline);
-    ready.read.close();
-    report.read.close();
-    await_exit(init, deadline);
-    if let Some(value) = mine? {
-        return Ok(value);
+    let theirs = init.finish();
+    match mine? {
+        Some(value) => Ok(value),
+        None => theirs.map_err(|_| Errno::EIO),
     }
-    let text = String::from_utf8_lossy(&bytes);
-    serde_json::from_str(text.lines().next().unwrap_or("")).map_err(|_| Errno::EIO)
 }
 
 /// The helper of `mq_notify`: create the queue, exchange, remove it.

@@ -19,8 +19,8 @@ use crate::guard;
 use crate::kind::NsType;
 use crate::plan::pid::{Kill, Killer, Nest, PidStep, Relative, SetTid, Target, Tree, MAX_NEST};
 use crate::step::{Extra, StepEnv};
+use crate::sys::board::{Board, Gate};
 use crate::sys::helper::{self, Start};
-use crate::sys::pipe::{self, Pipe};
 use crate::sys::process::{self, Forked};
 
 /// A helper that is the init of a new pid namespace.
@@ -80,28 +80,11 @@ pub(super) fn spawn(how: How, body: impl FnOnce() -> i32) -> Result<Pid, Errno> 
     }
 }
 
-/// Wait until `fd` is readable or `left` has passed.
-pub(super) fn poll_in(fd: RawFd, left: Duration) -> bool {
-    pipe::readable_by(fd, Instant::now() + left)
-}
-
 /// Reap `pid`, a child of the caller, killing it once `deadline` has
 /// passed. It is killed only after waitpid(2) said it is a live child of
 /// the caller: an unreaped child's pid cannot have been reused.
 pub(super) fn await_exit(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
     process::reap_within(pid, deadline)
-}
-
-/// Read until every writer has closed `fd`, or `deadline` passed.
-pub(super) fn read_until_eof(fd: RawFd, deadline: Instant) -> Vec<u8> {
-    pipe::read_to_end_by(fd, deadline).unwrap_or_else(|partial| partial)
-}
-
-/// Send one JSON value as a line.
-pub(super) fn send(fd: RawFd, value: &Value) {
-    let mut line = value.to_string().into_bytes();
-    line.push(b'\n');
-    let _ = pipe::write_all(fd, &line);
 }
 
 /// The helper's answer, an object, as the step's extra; an answer that
@@ -215,46 +198,45 @@ fn nest(n: &Nest) -> Result<Extra, Errno> {
     Ok(extra)
 }
 
-/// Block until `fd` has no writer left (or a byte comes).
-pub(super) fn hold(fd: RawFd) {
-    let mut byte = [0u8; 1];
-    loop {
-        // SAFETY: one byte into a buffer we own.
-        let n = unsafe { libc::read(fd, byte.as_mut_ptr().cast(), 1) };
-        if n == -1 && Errno::last() == Errno::EINTR {
-            continue;
-        }
-        return;
-    }
-}
-
-/// The pipes of a `kill_init_tree`.
-struct TreePipes {
-    /// Every member writes its pid as the step's caller sees it.
-    pids: Pipe,
-    /// Members wait for end of file here: the caller holds the write end.
-    release: Pipe,
-    /// The caller tells the init to kill (by = init).
-    go: Pipe,
-    /// The init says it has reaped its children (by = init).
-    done: Pipe,
+/// The wires of a `kill_init_tree`.
+struct TreeWires {
+    /// Every member posts its pid as the step's caller sees it.
+    pids: Board<i32>,
+    /// Members wait here until the caller opens it.
+    release: Gate,
+    /// The caller lets the init through to kill (by = init).
+    go: Gate,
+    /// The init says it has killed and reaped its children (by = init).
+    /// When it refuses to kill, it says nothing here: the refusal went to
+    /// the supervisor as the guard's event.
+    done: Board<()>,
     /// Where the caller's pid sits in a member's `NSpid`.
     index: usize,
 }
 
-impl TreePipes {
+impl TreeWires {
     /// A member announces itself, then waits to be killed or released.
     fn member(&self) -> i32 {
-        let pid = own_nspid().get(self.index).copied().unwrap_or(0);
-        let _ = pipe::send_u32(self.pids.write.fd(), pid as u32);
-        hold(self.release.read.fd());
+        self.pids
+            .post(&own_nspid().get(self.index).copied().unwrap_or(0));
+        self.release.wait();
         0
+    }
+
+    /// The ends only the caller keeps.
+    fn caller_ends(&self) -> [RawFd; 4] {
+        [
+            self.pids.caller_end(),
+            self.release.caller_end(),
+            self.go.caller_end(),
+            self.done.caller_end(),
+        ]
     }
 }
 
 /// One level of the tree: `children` members, the next level's init, and
 /// the caller of this function itself as a member.
-fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
+fn tree_level(t: &Tree, depth: u32, p: &TreeWires, top: bool) -> i32 {
     for _ in 0..t.children {
         if spawn(How::Loose, || p.member()).is_err() {
             return 1;
@@ -266,12 +248,8 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
     if !(top && t.by == Killer::Init) {
         return p.member();
     }
-    let pid = own_nspid().get(p.index).copied().unwrap_or(0);
-    let _ = pipe::send_u32(p.pids.write.fd(), pid as u32);
-    if pipe::recv_u32(p.go.read.fd()).is_none() {
-        return 1;
-    }
-    if init_may_kill_all().is_err() {
+    p.pids.post(&own_nspid().get(p.index).copied().unwrap_or(0));
+    if !p.go.wait() || init_may_kill_all().is_err() {
         return 1;
     }
     // SAFETY: kill(2) with -1 from the init (pid 1) of a pid namespace that
@@ -279,15 +257,10 @@ fn tree_level(t: &Tree, depth: u32, p: &TreePipes, top: bool) -> i32 {
     // it reaches only the tree.
     unsafe { libc::kill(-1, libc::SIGKILL) };
     process::reap_children_within(Instant::now() + PATIENCE);
-    let _ = pipe::send_u32(p.done.write.fd(), TREE_DONE);
-    hold(p.release.read.fd());
+    p.done.post(&());
+    p.release.wait();
     0
 }
-
-/// What the tree's init says on the `done` pipe: it killed and reaped.
-/// When it refuses to kill, it says nothing there: the refusal went to
-/// the supervisor as the guard's event.
-const TREE_DONE: u32 = 1;
 
 /// Whether the caller may kill(-1): only as the init (pid 1) of a pid
 /// namespace that is not the one the probe started in. As pid 1 of a new
@@ -306,31 +279,15 @@ fn init_may_kill_all() -> Result<(), guard::Refused> {
     Ok(())
 }
 
-fn tree_pipes() -> Result<TreePipes, Errno> {
+fn tree_wires() -> Result<TreeWires, Errno> {
     let index = own_nspid().len().checked_sub(1).ok_or(Errno::ENOENT)?;
-    Ok(TreePipes {
-        pids: Pipe::new()?,
-        release: Pipe::new()?,
-        go: Pipe::new()?,
-        done: Pipe::new()?,
+    Ok(TreeWires {
+        pids: Board::new()?,
+        release: Gate::new()?,
+        go: Gate::new()?,
+        done: Board::new()?,
         index,
     })
-}
-
-/// Read `count` pids from the tree.
-fn collect_pids(fd: RawFd, count: u32, deadline: Instant) -> Vec<i32> {
-    let mut pids = Vec::new();
-    while pids.len() < count as usize {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || !poll_in(fd, left) {
-            break;
-        }
-        match pipe::recv_u32(fd) {
-            Some(p) => pids.push(p as i32),
-            None => break,
-        }
-    }
-    pids
 }
 
 /// Whether a process of the caller's namespace exists (a zombie counts).
@@ -349,24 +306,18 @@ fn end_init(init: Pid, reaped: bool, deadline: Instant) {
 
 fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
     let deadline = Instant::now() + PATIENCE;
-    let p = tree_pipes()?;
-    let caller_ends = [
-        p.pids.read.fd(),
-        p.release.write.fd(),
-        p.go.write.fd(),
-        p.done.read.fd(),
-    ];
+    let p = tree_wires()?;
     let init = spawn(How::LooseNewPid, || {
-        process::drop_inherited(&caller_ends);
+        process::drop_inherited(&p.caller_ends());
         tree_level(t, t.depth, &p, true)
     });
-    p.pids.write.close();
-    p.release.read.close();
-    p.go.read.close();
-    p.done.write.close();
+    p.pids.posters_started();
+    p.release.members_started();
+    p.go.members_started();
+    p.done.posters_started();
     let result = init.and_then(|init| {
         let count = (t.children + 1) * (t.depth + 1);
-        let pids = collect_pids(p.pids.read.fd(), count, deadline);
+        let pids = p.pids.take(count as usize, deadline);
         if pids.len() != count as usize || pids.contains(&0) {
             end_init(init, false, deadline);
             return Err(Errno::EIO);
@@ -378,11 +329,8 @@ fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
                 true
             }
             Killer::Init => {
-                let _ = pipe::send_u32(p.go.write.fd(), 1);
-                let said = poll_in(p.done.read.fd(), PATIENCE)
-                    .then(|| pipe::recv_u32(p.done.read.fd()))
-                    .flatten();
-                if said != Some(TREE_DONE) {
+                let _ = p.go.pass_one();
+                if p.done.take(1, Instant::now() + PATIENCE).is_empty() {
                     end_init(init, false, deadline);
                     return Err(Errno::EIO);
                 }
@@ -398,11 +346,8 @@ fn kill_init_tree(t: &Tree) -> Result<Extra, Errno> {
         extra.insert("init_survived".into(), init_survived.into());
         Ok(extra)
     });
-    // Survivors, if any, leave once the release pipe has no writer.
-    p.pids.read.close();
-    p.release.write.close();
-    p.go.write.close();
-    p.done.read.close();
+    // Survivors, if any, leave once the gate is open.
+    p.release.open();
     result
 }
 
@@ -464,39 +409,26 @@ fn signal_from_parent() -> Result<Extra, Errno> {
 
 fn orphan() -> Result<Extra, Errno> {
     let deadline = Instant::now() + PATIENCE;
-    let go = Pipe::new()?;
-    let report = Pipe::new()?;
+    let (go, report) = (Gate::new()?, Board::<Value>::new()?);
     let parent = spawn(How::Fork, || {
-        go.write.close();
-        report.read.close();
+        process::drop_inherited(&[go.caller_end(), report.caller_end()]);
         let grandchild = spawn(How::Loose, || {
-            hold(go.read.fd());
-            let me = json!({ "ppid": getppid().as_raw(), "pid": getpid().as_raw() });
-            send(report.write.fd(), &me);
+            go.wait();
+            report.post(&json!({ "ppid": getppid().as_raw(), "pid": getpid().as_raw() }));
             0
         });
         i32::from(grandchild.is_err())
     });
-    go.read.close();
-    report.write.close();
-    let parent = match parent {
-        Ok(pid) => pid,
-        Err(e) => {
-            go.write.close();
-            report.read.close();
-            return Err(e);
-        }
-    };
+    go.members_started();
+    report.posters_started();
     // The grandchild is an orphan once its parent has been reaped.
-    let ended = await_exit(parent, deadline);
-    go.write.close();
-    let bytes = read_until_eof(report.read.fd(), deadline);
-    report.read.close();
+    let ended = await_exit(parent?, deadline);
+    go.open();
+    let told = report.take(1, deadline).pop();
     if !matches!(ended, Some(WaitStatus::Exited(_, 0))) {
         return Err(Errno::ECHILD);
     }
-    let text = String::from_utf8_lossy(&bytes);
-    let Ok(Value::Object(map)) = serde_json::from_str(text.lines().next().unwrap_or("")) else {
+    let Some(Value::Object(map)) = told else {
         return Err(Errno::EIO);
     };
     let ppid = map.get("ppid").and_then(Value::as_i64).unwrap_or(0) as i32;
