@@ -162,7 +162,46 @@ pub fn copies(
     let (c, f) = (dir.path().join("cases"), dir.path().join("fixtures"));
     copy_tree(cases, &c, copies);
     copy_tree(fixtures, &f, copies);
+    copy_known_issues(cases, &c, copies);
     (dir, c, f)
+}
+
+/// The known issues beside `cases`, each naming the copies of its trials
+/// (`type::case` or `type::case::door` becomes `type::case-copy<k>...`), so
+/// that a copy of a trial a known issue covers is judged as the trial is.
+fn copy_known_issues(cases: &Path, to: &Path, copies: usize) {
+    let from = cases
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("known-issues.json");
+    let Ok(text) = std::fs::read_to_string(from) else {
+        return;
+    };
+    let mut known: serde_json::Value = serde_json::from_str(&text).expect("known-issues.json");
+    for issue in known["issues"].as_array_mut().into_iter().flatten() {
+        let trials: Vec<String> = issue["trials"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str())
+            .flat_map(|t| (0..copies).map(move |k| copied_trial(t, k)))
+            .collect();
+        issue["trials"] = serde_json::json!(trials);
+    }
+    let dest = to
+        .parent()
+        .expect("a suite directory")
+        .join("known-issues.json");
+    std::fs::write(dest, known.to_string()).expect("a copied known-issues.json");
+}
+
+/// The name of copy `k` of trial `trial`.
+fn copied_trial(trial: &str, k: usize) -> String {
+    let mut parts: Vec<String> = trial.split("::").map(str::to_string).collect();
+    if let Some(case) = parts.get_mut(1) {
+        case.push_str(&format!("-copy{k}"));
+    }
+    parts.join("::")
 }
 
 fn copy_tree(from: &Path, to: &Path, copies: usize) {
