@@ -89,39 +89,14 @@ fn has_setns_pidfd() -> bool {
 /// ioctl(NS_GET_ID) (6.18) on the caller's UTS namespace: ENOTTY where the
 /// kernel lacks it.
 fn has_ns_get_id() -> bool {
-    use std::os::fd::AsRawFd;
-    let Ok(file) = std::fs::File::open("/proc/self/ns/uts") else {
-        return false;
-    };
-    let mut id: u64 = 0;
-    // SAFETY: NS_GET_ID (_IOR(0xb7, 13, u64)) writes one u64 into `id`.
-    let ret = unsafe { libc::ioctl(file.as_raw_fd(), 0x8008_b70d_u64 as _, &mut id as *mut u64) };
-    ret == 0
+    crate::sys::ns::open("/proc/self/ns/uts").is_ok_and(|fd| crate::sys::ns::ns_get_id(&fd).is_ok())
 }
 
 /// name_to_handle_at(2) on an nsfs file (6.18): EOPNOTSUPP where nsfs
 /// has no export operations.
 fn has_nsfs_handles() -> bool {
-    use std::os::fd::AsRawFd;
-    let Ok(file) = std::fs::File::open("/proc/self/ns/uts") else {
-        return false;
-    };
-    let mut handle = [0u32; 2 + 32];
-    handle[0] = 128;
-    let mut mount_id: libc::c_int = 0;
-    // SAFETY: the path is an empty C string; `handle` is a file_handle
-    // whose 128 bytes of room its first field gives; `mount_id` is one int.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_name_to_handle_at,
-            file.as_raw_fd(),
-            c"".as_ptr(),
-            handle.as_mut_ptr(),
-            &mut mount_id as *mut libc::c_int,
-            libc::AT_EMPTY_PATH,
-        )
-    };
-    ret == 0
+    crate::sys::ns::open("/proc/self/ns/uts")
+        .is_ok_and(|fd| crate::sys::ns::file_handle(&fd).is_ok())
 }
 
 /// listns(2) (6.19), called with a null request: EFAULT where it exists,

@@ -30,8 +30,6 @@ const NS_GET_USERNS: u64 = 0xb701;
 const NS_GET_PARENT: u64 = 0xb702;
 const NS_GET_NSTYPE: u64 = 0xb703;
 const NS_GET_OWNER_UID: u64 = 0xb704;
-/// `_IOR(NSIO, 13, __u64)`.
-const NS_GET_ID: u64 = 0x8008_b70d;
 
 pub fn perform(step: &NsfsStep, env: &StepEnv) -> Result<Extra, Errno> {
     match step {
@@ -193,13 +191,6 @@ fn raw_ioctl(fd: &OwnedFd, request: u64, arg: *mut libc::c_void) -> Result<i32, 
     Errno::result(unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg) })
 }
 
-/// NS_GET_ID: the 64-bit id of the namespace `fd` refers to.
-pub(super) fn ns_get_id(fd: &OwnedFd) -> Result<u64, Errno> {
-    let mut id: u64 = 0;
-    raw_ioctl(fd, NS_GET_ID, (&mut id as *mut u64).cast())?;
-    Ok(id)
-}
-
 /// One ioctl_ns request on `path`.
 pub(super) fn ns_ioctl(fd: OwnedFd, request: NsRequest) -> Result<Extra, Errno> {
     let mut extra = Extra::new();
@@ -226,7 +217,7 @@ pub(super) fn ns_ioctl(fd: OwnedFd, request: NsRequest) -> Result<Extra, Errno> 
             extra.insert("uid".into(), uid.into());
         }
         NsRequest::GetId => {
-            extra.insert("id".into(), ns_get_id(&fd)?.into());
+            extra.insert("id".into(), crate::sys::ns::ns_get_id(&fd)?.into());
         }
     }
     Ok(extra)

@@ -3,61 +3,26 @@
 //! only reads, or acts in a forked child that ends with the step.
 
 use std::collections::BTreeSet;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use serde_json::{json, Map, Value};
 
-use super::nsfs::ns_get_id;
 use super::Extra;
 use crate::kind::KINDS;
 use crate::plan::nsfs::HandleStep;
 use crate::sys::helper::{self, in_child};
-use crate::sys::ns::{flags_of, ns_of_fd, open, unshare, DEADLINE};
+use crate::sys::ns::{
+    file_handle, flags_of, ns_get_id, ns_of_fd, open, unshare, FileHandle, DEADLINE,
+};
 use crate::view::ns::NsId;
 
 /// The root of nsfs, as open_by_handle_at(2) takes it (6.18).
 const FD_NSFS_ROOT: i32 = -10003;
 /// listns(2) on x86_64 (6.19).
 const SYS_LISTNS: libc::c_long = 470;
-/// The largest handle the kernel hands out (MAX_HANDLE_SZ).
-const MAX_HANDLE: usize = 128;
-
-/// `struct file_handle` with room for any handle.
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct FileHandle {
-    bytes: u32,
-    kind: i32,
-    data: [u8; MAX_HANDLE],
-}
-
 fn errno_json(e: Errno) -> Value {
     json!({ "errno": format!("{e:?}") })
-}
-
-/// name_to_handle_at(fd, "", AT_EMPTY_PATH).
-fn encode(fd: &OwnedFd) -> Result<FileHandle, Errno> {
-    let mut handle = FileHandle {
-        bytes: MAX_HANDLE as u32,
-        kind: 0,
-        data: [0; MAX_HANDLE],
-    };
-    let mut mount_id: libc::c_int = 0;
-    // SAFETY: the path is an empty C string, `handle` has room for
-    // MAX_HANDLE bytes as its `bytes` says, and `mount_id` is one int.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_name_to_handle_at,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            &mut handle as *mut FileHandle,
-            &mut mount_id as *mut libc::c_int,
-            libc::AT_EMPTY_PATH,
-        )
-    };
-    Errno::result(ret)?;
-    Ok(handle)
 }
 
 /// open_by_handle_at(FD_NSFS_ROOT, handle): whether it opens `original`,
@@ -87,7 +52,7 @@ fn reopen(handle: &FileHandle, original: NsId) -> Value {
 pub fn handle(s: &HandleStep) -> Result<Extra, Errno> {
     let fd = open(&s.path)?;
     let original = ns_of_fd(&fd)?;
-    let handle = encode(&fd)?;
+    let handle = file_handle(&fd)?;
     let mut extra = Extra::new();
     extra.insert("handle_type".into(), handle.kind.into());
     extra.insert("handle_bytes".into(), handle.bytes.into());
