@@ -433,13 +433,15 @@ fn kconfig(release: &str) -> KernelConfig {
     kconfig::read(Path::new(&format!("/boot/config-{release}")))
 }
 
-/// Probe the environment of a run on `target`.
+/// Probe the environment of a run on `target`, the runtime doors asked.
 pub fn probe(target: &str) -> Environment {
-    probe_with(target, &crate::runtimes::Overrides::new())
+    probe_with(target, Some(&crate::runtimes::Overrides::new()))
 }
 
 /// Probe the environment, with runtime programs given on the command line.
-pub fn probe_with(target: &str, runtimes: &crate::runtimes::Overrides) -> Environment {
+/// `None`: the run selects no runtime door, so none is started to ask its
+/// version (a kernel's run starts no container runtime); each says so.
+pub fn probe_with(target: &str, runtimes: Option<&crate::runtimes::Overrides>) -> Environment {
     let (kernel_release, kernel_version, arch) = uname();
     let config = kconfig(&kernel_release);
     let features = features(&config);
@@ -452,7 +454,10 @@ pub fn probe_with(target: &str, runtimes: &crate::runtimes::Overrides) -> Enviro
             version: None,
             ..DoorInfo::default()
         })
-        .chain(crate::runtimes::detect_all(runtimes))
+        .chain(match runtimes {
+            Some(overrides) => crate::runtimes::detect_all(overrides),
+            None => crate::runtimes::not_asked(),
+        })
         .collect();
     Environment {
         kconfig: config.options,

@@ -169,6 +169,26 @@ pub fn detect_all(overrides: &Overrides) -> Vec<DoorInfo> {
     })
 }
 
+/// Every runtime door of a run that selects none: not looked for. What
+/// killed runs left behind is swept all the same.
+pub fn not_asked() -> Vec<DoorInfo> {
+    crate::door::runtime::sweep_stale();
+    (RUNTIME_DOORS.iter())
+        .map(|d| DoorInfo {
+            name: d.name().into(),
+            unavailable: Some(format!(
+                "not asked: the run selects no runtime door (`--door {}` does)",
+                if *d == Door::Oci {
+                    "oci:PATH"
+                } else {
+                    d.name()
+                }
+            )),
+            ..DoorInfo::default()
+        })
+        .collect()
+}
+
 /// A door whose detection panicked: unavailable, saying so.
 fn unanswered(door: Door) -> DoorInfo {
     DoorInfo {

@@ -58,7 +58,11 @@ fn report_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-fn config(args: &RunArgs) -> anyhow::Result<Config> {
+fn config(args: &RunArgs, filter: &crate::run::Filter) -> anyhow::Result<Config> {
+    let overrides = super::runtime_overrides(&args.sel, &args.runtime)?;
+    let asks_runtimes = (filter.doors.iter())
+        .filter_map(|d| crate::plan::Door::from_name(d))
+        .any(|d| d.is_runtime());
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(2, |n| n.get()),
         usize::from,
@@ -68,10 +72,7 @@ fn config(args: &RunArgs) -> anyhow::Result<Config> {
         timeout: Duration::from_secs(args.timeout),
         jobs,
         full_views: args.full_views,
-        environment: crate::env::probe_with(
-            "host",
-            &super::runtime_overrides(&args.sel, &args.runtime)?,
-        ),
+        environment: crate::env::probe_with("host", asks_runtimes.then_some(&overrides)),
     };
     if !config.probe.exists() {
         anyhow::bail!(
@@ -86,7 +87,7 @@ pub fn main(args: &RunArgs) -> anyhow::Result<u8> {
     let signals = super::signal::block()?;
     let formats = Format::parse_list(&args.format)?;
     let (suite, filter) = args.sel.load()?;
-    let mut run = Run::new(&suite, &filter, config(args)?);
+    let mut run = Run::new(&suite, &filter, config(args, &filter)?);
     args.targets.shard_of(&mut run);
     if run.trials.is_empty() {
         return Err(super::nothing_selected(&args.sel));
