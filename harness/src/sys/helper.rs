@@ -247,14 +247,20 @@ impl<T: DeserializeOwned, V: DeserializeOwned> Helper<T, V> {
         self.finish()
     }
 
-    /// Read the helper's answer, then reap it, all within the limit. A
-    /// helper that does not answer in time is killed: ETIMEDOUT; one that
-    /// dies without answering: ECHILD; one that answers garbage: EPROTO.
+    /// Read the helper's answer, then reap it, all within the limit. The
+    /// answer is whole once the helper has exited, whoever else still holds
+    /// its pipe (a process it left behind). A helper that does not answer
+    /// in time is killed: ETIMEDOUT; one that dies without answering:
+    /// ECHILD; one that answers garbage: EPROTO.
     pub fn finish(mut self) -> Result<T, Errno> {
         self.down = None;
         self.done = true;
         let deadline = Instant::now() + self.limit;
-        let read = pipe::read_to_end_by(self.up.as_raw_fd(), deadline);
+        let up = self.up.as_raw_fd();
+        let read = match process::pidfd_open(self.pid.as_raw()) {
+            Ok(ended) => pipe::read_until_exit_by(up, ended.as_raw_fd(), deadline),
+            Err(_) => pipe::read_to_end_by(up, deadline),
+        };
         process::reap_within(self.pid, deadline);
         let mut text: Vec<u8> = self.early.take().into_iter().collect();
         text.extend(read.map_err(|_| Errno::ETIMEDOUT)?);
@@ -306,4 +312,29 @@ pub fn crowd(most: u32, limit: Duration) -> Result<(u32, Option<Errno>), Errno> 
         process::reap_within(*pid, deadline);
     }
     Ok((children.len() as u32, refused))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answer_is_whole_once_the_helper_exits_whoever_holds_its_pipe() {
+        let (gate_r, gate_w) = pipe::owned().expect("a pipe");
+        // Were the answer read until end of file, it would never end before
+        // the limit (the gate closes after): ETIMEDOUT.
+        let (gate, open) = (gate_r.as_raw_fd(), gate_w.as_raw_fd());
+        let answer = in_child(Duration::from_secs(20), || {
+            // A process the helper leaves behind, holding the helper's pipe
+            // until the test closes the gate.
+            if let Ok(Forked::Child) = process::fork_outliving() {
+                process::drop_inherited(&[open]);
+                pipe::wait_closed(gate);
+                process::exit(0)
+            }
+            Ok(7u32)
+        });
+        drop((gate_r, gate_w));
+        assert_eq!(answer, Ok(7));
+    }
 }

@@ -111,18 +111,25 @@ pub fn closed_now(fd: RawFd) -> bool {
 /// Wait until `fd` is readable or hung up, or `deadline` passes; whether it
 /// became so in time.
 pub fn readable_by(fd: RawFd, deadline: std::time::Instant) -> bool {
+    ready_by([fd], deadline).is_some()
+}
+
+/// Wait until any of `fds` is readable (or hung up): which are, or `None`
+/// once `deadline` passes.
+fn ready_by<const N: usize>(fds: [RawFd; N], deadline: std::time::Instant) -> Option<[bool; N]> {
+    let mut pfds = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd we own, with a bounded timeout.
-        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
-        match n {
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: N pollfds we own, with a bounded timeout.
+        match unsafe { libc::poll(pfds.as_mut_ptr(), N as libc::nfds_t, ms) } {
             -1 if Errno::last() == Errno::EINTR => continue,
-            n => return n == 1,
+            n if n > 0 => return Some(pfds.map(|p| p.revents != 0)),
+            _ => return None,
         }
     }
 }
@@ -137,21 +144,58 @@ pub fn await_readable(fd: RawFd, deadline: std::time::Instant) -> Result<(), Err
     }
 }
 
-/// Read until end of file, waiting at most until `deadline`: `Ok` with
-/// everything once every writer is gone, `Err` with what came in time.
-pub fn read_to_end_by(fd: RawFd, deadline: std::time::Instant) -> Result<Vec<u8>, Vec<u8>> {
-    let mut out = Vec::new();
+/// One read of what `fd` holds into `out`; whether that was the end (every
+/// writer gone, or the read failed).
+fn read_into(fd: RawFd, out: &mut Vec<u8>) -> bool {
     let mut chunk = [0u8; 8192];
     loop {
-        if !readable_by(fd, deadline) {
-            return Err(out);
-        }
         // SAFETY: the pointer and length describe the live buffer `chunk`.
         let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
         match n {
             -1 if Errno::last() == Errno::EINTR => continue,
-            n if n <= 0 => return Ok(out),
-            n => out.extend_from_slice(&chunk[..n as usize]),
+            n if n <= 0 => return true,
+            n => {
+                out.extend_from_slice(&chunk[..n as usize]);
+                return false;
+            }
+        }
+    }
+}
+
+/// Read until end of file, waiting at most until `deadline`: `Ok` with
+/// everything once every writer is gone, `Err` with what came in time.
+pub fn read_to_end_by(fd: RawFd, deadline: std::time::Instant) -> Result<Vec<u8>, Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        if !readable_by(fd, deadline) {
+            return Err(out);
+        }
+        if read_into(fd, &mut out) {
+            return Ok(out);
+        }
+    }
+}
+
+/// Read until end of file or until the process whose pidfd is `ended` has
+/// exited, waiting at most until `deadline`. A process that has exited
+/// wrote everything it will: what is in the pipe then is all of it, even
+/// when a descendant still holds a write end. `Ok` with everything, `Err`
+/// with what came in time.
+pub fn read_until_exit_by(
+    fd: RawFd,
+    ended: RawFd,
+    deadline: std::time::Instant,
+) -> Result<Vec<u8>, Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let Some([_, exited]) = ready_by([fd, ended], deadline) else {
+            return Err(out);
+        };
+        if exited && !readable_by(fd, std::time::Instant::now()) {
+            return Ok(out);
+        }
+        if read_into(fd, &mut out) {
+            return Ok(out);
         }
     }
 }

@@ -206,30 +206,19 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::door::runtime::bundle::Workspace;
-    use crate::plan::runtime::{RuntimeConfig, RuntimePlan};
-    use crate::plan::Plan;
+    use crate::door::runtime::sample::Sample;
+    use crate::plan::runtime::RuntimeConfig;
 
     /// The namespace options of `door` for `ns`, joined or not.
     fn options(door: Door, ns: serde_json::Value, join: bool) -> Vec<String> {
-        let plan = Plan {
-            runtime: Some(RuntimePlan {
-                config: RuntimeConfig {
-                    join,
-                    ..RuntimeConfig::default()
-                },
-                ..RuntimePlan::default()
-            }),
-            ..Plan::bare(door, serde_json::from_value(ns).expect("namespaces"))
+        let config = RuntimeConfig {
+            join,
+            ..RuntimeConfig::default()
         };
-        let ws = Workspace::new(std::process::id() as i32).expect("workspace");
+        let sample = Sample::new(door, ns, config);
         let inv = Invocation {
-            plan: &plan,
-            workspace: &ws,
-            holder: Some(42),
-            caller: (1000, 1001),
             args: vec![PROBE_IN_ROOTFS.into()],
-            program: door.name().into(),
+            ..sample.invocation()
         };
         let mut c = Command::new("engine");
         namespaces(&inv, &mut c);

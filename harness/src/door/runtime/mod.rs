@@ -12,6 +12,8 @@ pub mod engine;
 pub mod launch;
 pub mod oci;
 pub mod oci_runtime;
+#[cfg(test)]
+pub mod sample;
 pub mod sweep;
 pub mod unshare_cli;
 

@@ -289,29 +289,11 @@ pub fn write_bundle(inv: &Invocation, ws: &Workspace) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::runtime::RuntimePlan;
+    use crate::door::runtime::sample::Sample;
 
     fn spec_of(ns: serde_json::Value, config: RuntimeConfig) -> Spec {
-        let plan = Plan {
-            runtime: Some(RuntimePlan {
-                config,
-                ..RuntimePlan::default()
-            }),
-            ..Plan::bare(
-                crate::plan::Door::Runc,
-                serde_json::from_value(ns).expect("namespaces"),
-            )
-        };
-        let ws = Workspace::new(std::process::id() as i32).expect("workspace");
-        let inv = Invocation {
-            plan: &plan,
-            workspace: &ws,
-            holder: Some(42),
-            caller: (1000, 1001),
-            args: vec!["/nsconform-probe".into()],
-            program: "runc".into(),
-        };
-        spec(&inv).expect("spec")
+        let sample = Sample::new(crate::plan::Door::Runc, ns, config);
+        spec(&sample.invocation()).expect("spec")
     }
 
     fn types(spec: &Spec) -> Vec<(String, Option<PathBuf>)> {

@@ -108,34 +108,22 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::door::runtime::bundle::Workspace;
-    use crate::plan::runtime::{RuntimeConfig, RuntimePlan};
-    use crate::plan::Plan;
+    use crate::door::runtime::sample::Sample;
+    use crate::plan::runtime::RuntimeConfig;
 
     #[test]
     fn a_case_that_joins_runs_through_nsenter() {
-        let plan = Plan {
-            runtime: Some(RuntimePlan {
-                config: RuntimeConfig {
-                    join: true,
-                    ..RuntimeConfig::default()
-                },
-                ..RuntimePlan::default()
-            }),
-            ..Plan::bare(
-                crate::plan::Door::UnshareCli,
-                serde_json::from_value(serde_json::json!({"net": {}, "time": {}}))
-                    .expect("namespaces"),
-            )
+        let config = RuntimeConfig {
+            join: true,
+            ..RuntimeConfig::default()
         };
-        let ws = Workspace::new(std::process::id() as i32).expect("workspace");
+        let ns = serde_json::json!({"net": {}, "time": {}});
+        let sample = Sample::new(crate::plan::Door::UnshareCli, ns, config);
         let inv = Invocation {
-            plan: &plan,
-            workspace: &ws,
-            holder: Some(42),
             caller: (0, 0),
             args: vec!["/nsconform-probe".into(), "--in-container".into()],
             program: "/nonexistent/unshare".into(),
+            ..sample.invocation()
         };
         let l = launch(&inv).expect("launch");
         assert_eq!(l.command.get_program(), "nsenter");
