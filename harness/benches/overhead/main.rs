@@ -7,7 +7,10 @@
 //!   against the probe alone on the trial's plan (the same kernel work as
 //!   the trial: its steps, the views its fixture judges, its other
 //!   processes), which splits the ratio into what the trial's own work
-//!   costs beyond the raw baseline and what the harness adds to it;
+//!   costs beyond the raw baseline and what the harness adds to it; and
+//!   against the probe alone on the plan emptied of its steps and views
+//!   (`shape`: the trial's processes, doing nothing), which splits the
+//!   trial's own work into its processes and what is done in them;
 //! - the whole suite through `nsconform run` with `--jobs 1` and with one
 //!   job per core: wall time, peak RSS, trials per second, and the cost per
 //!   trial over the first and the last tenth of the run;
@@ -40,12 +43,14 @@ const CASES: [(&str, &str); 3] = [
     ("all", "net::isolated-with-all-namespaces"),
 ];
 
-/// One row of the door table. Three measures of the same trial, medians
+/// One row of the door table. Four measures of the same trial, medians
 /// of the rounds in ms: through the harness; the raw baseline (the door's
-/// syscalls, an exec of the probe on an empty plan, a wait); and the probe
+/// syscalls, an exec of the probe on an empty plan, a wait); the probe
 /// alone on the trial's plan, started and waited for by this small process
 /// (the kernel work of the trial that the raw baseline leaves out: the
-/// steps, the views the fixture judges, the trial's other processes).
+/// steps, the views the fixture judges, the trial's other processes); and
+/// the probe alone on that plan without its steps and views (the trial's
+/// processes: the supervisor and its guard, the door, `inside`, `child`).
 #[derive(Debug, Serialize)]
 struct DoorRow {
     types: &'static str,
@@ -56,6 +61,11 @@ struct DoorRow {
     /// Harness over raw: the figure.
     ratio: Option<f64>,
     alone_ms: Option<f64>,
+    /// The probe alone on the plan without steps and views.
+    shape_ms: Option<f64>,
+    /// The shape over raw: what the trial's processes cost beyond the door,
+    /// the exec and the wait.
+    shape_over_raw: Option<f64>,
     /// Harness over the probe alone: what the harness itself adds, the
     /// same kernel work on both sides.
     harness_over_alone: Option<f64>,
@@ -96,13 +106,20 @@ fn median(mut v: Vec<Duration>) -> f64 {
     v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// A memfd holding the plan of `trial`, for the probe alone.
-fn plan_file(trial: &Trial) -> Option<std::os::fd::OwnedFd> {
+/// A memfd holding the plan of `trial`, for the probe alone; `emptied`,
+/// without its steps and view sections (the processes stay).
+fn plan_file(trial: &Trial, emptied: bool) -> Option<std::os::fd::OwnedFd> {
     let Trial::Case { plan, .. } = trial else {
         return None;
     };
+    let mut plan = plan.as_ref().clone();
+    if emptied {
+        plan.steps.clear();
+        plan.child_steps.clear();
+        plan.sections = Some(Vec::new());
+    }
     let fd = rustix::fs::memfd_create("overhead-plan", rustix::fs::MemfdFlags::CLOEXEC).ok()?;
-    let text = serde_json::to_vec(plan.as_ref()).ok()?;
+    let text = serde_json::to_vec(&plan).ok()?;
     rustix::io::write(&fd, &text).ok()?;
     Some(fd)
 }
@@ -120,13 +137,44 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     Some(a? / b?.max(1e-9))
 }
 
-/// `n` rounds of the trial, of its raw baseline and of the probe alone,
-/// interleaved so that all see the same load.
+/// Rounds of the probe alone on one plan, or what failed.
+struct Alone {
+    plan: Option<std::os::fd::OwnedFd>,
+    times: Vec<Duration>,
+    error: Option<String>,
+}
+
+impl Alone {
+    fn new(trial: &Trial, emptied: bool) -> Alone {
+        Alone {
+            plan: plan_file(trial, emptied),
+            times: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn round(&mut self, raw: &baseline::Raw) {
+        let start = Instant::now();
+        match self.plan.as_ref().map(|p| raw.alone(p)) {
+            Some(Ok(())) => self.times.push(start.elapsed()),
+            Some(Err(e)) => self.error = Some(e),
+            None => self.error = Some("no plan".into()),
+        }
+    }
+
+    fn median(self) -> (Option<f64>, Option<String>) {
+        let failed = self.error.is_some();
+        (median_of(self.times, failed), self.error)
+    }
+}
+
+/// `n` rounds of the trial, of its raw baseline, of the probe alone and of
+/// its shape, interleaved so that all see the same load.
 fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: usize) -> DoorRow {
-    let (mut h, mut r, mut a) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut h, mut r) = (Vec::new(), Vec::new());
     let mut verdict = Verdict::Error;
-    let (mut raw_error, mut alone_error) = (None, None);
-    let plan = plan_file(trial);
+    let mut raw_error = None;
+    let (mut alone, mut shape) = (Alone::new(trial, false), Alone::new(trial, true));
     for _ in 0..n + 1 {
         let start = Instant::now();
         verdict = run::execute(trial, config).verdict;
@@ -136,16 +184,13 @@ fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: u
             Ok(()) => r.push(start.elapsed()),
             Err(e) => raw_error = Some(e),
         }
-        let start = Instant::now();
-        match plan.as_ref().map(|p| raw.alone(p)) {
-            Some(Ok(())) => a.push(start.elapsed()),
-            Some(Err(e)) => alone_error = Some(e),
-            None => alone_error = Some("no plan".into()),
-        }
+        alone.round(raw);
+        shape.round(raw);
     }
     let harness_ms = median_of(h, false).unwrap_or(0.0);
     let raw_ms = median_of(r, raw_error.is_some());
-    let alone_ms = median_of(a, alone_error.is_some());
+    let (alone_ms, alone_error) = alone.median();
+    let (shape_ms, shape_error) = shape.median();
     let fair = verdict == Verdict::Pass;
     DoorRow {
         types: "",
@@ -155,10 +200,12 @@ fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: u
         raw_ms,
         ratio: ratio(Some(harness_ms), raw_ms),
         alone_ms,
+        shape_ms,
+        shape_over_raw: ratio(shape_ms, raw_ms),
         harness_over_alone: ratio(Some(harness_ms), alone_ms),
         alone_over_raw: ratio(alone_ms, raw_ms),
         verdict: format!("{verdict:?}").to_lowercase(),
-        note: (raw_error.or(alone_error))
+        note: (raw_error.or(alone_error).or(shape_error))
             .or((!fair).then(|| "not a pass: not a fair measure".into())),
     }
 }
@@ -200,8 +247,17 @@ fn door_table(probe: &Path, n: usize) -> Vec<DoorRow> {
 
 fn print_doors(rows: &[DoorRow]) {
     println!(
-        "\n{:<5} {:<12} {:>11} {:>9} {:>7} {:>9} {:>9} {:>10}  verdict",
-        "types", "door", "harness ms", "raw ms", "ratio", "alone ms", "h/alone", "alone/raw"
+        "\n{:<5} {:<12} {:>11} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10}  verdict",
+        "types",
+        "door",
+        "harness ms",
+        "raw ms",
+        "ratio",
+        "shape ms",
+        "shape/raw",
+        "alone ms",
+        "h/alone",
+        "alone/raw"
     );
     let ms = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.3}"));
     let x = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}x"));
@@ -211,12 +267,14 @@ fn print_doors(rows: &[DoorRow]) {
             .as_deref()
             .map_or(String::new(), |n| format!("  ({n})"));
         println!(
-            "{:<5} {:<12} {:>11.3} {:>9} {:>7} {:>9} {:>9} {:>10}  {}{note}",
+            "{:<5} {:<12} {:>11.3} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10}  {}{note}",
             r.types,
             r.door,
             r.harness_ms,
             ms(r.raw_ms),
             x(r.ratio),
+            ms(r.shape_ms),
+            x(r.shape_over_raw),
             ms(r.alone_ms),
             x(r.harness_over_alone),
             x(r.alone_over_raw),
