@@ -108,6 +108,16 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// The runtime doors the filter names: they run only when named.
+    pub fn runtime_doors(&self) -> Vec<Door> {
+        (self.doors.iter())
+            .filter_map(|d| Door::from_name(d))
+            .filter(|d| d.is_runtime())
+            .collect()
+    }
+}
+
 /// Whether `id` matches `pattern`: a substring, or with `*`, a whole-id glob.
 fn id_matches(pattern: &str, id: &str) -> bool {
     if !pattern.contains('*') {
@@ -121,10 +131,7 @@ fn id_matches(pattern: &str, id: &str) -> bool {
 /// The runtime doors run only when the filter names them: then every case
 /// whose doors are `"all"`, and those that name them.
 pub fn trials(suite: &Suite, filter: &Filter, environment: &Environment) -> Vec<Trial> {
-    let runtime_doors: Vec<Door> = (filter.doors.iter())
-        .filter_map(|d| Door::from_name(d))
-        .filter(|d| d.is_runtime())
-        .collect();
+    let runtime_doors = filter.runtime_doors();
     let cases = suite.entries.iter().flat_map(|entry| {
         let mut doors: Vec<Door> = (entry.case.doors().into_iter())
             .filter(|d| !d.is_runtime() || runtime_doors.contains(d))

@@ -5,7 +5,8 @@ use super::{Selection, EXIT_FAILED, EXIT_OK};
 
 pub fn main(sel: &Selection) -> anyhow::Result<u8> {
     let (suite, filter) = sel.load()?;
-    let environment = crate::env::probe("host");
+    let overrides = super::runtime_overrides(sel, &[])?;
+    let environment = super::host_environment(&filter, &overrides);
     let trials = crate::run::trials(&suite, &filter, &environment);
     if trials.is_empty() {
         return Err(super::nothing_selected(sel));

@@ -136,6 +136,16 @@ pub fn runtime_overrides(
     Ok(out)
 }
 
+/// The host's environment for a run of `filter`: the runtime doors (their
+/// programs as `overrides` says) asked only when it names one.
+pub fn host_environment(
+    filter: &crate::run::Filter,
+    overrides: &crate::runtimes::Overrides,
+) -> crate::verdict::Environment {
+    let asked = !filter.runtime_doors().is_empty();
+    crate::env::probe_with("host", asked.then_some(overrides))
+}
+
 /// The error for a selection that keeps no trial.
 pub fn nothing_selected(sel: &Selection) -> anyhow::Error {
     anyhow::anyhow!(

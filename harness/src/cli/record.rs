@@ -69,18 +69,25 @@ fn find(suite: &Suite, which: &str) -> anyhow::Result<Entry> {
 }
 
 pub fn main(args: &RecordArgs) -> anyhow::Result<u8> {
-    let (suite, _) = args.sel.load()?;
+    let (suite, filter) = args.sel.load()?;
     let entry = find(&suite, &args.which)?;
     let door = match args.sel.doors.first() {
         Some(d) => Door::from_name(d).ok_or_else(|| anyhow::anyhow!("unknown door {d:?}"))?,
         None => entry.case.doors()[0],
     };
+    // The door recorded, named or the case's first, decides whether the
+    // runtimes are asked.
+    let filter = crate::run::Filter {
+        doors: vec![door.name().to_string()],
+        ..filter
+    };
+    let overrides = super::runtime_overrides(&args.sel, &[])?;
     let config = crate::run::Config {
         probe: super::probe_path(),
         timeout: Duration::from_secs(20),
         jobs: 1,
         full_views: true,
-        environment: crate::env::probe("host"),
+        environment: super::host_environment(&filter, &overrides),
     };
     let trial = Trial::of(&entry, door, &config.environment).with_full_views();
     let record = crate::run::execute(&trial, &config);

@@ -60,9 +60,6 @@ fn report_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
 
 fn config(args: &RunArgs, filter: &crate::run::Filter) -> anyhow::Result<Config> {
     let overrides = super::runtime_overrides(&args.sel, &args.runtime)?;
-    let asks_runtimes = (filter.doors.iter())
-        .filter_map(|d| crate::plan::Door::from_name(d))
-        .any(|d| d.is_runtime());
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(2, |n| n.get()),
         usize::from,
@@ -72,7 +69,7 @@ fn config(args: &RunArgs, filter: &crate::run::Filter) -> anyhow::Result<Config>
         timeout: Duration::from_secs(args.timeout),
         jobs,
         full_views: args.full_views,
-        environment: crate::env::probe_with("host", asks_runtimes.then_some(&overrides)),
+        environment: super::host_environment(filter, &overrides),
     };
     if !config.probe.exists() {
         anyhow::bail!(
