@@ -100,6 +100,45 @@ fn run_writes_the_report() {
     junit_and_ktap_match(dir.path(), &r);
 }
 
+/// The runtime doors of a report's environment that say they were not asked.
+fn runtimes_not_asked(r: &serde_json::Value) -> Vec<String> {
+    let doors = r["environment"]["doors"]
+        .as_array()
+        .expect("environment.doors");
+    (doors.iter())
+        .filter(|d| (d["unavailable"].as_str()).is_some_and(|u| u.starts_with("not asked")))
+        .map(|d| d["name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn a_run_asks_the_runtimes_only_when_it_selects_a_runtime_door() {
+    let runtimes = nsconform::plan::runtime::RUNTIME_DOORS.map(|d| d.name());
+    for (doors, asked) in [("clone", false), ("clone,bwrap", true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = nsconform(&[
+            "run",
+            "--case",
+            "uts::hostname-isolated",
+            "--door",
+            doors,
+            "-q",
+            "--format",
+            "json",
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{stderr}");
+        let not_asked = runtimes_not_asked(&report(dir.path()));
+        if asked {
+            assert!(not_asked.is_empty(), "--door {doors}: {not_asked:?}");
+        } else {
+            assert_eq!(not_asked, runtimes, "--door {doors}");
+        }
+    }
+}
+
 /// The JUnit and KTAP files of a run count what its report.json counts.
 fn junit_and_ktap_match(dir: &Path, r: &serde_json::Value) {
     let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
