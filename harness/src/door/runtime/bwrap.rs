@@ -13,7 +13,7 @@ use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
 use super::bundle::PROBE_IN_ROOTFS;
-use super::{Invocation, Launch, Mounts};
+use super::{Invocation, Launch};
 use crate::kind::NsType;
 use crate::plan::MapLine;
 
@@ -115,11 +115,5 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     ]);
     c.args(["--cap-add", "ALL", "--die-with-parent"]);
     c.args(&inv.args);
-    Ok(Launch {
-        command: c,
-        cleanup: Vec::new(),
-        mounts: Mounts::Caller,
-        detached: false,
-        holder: None,
-    })
+    Ok(Launch::plain(c))
 }

@@ -80,6 +80,21 @@ pub struct Launch {
     pub holder: Option<i32>,
 }
 
+impl Launch {
+    /// A command that runs the container in the foreground, in the
+    /// caller's mounts, with nothing to clean up after it (bwrap,
+    /// unshare(1), nsenter).
+    pub fn plain(command: Command) -> Launch {
+        Launch {
+            command,
+            cleanup: Vec::new(),
+            mounts: Mounts::Caller,
+            detached: false,
+            holder: None,
+        }
+    }
+}
+
 /// The plan the container's probe carries out: this one, with the
 /// namespaces the supervisor started in for its isolation guard.
 fn inner_args(plan: &Plan, probe: &str) -> Vec<String> {

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Invocation, Launch, Mounts};
+use super::{Invocation, Launch};
 use crate::kind::NsType;
 use crate::plan::{MapLine, Prepare};
 
@@ -59,13 +59,7 @@ fn join(inv: &Invocation) -> Launch {
     }
     c.arg("--").arg(&inv.workspace.probe);
     c.args(&inv.args[1..]);
-    Launch {
-        command: c,
-        cleanup: Vec::new(),
-        mounts: Mounts::Caller,
-        detached: false,
-        holder: None,
-    }
+    Launch::plain(c)
 }
 
 /// The command that runs the trial's probe under unshare(1), or under
@@ -96,13 +90,7 @@ pub fn launch(inv: &Invocation) -> Result<Launch, String> {
     c.arg("--fork").arg("--kill-child");
     c.arg(&inv.workspace.probe);
     c.args(&inv.args[1..]);
-    Ok(Launch {
-        command: c,
-        cleanup: Vec::new(),
-        mounts: Mounts::Caller,
-        detached: false,
-        holder: None,
-    })
+    Ok(Launch::plain(c))
 }
 
 #[cfg(test)]
