@@ -27,11 +27,25 @@ pub fn in_a_workspace(path: &str) -> bool {
     first.is_some_and(|c| c.as_os_str().to_string_lossy().starts_with(PREFIX))
 }
 
+/// Whether `path` is where an OCI runtime binds a copy of its own binary
+/// while it starts a container, and unmounts it a moment later (runc 1.1
+/// over `/run/runc/<container>/runc.XXXXXX`, crun over `/tmp/crun.XXXXXX`):
+/// an engine's runtime does this in the host's mount namespace, for a
+/// container of this trial or of another running at the same time.
+fn a_runtime_s_own_copy(path: &str) -> bool {
+    let path = Path::new(path);
+    let named =
+        |prefix: &str| (path.file_name()).is_some_and(|n| n.to_string_lossy().starts_with(prefix));
+    (path.starts_with("/run/runc") && named("runc."))
+        || (path.parent() == Some(&std::env::temp_dir()) && named("crun."))
+}
+
 /// Take out of a host view's mount table the mounts of an engine's own
 /// storage: those inside runtime workspaces (podman mounts a container's
 /// /dev/shm tmpfs under `storage/.../userdata/shm` there) and those under
 /// the daemon's storage root `storage` (docker's overlay roots). They are the
-/// engine's state, not the container's, and go with the container. A mount
+/// engine's state, not the container's, and go with the container; so does
+/// the copy of itself its OCI runtime binds while a container starts. A mount
 /// anywhere else stays in the view, and one that outlives its workspace is a
 /// leftover that the sweep cannot remove.
 pub fn hide_engine_mounts(view: &mut serde_json::Value, storage: Option<&str>) {
@@ -41,8 +55,11 @@ pub fn hide_engine_mounts(view: &mut serde_json::Value, storage: Option<&str>) {
     else {
         return;
     };
-    let engine_s =
-        |p: &str| in_a_workspace(p) || storage.is_some_and(|s| Path::new(p).starts_with(s));
+    let engine_s = |p: &str| {
+        in_a_workspace(p)
+            || storage.is_some_and(|s| Path::new(p).starts_with(s))
+            || a_runtime_s_own_copy(p)
+    };
     mounts.retain(|m| {
         !m.get("mount_point")
             .and_then(|p| p.as_str())
@@ -168,6 +185,9 @@ mod tests {
             {"mount_point": inside.display().to_string()},
             {"mount_point": other.display().to_string()},
             {"mount_point": "/var/lib/docker/overlay2/x/merged"},
+            {"mount_point": "/run/runc/e92b13454e35/runc.lnwWpT"},
+            {"mount_point": tmp.join("crun.Ab12Cd").display().to_string()},
+            {"mount_point": "/run/runc/e92b13454e35/other"},
         ]}});
         hide_engine_mounts(&mut view, Some("/var/lib/docker"));
         let kept: Vec<&str> = view["mnt"]["mounts"]
@@ -176,7 +196,11 @@ mod tests {
             .iter()
             .filter_map(|m| m["mount_point"].as_str())
             .collect();
-        assert_eq!(kept, vec!["/".to_string(), other.display().to_string()]);
+        let kept_too = "/run/runc/e92b13454e35/other".to_string();
+        assert_eq!(
+            kept,
+            vec!["/".to_string(), other.display().to_string(), kept_too]
+        );
         assert!(!in_a_workspace("/tmp"));
     }
 }
