@@ -30,6 +30,16 @@ fn as_nobody(args: &[&str]) -> Option<Output> {
     Some(cmd.args(args).output().expect("run setpriv"))
 }
 
+/// `nsconform run` quietly with `args`, its reports in `dir`.
+fn run_into(dir: &Path, args: &[&str]) -> Output {
+    let dir = dir.to_str().expect("a UTF-8 path");
+    let all: Vec<&str> = ["run", "-q", "--report-dir", dir]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    nsconform(&all)
+}
+
 fn report(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
     serde_json::from_str(&text).expect("valid JSON")
@@ -61,14 +71,7 @@ fn probe_prints_all_nine_sections() {
 #[test]
 fn run_writes_the_report() {
     let dir = tempfile::tempdir().unwrap();
-    let out = nsconform(&[
-        "run",
-        "--type",
-        "uts",
-        "-q",
-        "--report-dir",
-        dir.path().to_str().unwrap(),
-    ]);
+    let out = run_into(dir.path(), &["--type", "uts"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -116,18 +119,8 @@ fn a_run_asks_the_runtimes_only_when_it_selects_a_runtime_door() {
     let runtimes = nsconform::plan::runtime::RUNTIME_DOORS.map(|d| d.name());
     for (doors, asked) in [("clone", false), ("clone,bwrap", true)] {
         let dir = tempfile::tempdir().unwrap();
-        let out = nsconform(&[
-            "run",
-            "--case",
-            "uts::hostname-isolated",
-            "--door",
-            doors,
-            "-q",
-            "--format",
-            "json",
-            "--report-dir",
-            dir.path().to_str().unwrap(),
-        ]);
+        let case = ["--case", "uts::hostname-isolated", "--format", "json"];
+        let out = run_into(dir.path(), &[&case[..], &["--door", doors]].concat());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.code().is_some_and(|c| c <= 1), "{stderr}");
         let not_asked = runtimes_not_asked(&report(dir.path()));

@@ -216,10 +216,7 @@ mod tests {
             ..RuntimeConfig::default()
         };
         let sample = Sample::new(door, ns, config);
-        let inv = Invocation {
-            args: vec![PROBE_IN_ROOTFS.into()],
-            ..sample.invocation()
-        };
+        let inv = sample.invocation();
         let mut c = Command::new("engine");
         namespaces(&inv, &mut c);
         c.get_args()

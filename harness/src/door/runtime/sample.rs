@@ -4,7 +4,7 @@
 use crate::plan::runtime::{RuntimeConfig, RuntimePlan};
 use crate::plan::{Door, Plan};
 
-use super::bundle::Workspace;
+use super::bundle::{Workspace, PROBE_IN_ROOTFS};
 use super::Invocation;
 
 /// A plan of `door` and a workspace, owned for the invocations over them.
@@ -28,15 +28,15 @@ impl Sample {
         Sample { plan, workspace }
     }
 
-    /// The invocation: holder 42, caller 1000:1001, the probe at
-    /// `/nsconform-probe`, the door's own program name.
+    /// The invocation: holder 42, caller 1000:1001, the probe where the
+    /// rootfs has it, the door's own program name.
     pub fn invocation(&self) -> Invocation<'_> {
         Invocation {
             plan: &self.plan,
             workspace: &self.workspace,
             holder: Some(42),
             caller: (1000, 1001),
-            args: vec!["/nsconform-probe".into()],
+            args: vec![PROBE_IN_ROOTFS.into()],
             program: self.plan.door.name().into(),
         }
     }
