@@ -5,8 +5,7 @@ use super::{Selection, EXIT_FAILED, EXIT_OK};
 
 pub fn main(sel: &Selection) -> anyhow::Result<u8> {
     let (suite, filter) = sel.load()?;
-    let overrides = super::runtime_overrides(sel, &[])?;
-    let environment = super::host_environment(&filter, &overrides);
+    let environment = super::host_environment(sel, &filter, &[])?;
     let trials = crate::run::trials(&suite, &filter, &environment);
     if trials.is_empty() {
         return Err(super::nothing_selected(sel));

@@ -114,7 +114,7 @@ fn door_name(given: &str) -> &str {
 
 /// The runtime programs the command line names: `--door oci:PATH`, and
 /// each `--runtime NAME=PATH`.
-pub fn runtime_overrides(
+fn runtime_overrides(
     sel: &Selection,
     runtime: &[String],
 ) -> anyhow::Result<crate::runtimes::Overrides> {
@@ -136,14 +136,17 @@ pub fn runtime_overrides(
     Ok(out)
 }
 
-/// The host's environment for a run of `filter`: the runtime doors (their
-/// programs as `overrides` says) asked only when it names one.
+/// The host's environment for a run of `filter` chosen by `sel`: the
+/// runtime doors (their programs as `sel` and `--runtime` name them) asked
+/// only when the filter keeps one.
 pub fn host_environment(
+    sel: &Selection,
     filter: &crate::run::Filter,
-    overrides: &crate::runtimes::Overrides,
-) -> crate::verdict::Environment {
+    runtime: &[String],
+) -> anyhow::Result<crate::verdict::Environment> {
+    let overrides = runtime_overrides(sel, runtime)?;
     let asked = !filter.runtime_doors().is_empty();
-    crate::env::probe_with("host", asked.then_some(overrides))
+    Ok(crate::env::probe_with("host", asked.then_some(&overrides)))
 }
 
 /// The error for a selection that keeps no trial.

@@ -81,13 +81,12 @@ pub fn main(args: &RecordArgs) -> anyhow::Result<u8> {
         doors: vec![door.name().to_string()],
         ..filter
     };
-    let overrides = super::runtime_overrides(&args.sel, &[])?;
     let config = crate::run::Config {
         probe: super::probe_path(),
         timeout: Duration::from_secs(20),
         jobs: 1,
         full_views: true,
-        environment: super::host_environment(&filter, &overrides),
+        environment: super::host_environment(&args.sel, &filter, &[])?,
     };
     let trial = Trial::of(&entry, door, &config.environment).with_full_views();
     let record = crate::run::execute(&trial, &config);

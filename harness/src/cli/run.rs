@@ -59,7 +59,6 @@ fn report_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 fn config(args: &RunArgs, filter: &crate::run::Filter) -> anyhow::Result<Config> {
-    let overrides = super::runtime_overrides(&args.sel, &args.runtime)?;
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(2, |n| n.get()),
         usize::from,
@@ -69,7 +68,7 @@ fn config(args: &RunArgs, filter: &crate::run::Filter) -> anyhow::Result<Config>
         timeout: Duration::from_secs(args.timeout),
         jobs,
         full_views: args.full_views,
-        environment: super::host_environment(filter, &overrides),
+        environment: super::host_environment(&args.sel, filter, &args.runtime)?,
     };
     if !config.probe.exists() {
         anyhow::bail!(
