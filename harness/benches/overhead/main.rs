@@ -10,7 +10,10 @@
 //!   costs beyond the raw baseline and what the harness adds to it; and
 //!   against the probe alone on the plan emptied of its steps and views
 //!   (`shape`: the trial's processes, doing nothing), which splits the
-//!   trial's own work into its processes and what is done in them;
+//!   trial's own work into its processes and what is done in them; and for
+//!   each of the four, the page faults of a round (on this kind of machine
+//!   a process costs mostly its page faults, so they say why a ratio is
+//!   what it is);
 //! - the whole suite through `nsconform run` with `--jobs 1` and with one
 //!   job per core: wall time, peak RSS, trials per second, and the cost per
 //!   trial over the first and the last tenth of the run;
@@ -25,15 +28,17 @@
 //! `nsconform` and `nsconform-probe` binaries to measure).
 
 mod baseline;
+mod rounds;
 mod suite;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::resource::{getrusage, UsageWho};
 use nsconform::plan::Door;
 use nsconform::run::{self, Config, Filter, Trial};
 use nsconform::verdict::Verdict;
+use rounds::{Mark, Medians, Rounds};
 use serde::Serialize;
 
 /// The cases measured door by door: a label and the case's id.
@@ -72,6 +77,14 @@ struct DoorRow {
     /// The probe alone over raw: what the trial's own work costs beyond
     /// the door, the exec and the wait.
     alone_over_raw: Option<f64>,
+    /// Medians of the page faults of a round (the bench process's and
+    /// those of every process the round started), for each measure; and
+    /// the harness's over the raw baseline's.
+    harness_faults: Option<u64>,
+    raw_faults: Option<u64>,
+    faults_ratio: Option<f64>,
+    alone_faults: Option<u64>,
+    shape_faults: Option<u64>,
     verdict: String,
     note: Option<String>,
 }
@@ -101,11 +114,6 @@ fn binaries() -> (PathBuf, PathBuf) {
     }
 }
 
-fn median(mut v: Vec<Duration>) -> f64 {
-    v.sort();
-    v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
 /// A memfd holding the plan of `trial`, for the probe alone; `emptied`,
 /// without its steps and view sections (the processes stay).
 fn plan_file(trial: &Trial, emptied: bool) -> Option<std::os::fd::OwnedFd> {
@@ -124,15 +132,6 @@ fn plan_file(trial: &Trial, emptied: bool) -> Option<std::os::fd::OwnedFd> {
     Some(fd)
 }
 
-/// The median of `times` (less the first, warming round), unless a round
-/// failed.
-fn median_of(mut times: Vec<Duration>, failed: bool) -> Option<f64> {
-    if !times.is_empty() {
-        times.remove(0);
-    }
-    (!failed && !times.is_empty()).then(|| median(times))
-}
-
 fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     Some(a? / b?.max(1e-9))
 }
@@ -140,7 +139,7 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 /// Rounds of the probe alone on one plan, or what failed.
 struct Alone {
     plan: Option<std::os::fd::OwnedFd>,
-    times: Vec<Duration>,
+    rounds: Rounds,
     error: Option<String>,
 }
 
@@ -148,49 +147,53 @@ impl Alone {
     fn new(trial: &Trial, emptied: bool) -> Alone {
         Alone {
             plan: plan_file(trial, emptied),
-            times: Vec::new(),
+            rounds: Rounds::default(),
             error: None,
         }
     }
 
     fn round(&mut self, raw: &baseline::Raw) {
-        let start = Instant::now();
+        let start = Mark::now();
         match self.plan.as_ref().map(|p| raw.alone(p)) {
-            Some(Ok(())) => self.times.push(start.elapsed()),
+            Some(Ok(())) => self.rounds.push(start),
             Some(Err(e)) => self.error = Some(e),
             None => self.error = Some("no plan".into()),
         }
     }
 
-    fn median(self) -> (Option<f64>, Option<String>) {
+    fn medians(self) -> (Option<Medians>, Option<String>) {
         let failed = self.error.is_some();
-        (median_of(self.times, failed), self.error)
+        (self.rounds.medians(failed), self.error)
     }
 }
 
 /// `n` rounds of the trial, of its raw baseline, of the probe alone and of
 /// its shape, interleaved so that all see the same load.
 fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: usize) -> DoorRow {
-    let (mut h, mut r) = (Vec::new(), Vec::new());
+    let (mut h, mut r) = (Rounds::default(), Rounds::default());
     let mut verdict = Verdict::Error;
     let mut raw_error = None;
     let (mut alone, mut shape) = (Alone::new(trial, false), Alone::new(trial, true));
     for _ in 0..n + 1 {
-        let start = Instant::now();
+        let start = Mark::now();
         verdict = run::execute(trial, config).verdict;
-        h.push(start.elapsed());
-        let start = Instant::now();
+        h.push(start);
+        let start = Mark::now();
         match raw.once(door) {
-            Ok(()) => r.push(start.elapsed()),
+            Ok(()) => r.push(start),
             Err(e) => raw_error = Some(e),
         }
         alone.round(raw);
         shape.round(raw);
     }
-    let harness_ms = median_of(h, false).unwrap_or(0.0);
-    let raw_ms = median_of(r, raw_error.is_some());
-    let (alone_ms, alone_error) = alone.median();
-    let (shape_ms, shape_error) = shape.median();
+    let harness = h.medians(false);
+    let raw = r.medians(raw_error.is_some());
+    let (alone, alone_error) = alone.medians();
+    let (shape, shape_error) = shape.medians();
+    let ms = |m: &Option<Medians>| m.as_ref().map(|m| m.ms);
+    let faults = |m: &Option<Medians>| m.as_ref().map(|m| m.faults);
+    let harness_ms = ms(&harness).unwrap_or(0.0);
+    let (raw_ms, alone_ms, shape_ms) = (ms(&raw), ms(&alone), ms(&shape));
     let fair = verdict == Verdict::Pass;
     DoorRow {
         types: "",
@@ -204,6 +207,14 @@ fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: u
         shape_over_raw: ratio(shape_ms, raw_ms),
         harness_over_alone: ratio(Some(harness_ms), alone_ms),
         alone_over_raw: ratio(alone_ms, raw_ms),
+        harness_faults: faults(&harness),
+        raw_faults: faults(&raw),
+        faults_ratio: ratio(
+            faults(&harness).map(|f| f as f64),
+            faults(&raw).map(|f| f as f64),
+        ),
+        alone_faults: faults(&alone),
+        shape_faults: faults(&shape),
         verdict: format!("{verdict:?}").to_lowercase(),
         note: (raw_error.or(alone_error).or(shape_error))
             .or((!fair).then(|| "not a pass: not a fair measure".into())),
@@ -249,7 +260,7 @@ fn door_table(probe: &Path, n: usize) -> Vec<DoorRow> {
 
 fn print_doors(rows: &[DoorRow]) {
     println!(
-        "\n{:<5} {:<12} {:>11} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10}  verdict",
+        "\n{:<5} {:<12} {:>11} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>23} {:>10}  verdict",
         "types",
         "door",
         "harness ms",
@@ -259,17 +270,27 @@ fn print_doors(rows: &[DoorRow]) {
         "shape/raw",
         "alone ms",
         "h/alone",
-        "alone/raw"
+        "alone/raw",
+        "faults h/raw/shape/alone",
+        "h/raw flt"
     );
     let ms = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.3}"));
     let x = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}x"));
+    let n = |v: Option<u64>| v.map_or("n/a".into(), |v| v.to_string());
     for r in rows {
+        let faults = [
+            r.harness_faults,
+            r.raw_faults,
+            r.shape_faults,
+            r.alone_faults,
+        ]
+        .map(n);
         let note = r
             .note
             .as_deref()
             .map_or(String::new(), |n| format!("  ({n})"));
         println!(
-            "{:<5} {:<12} {:>11.3} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10}  {}{note}",
+            "{:<5} {:<12} {:>11.3} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>23} {:>10}  {}{note}",
             r.types,
             r.door,
             r.harness_ms,
@@ -280,6 +301,8 @@ fn print_doors(rows: &[DoorRow]) {
             ms(r.alone_ms),
             x(r.harness_over_alone),
             x(r.alone_over_raw),
+            faults.join("/"),
+            x(r.faults_ratio),
             r.verdict
         );
     }
