@@ -1,7 +1,9 @@
 //! What the harness costs on top of the kernel. In one run:
 //!
-//! - for each door, and for a cheap type (uts), a costly one (net) and all
-//!   types at once: one trial through the harness (`run::execute`) against
+//! - for each door, and for a cheap type (uts, once with the three
+//!   processes of most trials and once, `uts 2p`, with two: a case whose
+//!   fixture judges no `child`), a costly one (net) and all types at once:
+//!   one trial through the harness (`run::execute`) against
 //!   a raw baseline in the same run (the door's syscalls with the same
 //!   flags, an exec of the static probe, a wait), and their ratio; and
 //!   against the probe alone on the trial's plan (the same kernel work as
@@ -41,9 +43,12 @@ use nsconform::verdict::Verdict;
 use rounds::{Mark, Medians, Rounds};
 use serde::Serialize;
 
-/// The cases measured door by door: a label and the case's id.
-const CASES: [(&str, &str); 3] = [
+/// The cases measured door by door: a label and the case's id. `uts 2p`
+/// judges `inside` and the host only, so its trial has two processes (the
+/// supervisor and `inside`), one fewer than the others.
+const CASES: [(&str, &str); 4] = [
     ("uts", "uts::hostname-isolated"),
+    ("uts 2p", "uts::copied-from-creator"),
     ("net", "net::new-has-only-lo-down"),
     ("all", "net::isolated-with-all-namespaces"),
 ];
@@ -260,7 +265,7 @@ fn door_table(probe: &Path, n: usize) -> Vec<DoorRow> {
 
 fn print_doors(rows: &[DoorRow]) {
     println!(
-        "\n{:<5} {:<12} {:>11} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>23} {:>10}  verdict",
+        "\n{:<6} {:<12} {:>11} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>23} {:>10}  verdict",
         "types",
         "door",
         "harness ms",
@@ -290,7 +295,7 @@ fn print_doors(rows: &[DoorRow]) {
             .as_deref()
             .map_or(String::new(), |n| format!("  ({n})"));
         println!(
-            "{:<5} {:<12} {:>11.3} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>23} {:>10}  {}{note}",
+            "{:<6} {:<12} {:>11.3} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>23} {:>10}  {}{note}",
             r.types,
             r.door,
             r.harness_ms,
