@@ -1,13 +1,14 @@
 //! What a fixture judges: the paths it names, the observed values it reads
-//! through its `${...}` references, and so the view sections a probe has to
+//! through its `${...}` references, and so what each process of a trial has to
 //! observe for it and the part of the observed document a report keeps.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
 use crate::fixture::{Expect, Fixture, Matcher, Operand, Part, RefPath, Template, Term};
-use crate::view::Section;
+use crate::plan::Process;
+use crate::view::Selection;
 
 /// The paths a fixture judges: down through objects, to the first value
 /// that is not an object (a literal, a list, a matcher).
@@ -91,25 +92,70 @@ fn in_view(r: &RefPath) -> Option<&[String]> {
     }
 }
 
-/// The view sections `fixture` reads, its references included: all a probe
-/// has to observe for it. `None` when it reads a whole view (a process's
-/// section that is not an object, or a reference to a whole view).
-pub fn sections(fixture: &Fixture) -> Option<Vec<Section>> {
-    let mut out = BTreeSet::new();
-    for (_, e) in fixture.sections().filter(|(p, _)| *p != "door") {
-        let Expect::Object(fields) = e else {
-            return None;
-        };
-        out.extend(fields.iter().filter_map(|(k, _)| Section::from_name(k)));
+/// The process a fixture's section or a reference's first segment names
+/// (`before` is the host's view before the door).
+fn process_of(name: &str) -> Option<Process> {
+    match name {
+        "inside" => Some(Process::Inside),
+        "child" => Some(Process::Child),
+        "unsharer" => Some(Process::Unsharer),
+        "host" | "before" => Some(Process::Host),
+        _ => None,
     }
-    for r in references(fixture) {
-        match in_view(r) {
-            None => {}
-            Some([]) => return None,
-            Some([first, ..]) => out.extend(Section::from_name(first)),
+}
+
+/// What each of `observed` (and the host) has to observe for `fixture`,
+/// its references included: the sections it reads, and of `ns` only the
+/// links it names where it does not read `ns` whole. A process that reads
+/// its whole view (a section of it that is not an object, or a reference to
+/// the whole view) is left out, and so observes everything.
+pub fn sections(fixture: &Fixture, observed: &[Process]) -> BTreeMap<Process, Selection> {
+    let mut out: BTreeMap<Process, Option<Selection>> = (observed.iter())
+        .chain([&Process::Host])
+        .map(|p| (*p, Some(Selection::default())))
+        .collect();
+    let mut read = |who: Process, path: &[String]| {
+        let Some(slot) = out.get_mut(&who) else {
+            return;
+        };
+        let Some(selection) = slot else { return };
+        match path {
+            [] => *slot = None,
+            [section] => selection.add_named(section),
+            [ns, link, ..] if ns == "ns" => selection.add_link(link),
+            [section, ..] => selection.add_named(section),
+        }
+    };
+    for (name, e) in fixture.sections() {
+        let Some(who) = process_of(name) else {
+            continue;
+        };
+        let Expect::Object(fields) = e else {
+            read(who, &[]);
+            continue;
+        };
+        for (key, value) in fields {
+            match value {
+                Expect::Object(links) if key == "ns" => {
+                    for (link, _) in links {
+                        read(who, &[key.clone(), link.clone()]);
+                    }
+                }
+                _ => read(who, std::slice::from_ref(key)),
+            }
         }
     }
-    Some(out.into_iter().collect())
+    for r in references(fixture) {
+        let Some(who) = process_of(&r.segments[0]) else {
+            continue;
+        };
+        if let Some(path) = in_view(r) {
+            read(who, path);
+        }
+    }
+    out.into_iter()
+        .filter_map(|(who, s)| s.map(|s| (who, s)))
+        .collect()
 }
 
 /// The part of `observed` that `fixture` judged: the door's result, every
@@ -153,39 +199,56 @@ fn copy_at(from: &Value, to: &mut Value, path: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kind::NsType;
     use serde_json::json;
 
     fn fixture(text: &str) -> Fixture {
         crate::fixture::parse_fixture(std::path::Path::new("f.json"), text).expect("fixture")
     }
 
+    const OBSERVED: [Process; 3] = [Process::Inside, Process::Child, Process::Host];
+
+    fn selected(text: &str) -> Value {
+        serde_json::to_value(sections(&fixture(text), &OBSERVED)).expect("selections")
+    }
+
     #[test]
     fn sections_come_from_paths_and_references() {
-        let f = fixture(
+        let got = selected(
             r#"{"inside": {"uts": {"hostname": "a"}, "steps": []},
                 "host": {"pid": {"pid": {"$ne": "${before.host.time.uptime}"}}},
                 "child": {"ns": {"net": {"$eq": "${inside.net.links}"}}}}"#,
         );
         assert_eq!(
-            sections(&f),
-            Some(vec![
-                Section::Type(NsType::Pid),
-                Section::Type(NsType::Uts),
-                Section::Type(NsType::Net),
-                Section::Type(NsType::Time),
-                Section::Ns
-            ])
+            got,
+            json!({"inside": ["uts", "net"], "child": ["ns.net"], "host": ["pid", "time"]})
+        );
+    }
+
+    #[test]
+    fn ns_is_read_link_by_link_until_it_is_read_whole() {
+        let got = selected(
+            r#"{"inside": {"ns": {"uts": {"$ne": "${host.ns.uts}"}, "pid_for_children": 1}},
+                "child": {"ns": {"uts": "${inside.ns.uts}"}, "uts": "${inside.ns}"},
+                "host": {"ns": "${before.host.ns}"}}"#,
+        );
+        assert_eq!(
+            got,
+            json!({"inside": ["ns"], "child": ["uts", "ns.uts"], "host": ["ns"]})
         );
     }
 
     #[test]
     fn a_whole_view_needs_every_section() {
-        assert_eq!(sections(&fixture(r#"{"inside": {"$any": true}}"#)), None);
-        let whole = fixture(r#"{"inside": {"uts": {"$eq": "${before.host}"}}}"#);
-        assert_eq!(sections(&whole), None);
-        let door = fixture(r#"{"door": {"errno": "EPERM"}}"#);
-        assert_eq!(sections(&door), Some(vec![]));
+        let any = selected(r#"{"inside": {"$any": true}}"#);
+        assert_eq!(any, json!({"child": [], "host": []}), "inside observes all");
+        let whole = selected(r#"{"inside": {"uts": {"$eq": "${before.host}"}}}"#);
+        assert_eq!(
+            whole,
+            json!({"inside": ["uts"], "child": []}),
+            "host observes all"
+        );
+        let door = selected(r#"{"door": {"errno": "EPERM"}}"#);
+        assert_eq!(door, json!({"inside": [], "child": [], "host": []}));
     }
 
     #[test]

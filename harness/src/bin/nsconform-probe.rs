@@ -36,7 +36,7 @@ fn supervised() {
 /// reads of `/proc`).
 fn mark_clocks(plan: &nsconform::plan::Plan) {
     let time = nsconform::view::Section::Type(nsconform::kind::NsType::Time);
-    if plan.sections.as_ref().is_none_or(|s| s.contains(&time)) {
+    if plan.observes(time) {
         nsconform::view::time::mark_start();
     }
 }

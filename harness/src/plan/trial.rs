@@ -1,10 +1,13 @@
 //! The plan itself: everything a probe needs to carry out one trial, and
 //! whether its door can express it.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{runtime, Door, DoorKind, Namespaces, Process, Step, SyscallDoor, TimeSettings};
+use crate::view::{Section, Selection};
 
 /// Everything a probe needs to carry out one trial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -18,10 +21,11 @@ pub struct Plan {
     #[serde(default)]
     pub child_steps: Vec<Step>,
     pub observe: Vec<Process>,
-    /// The view sections each process observes: those its fixture judges;
-    /// every section when absent (`record`, `probe`, `run --full-views`).
+    /// What each process observes of its view: what its fixture judges (a
+    /// process left out, and every process when this is absent, observes
+    /// its whole view: `record`, `probe`, `run --full-views`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sections: Option<Vec<crate::view::Section>>,
+    pub sections: Option<BTreeMap<Process, Selection>>,
     /// Enter a user namespace first, mapping the caller to root, and run the
     /// trial from there: how an unprivileged user runs the suite.
     #[serde(default)]
@@ -46,6 +50,17 @@ impl Plan {
             outer_userns: false,
             runtime: None,
         }
+    }
+
+    /// What `who` observes of its view: `None` for all of it.
+    pub fn selection(&self, who: Process) -> Option<&Selection> {
+        self.sections.as_ref().and_then(|m| m.get(&who))
+    }
+
+    /// Whether any process observes the section `s`.
+    pub fn observes(&self, s: Section) -> bool {
+        let observed = |who: &Process| self.selection(*who).is_none_or(|o| o.has(s));
+        self.sections.is_none() || self.observe.iter().any(observed)
     }
 
     /// Why this door cannot carry out this plan, if it cannot.

@@ -9,7 +9,7 @@ use super::inside;
 use crate::door::Ctx;
 use crate::guard::{self, Origin};
 use crate::kind::NsType;
-use crate::plan::Plan;
+use crate::plan::{Plan, Process};
 use crate::view::ns::NsId;
 
 /// Carry out the steps of `plan` in the namespaces this process is in, and
@@ -24,7 +24,7 @@ pub fn run(plan: &Plan) -> i32 {
     let origin = Origin::from_ids(host);
     guard::remember(&origin);
     let body = |ctx: &Ctx| inside::run(ctx);
-    let observe = || inside::observe(plan, Vec::new());
+    let observe = || inside::observe(plan, Process::Unsharer, Vec::new());
     let ctx = Ctx {
         plan,
         origin: &origin,

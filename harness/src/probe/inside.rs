@@ -10,10 +10,10 @@ use crate::sys::helper::{self, Channel, Helper, TRIAL_LIFETIME};
 use crate::sys::message::Message;
 use crate::sys::{errno, pipe, process};
 
-/// The calling process's view, the sections `plan` asks for, with the
-/// results of its steps.
-pub fn observe(plan: &Plan, steps: Vec<Value>) -> Value {
-    let mut view = crate::view::observe_sections(plan.sections.as_deref());
+/// The view of the calling process, `who`: what `plan` selects of it, with
+/// the results of its steps.
+pub fn observe(plan: &Plan, who: Process, steps: Vec<Value>) -> Value {
+    let mut view = crate::view::observe_sections(plan.selection(who));
     view.insert("steps".into(), Value::Array(steps));
     Value::Object(view)
 }
@@ -36,7 +36,7 @@ fn child(ctx: &Ctx, ch: &Channel) {
     let results = run_steps(ctx, who, &ctx.plan.child_steps);
     ctx.send(&Message::View {
         process: who.into(),
-        view: observe(ctx.plan, results),
+        view: observe(ctx.plan, Process::Child, results),
     });
     process::drop_inherited(&[ctx.views]);
     ch.ready();
@@ -75,7 +75,7 @@ pub fn run(ctx: &Ctx) -> i32 {
     };
     ctx.send(&Message::View {
         process: who.into(),
-        view: observe(ctx.plan, results),
+        view: observe(ctx.plan, Process::Inside, results),
     });
     process::drop_inherited(&[ctx.views]);
     pipe::wait_closed(ctx.release);

@@ -59,7 +59,7 @@ pub fn run(plan: &Plan) -> Outcome {
         nix::unistd::getegid().as_raw(),
     );
     let body = |ctx: &Ctx| inside::run(ctx);
-    let observe = || inside::observe(plan, Vec::new());
+    let observe = || inside::observe(plan, Process::Unsharer, Vec::new());
     let ctx = Ctx {
         plan,
         origin: &origin,
@@ -89,8 +89,8 @@ pub fn run(plan: &Plan) -> Outcome {
 /// when given); through a runtime door without the mounts of the engine's
 /// own storage.
 fn host_view(plan: &Plan, known: Option<&NsView>) -> Value {
-    let sections = plan.sections.as_deref();
-    let mut view = crate::view::observe_sections_with_ns(sections, known);
+    let selected = plan.selection(Process::Host);
+    let mut view = crate::view::observe_sections_with_ns(selected, known);
     view.insert("steps".into(), Value::Array(Vec::new()));
     let mut view = Value::Object(view);
     if plan.door.is_runtime() {

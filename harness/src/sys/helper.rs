@@ -5,7 +5,7 @@
 //! and is held until the parent releases it ("go"), or dies with the
 //! parent; then it may send its final answer. Every wait is bounded.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -78,8 +78,9 @@ pub struct Helper<T, V = ()> {
     down: Option<OwnedFd>,
     up: OwnedFd,
     limit: Duration,
-    /// The first byte of the answer, when it came instead of "ready".
-    early: Cell<Option<u8>>,
+    /// What came up the pipe and was not taken yet: what followed a
+    /// "ready" line, or the answer, when it came instead.
+    pending: RefCell<Vec<u8>>,
     done: bool,
     answer: PhantomData<fn() -> (T, V)>,
 }
@@ -164,7 +165,7 @@ pub fn spawn_telling<T: Serialize, V: Serialize>(
             down: Some(down_w),
             up: up_r,
             limit,
-            early: Cell::new(None),
+            pending: RefCell::new(Vec::new()),
             done: false,
             answer: PhantomData,
         }),
@@ -210,21 +211,17 @@ impl<T: DeserializeOwned, V: DeserializeOwned> Helper<T, V> {
     /// and its answer from [`Helper::finish`]; one that dies first, EPIPE.
     pub fn wait_value(&self) -> Result<V, Errno> {
         let deadline = Instant::now() + self.limit;
-        match read_byte(&self.up, deadline)? {
-            READY => {}
-            other => {
-                self.early.set(Some(other));
+        let mut pending = self.pending.borrow_mut();
+        loop {
+            if pending.first().is_some_and(|b| *b != READY) {
                 return Err(Errno::EPROTO);
             }
-        }
-        let mut line = Vec::new();
-        loop {
-            match read_byte(&self.up, deadline)? {
-                b'\n' => break,
-                byte => line.push(byte),
+            if let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                return serde_json::from_slice(&line[1..end]).map_err(|_| Errno::EPROTO);
             }
+            pipe::read_some_by(self.up.as_raw_fd(), deadline, &mut pending)?;
         }
-        serde_json::from_slice(&line).map_err(|_| Errno::EPROTO)
     }
 
     /// Let the helper go on (release a held one).
@@ -262,7 +259,7 @@ impl<T: DeserializeOwned, V: DeserializeOwned> Helper<T, V> {
             Err(_) => pipe::read_to_end_by(up, deadline),
         };
         process::reap_within(self.pid, deadline);
-        let mut text: Vec<u8> = self.early.take().into_iter().collect();
+        let mut text = self.pending.take();
         text.extend(read.map_err(|_| Errno::ETIMEDOUT)?);
         if text.is_empty() {
             return Err(Errno::ECHILD);
@@ -336,5 +333,27 @@ mod tests {
         });
         drop((gate_r, gate_w));
         assert_eq!(answer, Ok(7));
+    }
+
+    #[test]
+    fn values_and_the_answer_read_at_once_are_each_taken_in_turn() {
+        let limit = Duration::from_secs(20);
+        let helper = spawn_telling(Start::Fork, limit, |ch: &Channel<u32>| {
+            ch.tell(&1);
+            ch.tell(&2);
+            Ok(3u32)
+        })
+        .expect("a helper");
+        // Everything is in the pipe before the first read takes it all.
+        let ended = process::pidfd_open(helper.pid().as_raw()).expect("a pidfd");
+        assert!(pipe::readable_by(ended.as_raw_fd(), Instant::now() + limit));
+        assert_eq!(helper.wait_value(), Ok(1));
+        assert_eq!(helper.wait_value(), Ok(2));
+        assert_eq!(
+            helper.wait_value(),
+            Err(Errno::EPROTO),
+            "the answer is no value"
+        );
+        assert_eq!(helper.finish(), Ok(3));
     }
 }

@@ -162,6 +162,21 @@ fn read_into(fd: RawFd, out: &mut Vec<u8>) -> bool {
     }
 }
 
+/// Wait until `fd` is readable, then add what one read of it gives to
+/// `out`: EPIPE at end of file, ETIMEDOUT once `deadline` passes.
+pub fn read_some_by(
+    fd: RawFd,
+    deadline: std::time::Instant,
+    out: &mut Vec<u8>,
+) -> Result<(), Errno> {
+    await_readable(fd, deadline)?;
+    if read_into(fd, out) {
+        Err(Errno::EPIPE)
+    } else {
+        Ok(())
+    }
+}
+
 /// Read until end of file, waiting at most until `deadline`: `Ok` with
 /// everything once every writer is gone, `Err` with what came in time.
 pub fn read_to_end_by(fd: RawFd, deadline: std::time::Instant) -> Result<Vec<u8>, Vec<u8>> {

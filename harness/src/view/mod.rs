@@ -6,6 +6,7 @@ pub mod mnt;
 pub mod net;
 pub mod ns;
 pub mod pid;
+pub mod selection;
 pub mod time;
 pub mod user;
 pub mod uts;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::kind::NsType;
+pub use selection::Selection;
 
 /// What one process sees.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,10 +149,10 @@ impl schemars::JsonSchema for Section {
     }
 }
 
-/// Observe the sections `only` names of the calling process's view (every
-/// section when `only` is `None`), in the order of a view: what a fixture
-/// judges is all a probe needs to read.
-pub fn observe_sections(only: Option<&[Section]>) -> Map<String, Value> {
+/// Observe what `only` selects of the calling process's view (all of it
+/// when `only` is `None`), in the order of a view: what a fixture judges is
+/// all a probe needs to read.
+pub fn observe_sections(only: Option<&Selection>) -> Map<String, Value> {
     observe_sections_with_ns(only, None)
 }
 
@@ -158,12 +160,22 @@ pub fn observe_sections(only: Option<&[Section]>) -> Map<String, Value> {
 /// calling process's links, read by it a moment before with nothing
 /// between that changes its namespaces (the isolation guard's origin).
 pub fn observe_sections_with_ns(
-    only: Option<&[Section]>,
+    only: Option<&Selection>,
     known: Option<&ns::NsView>,
 ) -> Map<String, Value> {
-    let wanted = |s: &Section| only.is_none_or(|o| o.contains(s));
-    let section = |s: Section| match (s, known) {
-        (Section::Ns, Some(ids)) => serde_json::to_value(ids).unwrap_or(Value::Null),
+    let wanted = |s: &Section| only.is_none_or(|o| o.has(*s));
+    let links = only.and_then(Selection::links);
+    let section = |s: Section| match s {
+        Section::Ns => {
+            let ids: ns::NsView = match known {
+                Some(ids) => (ids.iter())
+                    .filter(|(l, _)| links.is_none_or(|o| o.contains(*l)))
+                    .map(|(l, id)| (l.clone(), *id))
+                    .collect(),
+                None => ns::observe_links(links),
+            };
+            serde_json::to_value(ids).unwrap_or(Value::Null)
+        }
         _ => s.observe(),
     };
     (Section::ALL.into_iter().filter(wanted))
@@ -195,12 +207,24 @@ mod tests {
     fn all_sections_are_the_whole_view() {
         let keys: Vec<String> = observe_sections(None).keys().cloned().collect();
         assert_eq!(keys, SECTIONS);
-        let some = observe_sections(Some(&[Section::Ns, Section::Type(NsType::Uts)]));
+        let select = |items: &[&str]| -> Selection {
+            serde_json::from_value(serde_json::json!(items)).unwrap()
+        };
+        let some = observe_sections(Some(&select(&["ns", "uts"])));
         assert_eq!(some.keys().collect::<Vec<_>>(), ["uts", "ns"]);
         let known = ns::observe();
-        let given = observe_sections_with_ns(Some(&[Section::Ns]), Some(&known));
+        let given = observe_sections_with_ns(Some(&select(&["ns"])), Some(&known));
         assert_eq!(given["ns"], serde_json::to_value(&known).unwrap());
-        assert_eq!(given["ns"], observe_sections(Some(&[Section::Ns]))["ns"]);
+        assert_eq!(given["ns"], observe_sections(Some(&select(&["ns"])))["ns"]);
+        let links = select(&["ns.uts", "ns.time_for_children"]);
+        let two = observe_sections_with_ns(Some(&links), Some(&known));
+        assert_eq!(
+            two,
+            observe_sections(Some(&links)),
+            "the known links, filtered"
+        );
+        let keys: Vec<&String> = two["ns"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["time_for_children", "uts"]);
         for s in Section::ALL {
             assert_eq!(Section::from_name(s.name()), Some(s));
         }

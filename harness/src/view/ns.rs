@@ -1,6 +1,6 @@
 //! The `ns` section: inode and device of every `/proc/self/ns/*` link.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::{AsFd, BorrowedFd};
 
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,12 @@ fn link_at(dir: BorrowedFd<'_>, name: &str) -> Option<NsId> {
 /// from one open `/proc/self/ns`, so that `/proc/self` is resolved once,
 /// not once per link.
 pub fn observe() -> NsView {
+    observe_links(None)
+}
+
+/// [`observe`], only the links `only` names when given: the first lookup
+/// of a link in a process is what a view's `ns` costs.
+pub fn observe_links(only: Option<&BTreeSet<String>>) -> NsView {
     use rustix::fs::{Mode, OFlags};
     let mut view = NsView::new();
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -80,6 +86,9 @@ pub fn observe() -> NsView {
     };
     for kind in KINDS {
         for name in std::iter::once(kind.name).chain(kind.for_children) {
+            if only.is_some_and(|o| !o.contains(name)) {
+                continue;
+            }
             if let Some(id) = link_at(dir.as_fd(), name) {
                 view.insert(name.to_string(), id);
             }
