@@ -104,53 +104,35 @@ fn process_of(name: &str) -> Option<Process> {
     }
 }
 
-/// What each of `observed` (and the host) has to observe for `fixture`,
-/// its references included: the sections it reads, and of `ns` only the
-/// links it names where it does not read `ns` whole. A process that reads
-/// its whole view (a section of it that is not an object, or a reference to
-/// the whole view) is left out, and so observes everything.
-pub fn sections(fixture: &Fixture, observed: &[Process]) -> BTreeMap<Process, Selection> {
-    let mut out: BTreeMap<Process, Option<Selection>> = (observed.iter())
-        .chain([&Process::Host])
-        .map(|p| (*p, Some(Selection::default())))
+/// What each of `viewed` has to observe for `fixture`, its references
+/// included: the sections it reads, and of `ns` only the links it names
+/// where it does not read `ns` whole. A process that reads its whole view
+/// (a section of it that is not an object, or a reference to the whole
+/// view) is left out, and so observes everything.
+pub fn sections(
+    fixture: &Fixture,
+    viewed: impl IntoIterator<Item = Process>,
+) -> BTreeMap<Process, Selection> {
+    let mut out: BTreeMap<Process, Option<Selection>> = (viewed.into_iter())
+        .map(|p| (p, Some(Selection::default())))
         .collect();
-    let mut read = |who: Process, path: &[String]| {
-        let Some(slot) = out.get_mut(&who) else {
+    let mut read = |who: Option<Process>, path: &[String]| {
+        let Some(slot) = who.and_then(|who| out.get_mut(&who)) else {
             return;
         };
         let Some(selection) = slot else { return };
         match path {
             [] => *slot = None,
-            [section] => selection.add_named(section),
             [ns, link, ..] if ns == "ns" => selection.add_link(link),
             [section, ..] => selection.add_named(section),
         }
     };
-    for (name, e) in fixture.sections() {
-        let Some(who) = process_of(name) else {
-            continue;
-        };
-        let Expect::Object(fields) = e else {
-            read(who, &[]);
-            continue;
-        };
-        for (key, value) in fields {
-            match value {
-                Expect::Object(links) if key == "ns" => {
-                    for (link, _) in links {
-                        read(who, &[key.clone(), link.clone()]);
-                    }
-                }
-                _ => read(who, std::slice::from_ref(key)),
-            }
-        }
+    for path in paths(fixture) {
+        read(process_of(&path[0]), &path[1..]);
     }
     for r in references(fixture) {
-        let Some(who) = process_of(&r.segments[0]) else {
-            continue;
-        };
         if let Some(path) = in_view(r) {
-            read(who, path);
+            read(process_of(&r.segments[0]), path);
         }
     }
     out.into_iter()
@@ -205,10 +187,10 @@ mod tests {
         crate::fixture::parse_fixture(std::path::Path::new("f.json"), text).expect("fixture")
     }
 
-    const OBSERVED: [Process; 3] = [Process::Inside, Process::Child, Process::Host];
+    const VIEWED: [Process; 3] = [Process::Inside, Process::Child, Process::Host];
 
     fn selected(text: &str) -> Value {
-        serde_json::to_value(sections(&fixture(text), &OBSERVED)).expect("selections")
+        serde_json::to_value(sections(&fixture(text), VIEWED)).expect("selections")
     }
 
     #[test]

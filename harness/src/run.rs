@@ -72,7 +72,7 @@ impl Trial {
     /// probe observes the view sections the fixture judges.
     pub fn of(entry: &Entry, door: Door, environment: &Environment) -> Trial {
         let mut plan = entry.case.plan(door, !environment.privileged);
-        plan.sections = Some(crate::judged::sections(&entry.fixture, &plan.observe));
+        plan.sections = Some(crate::judged::sections(&entry.fixture, plan.viewed()));
         if door.is_runtime() {
             crate::runtimes::fill(&mut plan, environment);
         }

@@ -130,8 +130,7 @@ fn plan_file(trial: &Trial, emptied: bool) -> Option<std::os::fd::OwnedFd> {
         plan.steps.clear();
         plan.child_steps.clear();
         let nothing = nsconform::view::Selection::default();
-        let every = plan.observe.iter().chain([&nsconform::plan::Process::Host]);
-        plan.sections = Some(every.map(|p| (*p, nothing.clone())).collect());
+        plan.sections = Some(plan.viewed().map(|p| (p, nothing.clone())).collect());
     }
     let fd = rustix::fs::memfd_create("overhead-plan", rustix::fs::MemfdFlags::CLOEXEC).ok()?;
     let text = serde_json::to_vec(&plan).ok()?;

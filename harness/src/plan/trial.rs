@@ -57,10 +57,17 @@ impl Plan {
         self.sections.as_ref().and_then(|m| m.get(&who))
     }
 
+    /// The processes whose views the probe reports: those observed, and the
+    /// host, whose view it always takes before and after.
+    pub fn viewed(&self) -> impl Iterator<Item = Process> + '_ {
+        let host = (!self.observe.contains(&Process::Host)).then_some(Process::Host);
+        self.observe.iter().copied().chain(host)
+    }
+
     /// Whether any process observes the section `s`.
     pub fn observes(&self, s: Section) -> bool {
-        let observed = |who: &Process| self.selection(*who).is_none_or(|o| o.has(s));
-        self.sections.is_none() || self.observe.iter().any(observed)
+        let observed = |who: Process| self.selection(who).is_none_or(|o| o.has(s));
+        self.sections.is_none() || self.viewed().any(observed)
     }
 
     /// Why this door cannot carry out this plan, if it cannot.

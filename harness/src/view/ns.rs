@@ -68,6 +68,14 @@ fn link_at(dir: BorrowedFd<'_>, name: &str) -> Option<NsId> {
     ino_of_link(&buf[..len]).map(|ino| NsId { ino, dev })
 }
 
+/// The names of the links of `/proc/self/ns`, in the order of the table of
+/// kinds: each type's, then its `*_for_children` where it has one.
+pub fn link_names() -> impl Iterator<Item = &'static str> {
+    KINDS
+        .iter()
+        .flat_map(|kind| std::iter::once(kind.name).chain(kind.for_children))
+}
+
 /// Observe the `ns` section of the calling process: every link looked up
 /// from one open `/proc/self/ns`, so that `/proc/self` is resolved once,
 /// not once per link.
@@ -84,14 +92,9 @@ pub fn observe_links(only: Option<&BTreeSet<String>>) -> NsView {
     let Ok(dir) = rustix::fs::open("/proc/self/ns", flags, Mode::empty()) else {
         return view;
     };
-    for kind in KINDS {
-        for name in std::iter::once(kind.name).chain(kind.for_children) {
-            if only.is_some_and(|o| !o.contains(name)) {
-                continue;
-            }
-            if let Some(id) = link_at(dir.as_fd(), name) {
-                view.insert(name.to_string(), id);
-            }
+    for name in link_names().filter(|n| only.is_none_or(|o| o.contains(*n))) {
+        if let Some(id) = link_at(dir.as_fd(), name) {
+            view.insert(name.to_string(), id);
         }
     }
     view

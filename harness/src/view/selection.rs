@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::Section;
-use crate::kind::KINDS;
 
 /// What one process observes of its view.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,9 +21,7 @@ const LINK: &str = "ns.";
 
 /// Whether `name` is one of the links of `/proc/self/ns`.
 fn is_link(name: &str) -> bool {
-    KINDS
-        .iter()
-        .any(|k| k.name == name || k.for_children == Some(name))
+    super::ns::link_names().any(|l| l == name)
 }
 
 impl Selection {
@@ -69,24 +66,6 @@ impl Selection {
             .chain(self.links.iter().map(|l| format!("{LINK}{l}")))
             .collect()
     }
-
-    /// The selection of the list `items`.
-    fn of_items(items: &[String]) -> Result<Selection, String> {
-        let mut out = Selection::default();
-        for item in items {
-            match (item.strip_prefix(LINK), Section::from_name(item)) {
-                (_, Some(s)) => out.add_section(s),
-                (Some(link), None) if is_link(link) => out.add_link(link),
-                _ => {
-                    let names = Section::ALL.map(Section::name);
-                    return Err(format!(
-                        "unknown section `{item}`, expected one of {names:?} or `ns.<link>`"
-                    ));
-                }
-            }
-        }
-        Ok(out)
-    }
 }
 
 impl Serialize for Selection {
@@ -97,8 +76,20 @@ impl Serialize for Selection {
 
 impl<'de> Deserialize<'de> for Selection {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Selection, D::Error> {
-        let items = Vec::<String>::deserialize(d)?;
-        Selection::of_items(&items).map_err(serde::de::Error::custom)
+        let mut out = Selection::default();
+        for item in Vec::<String>::deserialize(d)? {
+            match (item.strip_prefix(LINK), Section::from_name(&item)) {
+                (_, Some(s)) => out.add_section(s),
+                (Some(link), None) if is_link(link) => out.add_link(link),
+                _ => {
+                    let names = Section::ALL.map(Section::name);
+                    return Err(serde::de::Error::custom(format!(
+                        "unknown section `{item}`, expected one of {names:?} or `ns.<link>`"
+                    )));
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
