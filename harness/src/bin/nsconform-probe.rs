@@ -4,17 +4,19 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-/// Started by the harness (`--supervised-by <pid>`): die with it, and write
-/// no file larger than the limit. This is the harness's `pre_exec`, done
-/// here so that the harness can start probes without copying itself. It
-/// runs before the probe reads, opens or writes anything.
-fn supervised() {
+/// Started by the harness (`--supervised-by <pid>`): die with it, write
+/// no file larger than the limit, and block no signal. This is the
+/// harness's `pre_exec`, done here so that the harness can start probes
+/// without copying itself. It runs before the probe reads, opens or writes
+/// anything. The arguments after those two (all of them, when the harness
+/// did not start the probe) say what the probe is to do.
+fn supervised() -> Vec<String> {
     use nsconform::target::host::{MAX_FILE, SUPERVISED_ARG};
-    let mut args = std::env::args().skip(1);
-    if args.next().as_deref() != Some(SUPERVISED_ARG) {
-        return;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some(SUPERVISED_ARG) {
+        return args;
     }
-    let parent = args.next().and_then(|p| p.parse::<i32>().ok());
+    let parent = args.get(1).and_then(|p| p.parse::<i32>().ok());
     let armed = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).is_ok();
     // Checked after arming: a harness that died before is no longer the parent.
     let orphan = parent != Some(nix::unistd::getppid().as_raw());
@@ -24,11 +26,18 @@ fn supervised() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     let limit = getrlimit(Resource::RLIMIT_FSIZE).map_or(MAX_FILE, |(_, hard)| hard.min(MAX_FILE));
     let limited = setrlimit(Resource::RLIMIT_FSIZE, limit, limit).is_ok();
-    if !armed || !limited {
-        let why = "cannot arm the death signal or the file-size limit";
+    // The harness blocks SIGINT and SIGTERM in its threads to take them in
+    // one, and posix_spawn hands the mask on: kept, those two signals would
+    // wait, pending, in every process of the trial, where the kernel is to
+    // deliver or discard them.
+    use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+    let unmasked = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None).is_ok();
+    if !armed || !limited || !unmasked {
+        let why = "cannot arm the death signal, the file-size limit or an empty signal mask";
         println!("{}", nsconform::probe::unreadable(why.into()));
         std::process::exit(2);
     }
+    args.into_iter().skip(2).collect()
 }
 
 /// Where the clocks stand before any door: the zero of a measured time
@@ -42,16 +51,17 @@ fn mark_clocks(plan: &nsconform::plan::Plan) {
 }
 
 fn main() -> ExitCode {
-    supervised();
+    let args = supervised();
+    let mode = args.first().map(String::as_str);
     // Run again by a step after execve(2): report our own status and leave.
-    if std::env::args().nth(1).as_deref() == Some(nsconform::plan::user::SELF_STATUS_ARG) {
+    if mode == Some(nsconform::plan::user::SELF_STATUS_ARG) {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         print!("{status}");
         return ExitCode::SUCCESS;
     }
     // Started by a runtime door as a container's process.
-    if std::env::args().nth(1).as_deref() == Some(nsconform::plan::runtime::INSIDE_ARG) {
-        let text = std::env::args().nth(2).unwrap_or_default();
+    if mode == Some(nsconform::plan::runtime::INSIDE_ARG) {
+        let text = args.get(1).cloned().unwrap_or_default();
         return match serde_json::from_str::<nsconform::plan::Plan>(&text) {
             Ok(plan) => {
                 mark_clocks(&plan);

@@ -24,7 +24,8 @@ const MAX_OUTPUT: u64 = 16 << 20;
 
 /// The probe's first argument when the harness starts it, followed by the
 /// harness's pid: the probe then arms its death signal and its file-size
-/// limit before anything else (see `nsconform-probe`'s `supervised`).
+/// limit, and empties its signal mask, before anything else (see
+/// `nsconform-probe`'s `supervised`).
 pub const SUPERVISED_ARG: &str = "--supervised-by";
 
 /// Start the probe in a new process group, killed if the harness dies.
@@ -36,8 +37,10 @@ pub const SUPERVISED_ARG: &str = "--supervised-by";
 /// address space is never copied, whatever its size. What a `pre_exec`
 /// would do the probe does first thing, told by [`SUPERVISED_ARG`]: it
 /// arms PR_SET_PDEATHSIG, then checks that its parent is still the pid it
-/// was given (a harness that died before that is seen there), and sets
-/// RLIMIT_FSIZE to [`MAX_FILE`] before it opens or writes anything.
+/// was given (a harness that died before that is seen there), sets
+/// RLIMIT_FSIZE to [`MAX_FILE`], and unblocks the signals the harness
+/// blocks in its threads (SIGINT, SIGTERM: `Command` hands the mask on),
+/// before it opens or writes anything.
 fn spawn(
     probe: &Path,
     plan: std::fs::File,
