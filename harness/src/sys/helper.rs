@@ -254,11 +254,12 @@ impl<T: DeserializeOwned, V: DeserializeOwned> Helper<T, V> {
         self.done = true;
         let deadline = Instant::now() + self.limit;
         let up = self.up.as_raw_fd();
-        let read = match process::pidfd_open(self.pid.as_raw()) {
-            Ok(ended) => pipe::read_until_exit_by(up, ended.as_raw_fd(), deadline),
-            Err(_) => pipe::read_to_end_by(up, deadline),
+        let ending = process::Ending::watch(self.pid);
+        let read = match ending.fd() {
+            Some(ended) => pipe::read_until_exit_by(up, ended, deadline),
+            None => pipe::read_to_end_by(up, deadline),
         };
-        process::reap_within(self.pid, deadline);
+        ending.reap_by(deadline);
         let mut text = self.pending.take();
         text.extend(read.map_err(|_| Errno::ETIMEDOUT)?);
         if text.is_empty() {

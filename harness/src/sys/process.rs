@@ -99,28 +99,54 @@ pub fn reap(pid: Pid) -> Option<String> {
     }
 }
 
-/// Wait for the child `pid` (whatever its exit signal) until `deadline`,
-/// sleeping in poll(2) on a pidfd. Past the deadline the child is killed
-/// and reaped, and the answer is `None`. Without pidfd_open (before 5.3)
-/// the wait is not bounded here: the harness's timeout kills the probe.
-pub fn reap_within(pid: Pid, deadline: std::time::Instant) -> Option<WaitStatus> {
-    let ended = match pidfd_open(pid.as_raw()) {
-        Ok(fd) => super::pipe::readable_by(fd.as_raw_fd(), deadline),
-        Err(_) => true,
-    };
-    if !ended {
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-    }
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::__WALL)) {
-            Err(Errno::EINTR) => continue,
-            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) if ended => {
-                return Some(status)
-            }
-            Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_) => return None,
-            Ok(_) => continue,
+/// A child's end, watched through a pidfd where the kernel has them
+/// (5.3 and later): one descriptor to wait on while reading what the child
+/// writes, and then to reap it by.
+pub struct Ending {
+    pid: Pid,
+    fd: Option<OwnedFd>,
+}
+
+impl Ending {
+    pub fn watch(pid: Pid) -> Ending {
+        Ending {
+            pid,
+            fd: pidfd_open(pid.as_raw()).ok(),
         }
     }
+
+    /// The pidfd, readable once the child has ended.
+    pub fn fd(&self) -> Option<RawFd> {
+        self.fd.as_ref().map(|fd| fd.as_raw_fd())
+    }
+
+    /// Wait for the child (whatever its exit signal) until `deadline`,
+    /// sleeping in poll(2) on the pidfd. Past the deadline the child is
+    /// killed and reaped, and the answer is `None`. Without a pidfd the
+    /// wait is not bounded here: the harness's timeout kills the probe.
+    pub fn reap_by(self, deadline: std::time::Instant) -> Option<WaitStatus> {
+        let ended = self
+            .fd()
+            .is_none_or(|fd| super::pipe::readable_by(fd, deadline));
+        if !ended {
+            let _ = nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        loop {
+            match waitpid(self.pid, Some(WaitPidFlag::__WALL)) {
+                Err(Errno::EINTR) => continue,
+                Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) if ended => {
+                    return Some(status)
+                }
+                Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+}
+
+/// Wait for the child `pid` until `deadline`, as [`Ending::reap_by`].
+pub fn reap_within(pid: Pid, deadline: std::time::Instant) -> Option<WaitStatus> {
+    Ending::watch(pid).reap_by(deadline)
 }
 
 /// Reap every child of the caller (and every process reparented to it, as
@@ -154,5 +180,42 @@ pub fn reap_children_within(deadline: std::time::Instant) -> bool {
             Ok(_) => {}
             Err(_) => return false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_child_that_ends_is_reaped_with_its_status() {
+        let pid = match fork(&[]).expect("a fork") {
+            Forked::Child => exit(7),
+            Forked::Parent(pid) => pid,
+        };
+        let ending = Ending::watch(pid);
+        assert!(ending.fd().is_some(), "a pidfd on this kernel");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        assert_eq!(ending.reap_by(deadline), Some(WaitStatus::Exited(pid, 7)));
+    }
+
+    #[test]
+    fn a_child_past_the_deadline_is_killed_and_reaped() {
+        let (gate_r, gate_w) = super::super::pipe::owned().expect("a pipe");
+        let pid = match fork(&[gate_w.as_raw_fd()]).expect("a fork") {
+            Forked::Child => {
+                super::super::pipe::wait_closed(gate_r.as_raw_fd());
+                exit(0)
+            }
+            Forked::Parent(pid) => pid,
+        };
+        assert_eq!(reap_within(pid, Instant::now()), None);
+        drop(gate_w);
+        // Reaped: the pid is no child of ours any more.
+        assert_eq!(
+            waitpid(pid, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)),
+            Err(Errno::ECHILD)
+        );
     }
 }
