@@ -96,11 +96,8 @@ fn in_view(r: &RefPath) -> Option<&[String]> {
 /// (`before` is the host's view before the door).
 fn process_of(name: &str) -> Option<Process> {
     match name {
-        "inside" => Some(Process::Inside),
-        "child" => Some(Process::Child),
-        "unsharer" => Some(Process::Unsharer),
-        "host" | "before" => Some(Process::Host),
-        _ => None,
+        "before" => Some(Process::Host),
+        name => Process::from_name(name),
     }
 }
 

@@ -22,6 +22,18 @@ pub enum Process {
 }
 
 impl Process {
+    pub const ALL: [Process; 4] = [
+        Process::Inside,
+        Process::Child,
+        Process::Unsharer,
+        Process::Host,
+    ];
+
+    /// The process of that name, as a fixture writes it.
+    pub fn from_name(name: &str) -> Option<Process> {
+        Process::ALL.into_iter().find(|p| p.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Process::Inside => "inside",

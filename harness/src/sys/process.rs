@@ -202,20 +202,32 @@ mod tests {
 
     #[test]
     fn a_child_past_the_deadline_is_killed_and_reaped() {
-        let (gate_r, gate_w) = super::super::pipe::owned().expect("a pipe");
-        let pid = match fork(&[gate_w.as_raw_fd()]).expect("a fork") {
+        use super::super::pipe;
+        // The child waits on a pipe no one writes; were it not killed, it
+        // would say so on `told` when its own wait ends.
+        let (never_r, never_w) = pipe::owned().expect("a pipe");
+        let (told_r, told_w) = pipe::owned().expect("a pipe");
+        let pid = match fork(&[told_r.as_raw_fd()]).expect("a fork") {
             Forked::Child => {
-                super::super::pipe::wait_closed(gate_r.as_raw_fd());
+                let own_wait = Instant::now() + Duration::from_secs(10);
+                pipe::readable_by(never_r.as_raw_fd(), own_wait);
+                let _ = pipe::write_all(told_w.as_raw_fd(), b"not killed");
                 exit(0)
             }
             Forked::Parent(pid) => pid,
         };
+        drop(told_w);
         assert_eq!(reap_within(pid, Instant::now()), None);
-        drop(gate_w);
+        assert_eq!(
+            pipe::read_to_end(told_r.as_raw_fd()).map(String::from_utf8),
+            Ok(Ok(String::new())),
+            "the child ended by itself"
+        );
         // Reaped: the pid is no child of ours any more.
         assert_eq!(
             waitpid(pid, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)),
             Err(Errno::ECHILD)
         );
+        drop(never_w);
     }
 }
