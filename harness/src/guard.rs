@@ -2,9 +2,9 @@
 //! namespace that really is new. A refusal is one typed event, sent to the
 //! supervisor by whichever process of the probe refused.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use nix::errno::Errno;
@@ -83,8 +83,12 @@ static CHANNEL: OnceLock<RawFd> = OnceLock::new();
 /// Which process of the probe this is, and which step it runs, if any.
 static POSITION: Mutex<Option<(String, Option<usize>)>> = Mutex::new(None);
 
-/// How many refusals this process sent.
-static SENT: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// How many refusals this thread sent. The probe is single-threaded,
+    /// so that is the process's count; the unit tests, which run on
+    /// threads of one process, each count only their own.
+    static SENT: Cell<usize> = const { Cell::new(0) };
+}
 
 /// A change the guard refused. The refusal itself has gone to the
 /// supervisor as an event when this is returned: the caller only stops.
@@ -119,9 +123,10 @@ pub fn at(process: &str, step: Option<usize>) {
     }
 }
 
-/// How many refusals this process has sent so far.
+/// How many refusals this process (this thread, in a unit test) has sent
+/// so far.
 pub fn sent() -> usize {
-    SENT.load(Ordering::SeqCst)
+    SENT.get()
 }
 
 /// Refuse a change of the namespace of `ty`: send the one refusal event
@@ -142,7 +147,7 @@ pub fn refuse(ty: NsType, message: String) -> Refused {
     if let Some(fd) = CHANNEL.get() {
         message::send(*fd, &event);
     }
-    SENT.fetch_add(1, Ordering::SeqCst);
+    SENT.set(SENT.get() + 1);
     Refused
 }
 
@@ -164,4 +169,30 @@ pub fn ensure(ty: NsType) -> Result<(), Refused> {
         )),
     };
     require(ty, verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refuse_one() {
+        let _ = refuse(NsType::Uts, "namespace not isolated: a test".into());
+    }
+
+    #[test]
+    fn counts_the_refusals_of_its_own_thread_only() {
+        let before = sent();
+        let other = std::thread::spawn(|| {
+            refuse_one();
+            sent()
+        });
+        assert_eq!(other.join().ok(), Some(1), "the other thread's count");
+        assert_eq!(
+            sent(),
+            before,
+            "another thread's refusal is not counted here"
+        );
+        refuse_one();
+        assert_eq!(sent(), before + 1, "this thread's refusal is counted");
+    }
 }
