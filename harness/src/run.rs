@@ -23,6 +23,9 @@ use crate::{env, judge, target};
 #[derive(Debug, Clone)]
 pub struct Config {
     pub probe: PathBuf,
+    /// A program run in the probe's place for each trial (a probe that
+    /// hangs, crashes or lies, in the harness's tests); `None` in a real run.
+    pub stand_in: Option<PathBuf>,
     pub timeout: Duration,
     pub jobs: usize,
     pub environment: Environment,
@@ -219,7 +222,12 @@ pub fn execute(trial: &Trial, config: &Config) -> TrialRecord {
         record.set_skip(&reason);
         return record;
     }
-    let run = target::host::run(&config.probe, plan, config.timeout);
+    let run = target::host::run(
+        &config.probe,
+        config.stand_in.as_deref(),
+        plan,
+        config.timeout,
+    );
     record.duration_ms = run.duration.as_secs_f64() * 1000.0;
     record.stderr = run.stderr;
     let judgement = match run.outcome {
@@ -398,6 +406,7 @@ impl Run {
                             progress(&record);
                         }
                     }
+                    target::spawner::release();
                 });
             }
         });

@@ -22,7 +22,7 @@ fn namespaces(mask: usize) -> Namespaces {
 
 /// What is wrong with the outcome of `plan`, if anything.
 fn check(probe: &Path, plan: &Plan) -> Option<String> {
-    let run = nsconform::target::host::run(probe, plan, Duration::from_secs(20));
+    let run = nsconform::target::host::run(probe, None, plan, Duration::from_secs(20));
     let outcome = match run.outcome {
         Ok(o) => o,
         Err(e) => return Some(format!("{e}\n{}", run.stderr)),

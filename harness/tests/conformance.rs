@@ -77,6 +77,7 @@ fn main() {
     };
     let config = Config {
         probe: PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe")),
+        stand_in: None,
         timeout: Duration::from_secs(20),
         jobs: 1,
         full_views: false,

@@ -136,6 +136,7 @@ fn every_fixture_can_fail() {
         nsconform::suite::load(&source_dir("cases"), &source_dir("fixtures")).expect("the suite");
     let config = Config {
         probe: PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe")),
+        stand_in: None,
         timeout: Duration::from_secs(20),
         jobs: 1,
         full_views: false,

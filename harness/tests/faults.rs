@@ -37,10 +37,12 @@ fn fake_probe(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
-/// Run [`TRIAL`] through the probe at `probe` with a one-second timeout.
-fn run_with(probe: PathBuf) -> TrialRecord {
+/// Run [`TRIAL`] through `stand_in`, run in the probe's place, with a
+/// one-second timeout.
+fn run_with(stand_in: PathBuf) -> TrialRecord {
     let config = Config {
-        probe,
+        probe: probe(),
+        stand_in: Some(stand_in),
         timeout: Duration::from_secs(1),
         jobs: 1,
         full_views: false,
@@ -296,7 +298,8 @@ fn a_probe_that_never_reads_its_plan_still_times_out() {
     let pidfile = tree.root.path().join("probe.pid");
     let body = format!("echo $$ > {}\nexec sleep 1000", pidfile.display());
     let config = Config {
-        probe: fake_probe(tree.root.path(), "deaf", &body),
+        probe: probe(),
+        stand_in: Some(fake_probe(tree.root.path(), "deaf", &body)),
         timeout: Duration::from_secs(1),
         jobs: 1,
         full_views: false,
@@ -322,4 +325,24 @@ fn a_probe_that_never_reads_its_plan_still_times_out() {
     let _ = worker.join();
     let record = record.expect("the harness returns within the timeout, not blocked on stdin");
     assert_error(&record, "timeout");
+}
+
+#[test]
+fn a_spawner_that_dies_is_an_error_and_the_next_trial_gets_another() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // The stand-in's parent is the spawner that forked it; nothing else
+    // is killed.
+    let body = "[ \"$(cat /proc/$PPID/comm)\" = nsconform-probe ] && kill -KILL $PPID\nsleep 1000";
+    let record = run_with(fake_probe(dir.path(), "parricide", body));
+    assert_error(&record, "the spawner that started it is gone");
+    let config = Config {
+        probe: probe(),
+        stand_in: None,
+        timeout: Duration::from_secs(20),
+        jobs: 1,
+        full_views: false,
+        environment: nsconform::env::probe("host"),
+    };
+    let record = run::execute(&the_trial(), &config);
+    assert_eq!(record.verdict, Verdict::Pass, "{:?}", record.reason);
 }

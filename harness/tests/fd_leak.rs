@@ -30,6 +30,7 @@ fn the_whole_suite_leaves_no_descriptor_open() {
         .expect("the suite loads");
     let config = Config {
         probe: probe(),
+        stand_in: None,
         timeout: Duration::from_secs(20),
         jobs: 2,
         full_views: false,

@@ -17,6 +17,7 @@ fn run_with(environment: Environment) -> Run {
 fn run_of(suite: &nsconform::suite::Suite, environment: Environment) -> Run {
     let config = Config {
         probe: PathBuf::from(env!("CARGO_BIN_EXE_nsconform-probe")),
+        stand_in: None,
         timeout: Duration::from_secs(20),
         jobs: 1,
         full_views: false,

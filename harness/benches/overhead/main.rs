@@ -15,7 +15,9 @@
 //!   trial's own work into its processes and what is done in them; and for
 //!   each of the four, the page faults of a round (on this kind of machine
 //!   a process costs mostly its page faults, so they say why a ratio is
-//!   what it is);
+//!   what it is; the harness's are a mean over a second pass of rounds,
+//!   the start of the spawner that forks the trials' probes included, as
+//!   its children count only once it is reaped);
 //! - the whole suite through `nsconform run` with `--jobs 1` and with one
 //!   job per core: wall time, peak RSS, trials per second, and the cost per
 //!   trial over the first and the last tenth of the run;
@@ -192,7 +194,14 @@ fn measure(trial: &Trial, config: &Config, raw: &baseline::Raw, door: Door, n: u
         alone.round(raw);
         shape.round(raw);
     }
-    let harness = h.medians(false);
+    let mut harness = h.medians(false);
+    // A round's trial processes are the spawner's children, reaped by it:
+    // their faults count here only once the spawner is reaped.
+    nsconform::target::spawner::release();
+    if let Some(m) = harness.as_mut() {
+        let round = || drop(run::execute(trial, config));
+        m.faults = rounds::mean_faults(n, round, nsconform::target::spawner::release);
+    }
     let raw = r.medians(raw_error.is_some());
     let (alone, alone_error) = alone.medians();
     let (shape, shape_error) = shape.medians();
@@ -232,6 +241,7 @@ fn door_table(probe: &Path, n: usize) -> Vec<DoorRow> {
         .expect("the suite loads");
     let config = Config {
         probe: probe.to_path_buf(),
+        stand_in: None,
         timeout: Duration::from_secs(20),
         jobs: 1,
         full_views: false,

@@ -14,6 +14,20 @@ fn faults() -> u64 {
     of(UsageWho::RUSAGE_SELF) + of(UsageWho::RUSAGE_CHILDREN)
 }
 
+/// The mean page faults of `n` calls of `round`, counted once `reap`
+/// (called after the last) has reaped what the rounds left running: the
+/// harness's spawner, which reaps each trial's processes, so that their
+/// faults count only in its own once it is reaped. Its start is in the
+/// mean, spread over the `n` rounds.
+pub fn mean_faults(n: usize, mut round: impl FnMut(), reap: impl FnOnce()) -> u64 {
+    let start = faults();
+    for _ in 0..n {
+        round();
+    }
+    reap();
+    faults().saturating_sub(start) / n.max(1) as u64
+}
+
 /// Where a round started: the clock and the count of faults.
 pub struct Mark(Instant, u64);
 

@@ -73,19 +73,34 @@ fn main() -> ExitCode {
             }
         };
     }
+    // Started by the harness once per job, to start each trial's process.
+    if mode == Some(nsconform::sys::spawner::SPAWNER_ARG) {
+        use std::os::fd::FromRawFd;
+        // SAFETY: the harness hands the spawner its socket as standard
+        // input, and nothing else in this process owns descriptor 0.
+        let sock = unsafe { std::os::fd::OwnedFd::from_raw_fd(0) };
+        let code = nsconform::sys::spawner::serve(&sock, &|| i32::from(carry_out()));
+        return ExitCode::from(code as u8);
+    }
+    ExitCode::from(carry_out())
+}
+
+/// Read the plan on standard input, carry it out, and print the outcome:
+/// the exit code.
+fn carry_out() -> u8 {
     let mut text = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut text) {
         println!(
             "{}",
             nsconform::probe::unreadable(format!("cannot read the plan: {e}"))
         );
-        return ExitCode::from(2);
+        return 2;
     }
     let plan: nsconform::plan::Plan = match serde_json::from_str(&text) {
         Ok(plan) => plan,
         Err(e) => {
             println!("{}", nsconform::probe::unreadable(format!("bad plan: {e}")));
-            return ExitCode::from(2);
+            return 2;
         }
     };
     mark_clocks(&plan);
@@ -93,14 +108,14 @@ fn main() -> ExitCode {
     match serde_json::to_string(&outcome) {
         Ok(text) => {
             println!("{text}");
-            ExitCode::SUCCESS
+            0
         }
         Err(e) => {
             println!(
                 "{}",
                 nsconform::probe::unreadable(format!("cannot encode the outcome: {e}"))
             );
-            ExitCode::from(2)
+            2
         }
     }
 }

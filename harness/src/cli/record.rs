@@ -83,6 +83,7 @@ pub fn main(args: &RecordArgs) -> anyhow::Result<u8> {
     };
     let config = crate::run::Config {
         probe: super::probe_path(),
+        stand_in: None,
         timeout: Duration::from_secs(20),
         jobs: 1,
         full_views: true,

@@ -65,6 +65,7 @@ fn config(args: &RunArgs, filter: &crate::run::Filter) -> anyhow::Result<Config>
     );
     let config = Config {
         probe: super::probe_path(),
+        stand_in: None,
         timeout: Duration::from_secs(args.timeout),
         jobs,
         full_views: args.full_views,

@@ -68,6 +68,7 @@ fn run_guest() -> anyhow::Result<u8> {
         .unwrap_or_default();
     let config = Config {
         probe: Path::new("/").join(protocol::PROBE_PATH),
+        stand_in: None,
         timeout: Duration::from_secs(plan.timeout_secs),
         jobs: plan.jobs,
         full_views: false,

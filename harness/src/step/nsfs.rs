@@ -18,6 +18,7 @@ use crate::plan::nsfs::{
     CreateCall, CreateStep, DropPrivilege, ForChildrenStep, IoctlStep, NsRequest, NsfsStep,
     SetnsPidfdStep, SetnsStep,
 };
+use crate::sys::fdpass;
 use crate::sys::helper::{self, Channel, Helper, Start};
 use crate::sys::ns::{flags_of, ns_at, ns_of_fd, open, setns_fd, unshare};
 use crate::sys::pipe;
@@ -156,33 +157,13 @@ fn open_after_unshare(path: &str, flags: u64) -> Result<(OwnedFd, Option<Holder>
 }
 
 fn send_fd(sock: &OwnedFd, fd: &OwnedFd) -> Result<(), Errno> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    let fds = [fd.as_raw_fd()];
-    let iov = [std::io::IoSlice::new(b"f")];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map(drop)
+    fdpass::send(sock.as_raw_fd(), b"f", &[fd.as_raw_fd()])
 }
 
 fn recv_fd(sock: &OwnedFd) -> Result<OwnedFd, Errno> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut byte = [0u8; 1];
-    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )?;
-    for c in msg.cmsgs().map_err(|_| Errno::EIO)? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(fd) = fds.first() {
-                // SAFETY: the kernel just installed this descriptor for us.
-                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
-            }
-        }
-    }
-    Err(Errno::ECHILD)
+    let (_, fds) = fdpass::recv(sock, &mut byte)?;
+    fds.into_iter().next().ok_or(Errno::ECHILD)
 }
 
 fn raw_ioctl(fd: &OwnedFd, request: u64, arg: *mut libc::c_void) -> Result<i32, Errno> {

@@ -3,15 +3,15 @@
 
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{ProbeError, ProbeRun};
+use super::{spawner, ProbeError, ProbeRun};
 use crate::plan::{Outcome, Plan};
-use crate::sys::command::{self, Group};
+use crate::sys::command;
 
 /// The default time a trial may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -28,32 +28,34 @@ const MAX_OUTPUT: u64 = 16 << 20;
 /// `nsconform-probe`'s `supervised`).
 pub const SUPERVISED_ARG: &str = "--supervised-by";
 
-/// Start the probe in a new process group, killed if the harness dies.
-/// Its standard input is a file holding the plan, so that a probe that never
-/// reads it cannot block the harness before the timeout runs.
+/// Start the trial's probe process through this thread's spawner (see
+/// `target::spawner`): a fork of a probe started once, not an exec, the
+/// leader of a new process group, killed if the spawner dies, which dies
+/// with the harness. Its standard input is a file holding the plan, so
+/// that a probe that never reads it cannot block the harness before the
+/// timeout runs.
 ///
-/// Nothing runs between fork and exec here, so `Command` starts the probe
-/// with posix_spawn (clone with CLONE_VM and CLONE_VFORK): the harness's
-/// address space is never copied, whatever its size. What a `pre_exec`
-/// would do the probe does first thing, told by [`SUPERVISED_ARG`]: it
-/// arms PR_SET_PDEATHSIG, then checks that its parent is still the pid it
-/// was given (a harness that died before that is seen there), sets
-/// RLIMIT_FSIZE to [`MAX_FILE`], and unblocks the signals the harness
-/// blocks in its threads (SIGINT, SIGTERM: `Command` hands the mask on),
-/// before it opens or writes anything.
+/// The harness never forks itself: it starts the spawner with posix_spawn
+/// (clone with CLONE_VM and CLONE_VFORK), so its address space is never
+/// copied, whatever its size. What a `pre_exec` would do the spawner does
+/// first thing, told by [`SUPERVISED_ARG`]: it arms PR_SET_PDEATHSIG, then
+/// checks that its parent is still the pid it was given (a harness that
+/// died before that is seen there), sets RLIMIT_FSIZE to [`MAX_FILE`], and
+/// unblocks the signals the harness blocks in its threads (SIGINT, SIGTERM:
+/// `Command` hands the mask on), before it opens or writes anything. Each
+/// trial's process inherits the limit and the mask, and arms its own death
+/// signal.
 fn spawn(
     probe: &Path,
-    plan: std::fs::File,
+    stand_in: Option<&Path>,
+    plan: &std::fs::File,
     stdout: &std::fs::File,
     stderr: &std::fs::File,
-) -> std::io::Result<Group> {
-    Group::spawn(
-        Command::new(probe)
-            .arg(SUPERVISED_ARG)
-            .arg(std::process::id().to_string())
-            .stdin(Stdio::from(plan))
-            .stdout(stdout.try_clone()?)
-            .stderr(stderr.try_clone()?),
+) -> std::io::Result<spawner::Trial> {
+    spawner::start(
+        probe,
+        stand_in,
+        [plan.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd()],
     )
 }
 
@@ -119,10 +121,11 @@ fn read_back(file: &mut std::fs::File) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// Run `plan` through the probe at `probe`, for at most `timeout`.
-pub fn run(probe: &Path, plan: &Plan, timeout: Duration) -> ProbeRun {
+/// Run `plan` through the probe at `probe` (or through `stand_in`, a
+/// program run in its place), for at most `timeout`.
+pub fn run(probe: &Path, stand_in: Option<&Path>, plan: &Plan, timeout: Duration) -> ProbeRun {
     let start = Instant::now();
-    let (outcome, stderr) = match run_inner(probe, plan, timeout) {
+    let (outcome, stderr) = match run_inner(probe, stand_in, plan, timeout) {
         Ok(answer) => answer,
         Err(e) => (Err(e), String::new()),
     };
@@ -147,7 +150,12 @@ fn temp(what: &'static str) -> Result<std::fs::File, ProbeError> {
         })
 }
 
-fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, ProbeError> {
+fn run_inner(
+    probe: &Path,
+    stand_in: Option<&Path>,
+    plan: &Plan,
+    timeout: Duration,
+) -> Result<Answer, ProbeError> {
     let mut out = temp("nsconform-stdout")?;
     let mut err = temp("nsconform-stderr")?;
     let text = serde_json::to_vec(plan).map_err(ProbeError::Encode)?;
@@ -159,7 +167,7 @@ fn run_inner(probe: &Path, plan: &Plan, timeout: Duration) -> Result<Answer, Pro
             what: "write the plan",
             cause,
         })?;
-    let group = spawn(probe, input, &out, &err).map_err(|cause| ProbeError::Spawn {
+    let group = spawn(probe, stand_in, &input, &out, &err).map_err(|cause| ProbeError::Spawn {
         path: probe.to_path_buf(),
         cause,
     })?;

@@ -2,6 +2,7 @@
 //! `vm` boots another under qemu.
 
 pub mod host;
+pub mod spawner;
 pub mod vm;
 
 use std::path::PathBuf;
