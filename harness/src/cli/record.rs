@@ -91,6 +91,9 @@ pub fn main(args: &RecordArgs) -> anyhow::Result<u8> {
     };
     let trial = Trial::of(&entry, door, &config.environment).with_full_views();
     let record = crate::run::execute(&trial, &config);
+    // The one trial is done: its spawner is killed and reaped now, not
+    // left to die with this process.
+    crate::target::spawner::release();
     let Some(views) = record.views else {
         eprintln!(
             "nsconform: {} gave {}: {}",
