@@ -120,16 +120,23 @@ impl Group {
     /// Wait for the leader to end, at most `timeout` (sleeping in poll(2) on
     /// a pidfd); whether it ended. Without pidfds the answer is yes at once.
     pub fn wait_for(&self, timeout: Duration) -> bool {
-        match super::process::pidfd_open(self.pgid()) {
-            Ok(fd) => super::pipe::readable_by(fd.as_raw_fd(), Instant::now() + timeout),
-            Err(_) => true,
-        }
+        ended_within(self.pgid(), timeout)
     }
 
     /// Kill the whole group and reap the leader.
     pub fn end(mut self) -> std::io::Result<ExitStatus> {
         kill_group(self.pgid());
         self.0.wait()
+    }
+}
+
+/// Wait for process `pid` (a child or not) to end, at most `timeout`,
+/// sleeping in poll(2) on a pidfd; whether it ended. Without pidfds the
+/// answer is yes at once.
+pub fn ended_within(pid: i32, timeout: Duration) -> bool {
+    match super::process::pidfd_open(pid) {
+        Ok(fd) => super::pipe::readable_by(fd.as_raw_fd(), Instant::now() + timeout),
+        Err(_) => true,
     }
 }
 

@@ -71,14 +71,10 @@ pub fn serve(sock: &OwnedFd, carry_out: &dyn Fn() -> i32) -> i32 {
             Ok((0, _)) | Err(_) => return 0,
             Ok(got) => got,
         };
-        let Ok(fds) = <[OwnedFd; 3]>::try_from(fds) else {
+        let (RUN, Ok(fds)) = (buf[0], <[OwnedFd; 3]>::try_from(fds)) else {
             let _ = fdpass::send(sock.as_raw_fd(), &answer(FAILED, Errno::EPROTO as i32), &[]);
             continue;
         };
-        if buf[0] != RUN {
-            let _ = fdpass::send(sock.as_raw_fd(), &answer(FAILED, Errno::EPROTO as i32), &[]);
-            continue;
-        }
         let program = OsStr::from_bytes(&buf[1..n]);
         let pid = match start(sock, fds, me, program, carry_out) {
             Ok(pid) => pid,

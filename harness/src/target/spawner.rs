@@ -19,7 +19,7 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use super::host::SUPERVISED_ARG;
 use crate::sys::command::{self, Group};
 use crate::sys::spawner::{self as wire, END, ENDED, FAILED, RUN, SPAWNER_ARG, STARTED};
-use crate::sys::{fdpass, pipe, process};
+use crate::sys::{fdpass, pipe};
 
 /// How long a spawner may take to answer a request: it only forks, or
 /// reaps a process that has ended.
@@ -93,6 +93,19 @@ pub fn release() {
     SPAWNER.with(|cell| cell.borrow_mut().take());
 }
 
+/// Run `f` on this thread's running spawner (ESRCH when there is none);
+/// one that fails is dropped (killed, reaped).
+fn with_running<T>(f: impl FnOnce(&Spawner) -> Result<T, Errno>) -> Result<T, Errno> {
+    SPAWNER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let answer = slot.as_ref().map_or(Err(Errno::ESRCH), f);
+        if answer.is_err() {
+            *slot = None;
+        }
+        answer
+    })
+}
+
 /// Run `f` on this thread's spawner for `probe`, started if there is none
 /// (or one of another probe); one that fails is dropped (killed, reaped).
 fn with_spawner<T>(probe: &Path, f: impl FnOnce(&Spawner) -> Result<T, Errno>) -> Result<T, Errno> {
@@ -104,12 +117,9 @@ fn with_spawner<T>(probe: &Path, f: impl FnOnce(&Spawner) -> Result<T, Errno>) -
         if slot.is_none() {
             *slot = Some(Spawner::start(probe).map_err(|e| errno_of(&e))?);
         }
-        let answer = slot.as_ref().map_or(Err(Errno::ESRCH), f);
-        if answer.is_err() {
-            *slot = None;
-        }
-        answer
-    })
+        Ok::<(), Errno>(())
+    })?;
+    with_running(f)
 }
 
 fn errno_of(e: &std::io::Error) -> Errno {
@@ -119,7 +129,6 @@ fn errno_of(e: &std::io::Error) -> Errno {
 /// A trial's probe process, started by this thread's spawner: the leader
 /// of its own process group.
 pub struct Trial {
-    probe: PathBuf,
     pid: i32,
 }
 
@@ -131,10 +140,7 @@ pub fn start(probe: &Path, stand_in: Option<&Path>, stdio: [RawFd; 3]) -> std::i
     request.extend(stand_in.map_or(&[][..], |p| p.as_os_str().as_bytes()));
     let answer = with_spawner(probe, |s| s.ask(&request, &stdio));
     match answer.map_err(std::io::Error::from)? {
-        (STARTED, pid) => Ok(Trial {
-            probe: probe.to_path_buf(),
-            pid,
-        }),
+        (STARTED, pid) => Ok(Trial { pid }),
         (FAILED, errno) => Err(std::io::Error::from_raw_os_error(errno)),
         _ => Err(Errno::EPROTO.into()),
     }
@@ -149,10 +155,7 @@ impl Trial {
     /// Wait for the leader to end, at most `timeout` (sleeping in poll(2)
     /// on a pidfd); whether it ended.
     pub fn wait_for(&self, timeout: Duration) -> bool {
-        match process::pidfd_open(self.pid) {
-            Ok(fd) => pipe::readable_by(fd.as_raw_fd(), Instant::now() + timeout),
-            Err(_) => true,
-        }
+        command::ended_within(self.pid, timeout)
     }
 
     /// Kill the whole group and have the spawner reap the leader: how it
@@ -160,7 +163,7 @@ impl Trial {
     /// group still.
     pub fn end(self) -> std::io::Result<ExitStatus> {
         command::kill_group(self.pid);
-        let answer = with_spawner(&self.probe, |s| s.ask(&[END], &[])).map_err(|e| {
+        let answer = with_running(|s| s.ask(&[END], &[])).map_err(|e| {
             std::io::Error::other(format!("the spawner that started it is gone ({e})"))
         })?;
         match answer {
