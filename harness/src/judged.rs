@@ -102,8 +102,9 @@ fn process_of(name: &str) -> Option<Process> {
 }
 
 /// What each of `viewed` has to observe for `fixture`, its references
-/// included: the sections it reads, and of `ns` only the links it names
-/// where it does not read `ns` whole. A process that reads its whole view
+/// included: the sections it reads, and of a section with parts (`ns`,
+/// `net`, `ipc`) only the parts it names where it does not read the section
+/// whole. A process that reads its whole view
 /// (a section of it that is not an object, or a reference to the whole
 /// view) is left out, and so observes everything.
 pub fn sections(
@@ -120,8 +121,8 @@ pub fn sections(
         let Some(selection) = slot else { return };
         match path {
             [] => *slot = None,
-            [ns, link, ..] if ns == "ns" => selection.add_link(link),
-            [section, ..] => selection.add_named(section),
+            [section, part, ..] => selection.add_part(section, part),
+            [section] => selection.add_named(section),
         }
     };
     for path in paths(fixture) {
@@ -199,7 +200,25 @@ mod tests {
         );
         assert_eq!(
             got,
-            json!({"inside": ["uts", "net"], "child": ["ns.net"], "host": ["pid", "time"]})
+            json!({"inside": ["uts", "net.links"], "child": ["ns.net"], "host": ["pid", "time"]})
+        );
+    }
+
+    #[test]
+    fn net_and_ipc_are_read_part_by_part_until_they_are_read_whole() {
+        let got = selected(
+            r#"{"inside": {"net": {"links": [], "addresses": []}, "ipc": {"shm": []}},
+                "child": {"ipc": {"sysctl": {"kernel.shmmax": "${inside.ipc.sysctl.kernel.shmmax}"}},
+                          "net": {"nonsense": 1}},
+                "host": {"net": "${before.host.net}", "ipc": {"msg": []}}}"#,
+        );
+        assert_eq!(
+            got,
+            json!({
+                "inside": ["net.addresses", "net.links", "ipc.shm", "ipc.sysctl"],
+                "child": ["ipc.sysctl"],
+                "host": ["net", "ipc.msg"]
+            })
         );
     }
 

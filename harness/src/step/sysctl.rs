@@ -10,16 +10,12 @@ use super::Extra;
 use crate::guard;
 use crate::kind::NsType;
 use crate::sys::errno::io_errno;
-
-/// The file of sysctl `name` (`net.ipv4.ip_forward`).
-pub fn path(name: &str) -> String {
-    format!("/proc/sys/{}", name.replace('.', "/"))
-}
+use crate::sys::procsys;
 
 /// Write `value` to sysctl `name` of the caller's namespace of type `ty`,
 /// then read it back (`value`); `missing` when the kernel has no such file.
 pub fn write(name: &str, value: &str, ty: NsType) -> Result<Extra, Errno> {
-    let path = path(name);
+    let path = procsys::path(name);
     if !path.starts_with("/proc/sys/") || path.contains("..") {
         return Err(Errno::EINVAL);
     }

@@ -62,15 +62,15 @@ pub const SYSCTLS: [&str; 16] = [
     "fs.mqueue.queues_max",
 ];
 
+/// The parts of the section, observed one by one when a fixture judges
+/// only some of them.
+pub const PARTS: [&str; 5] = ["shm", "msg", "sem", "mqueue", "sysctl"];
+
 /// The IPC sysctls that this kernel has, read in the caller's namespace.
 fn read_sysctls() -> BTreeMap<String, String> {
     SYSCTLS
         .iter()
-        .filter_map(|name| {
-            let path = format!("/proc/sys/{}", name.replace('.', "/"));
-            let value = std::fs::read_to_string(path).ok()?;
-            Some((name.to_string(), value.trim_end_matches('\n').to_string()))
-        })
+        .filter_map(|name| Some((name.to_string(), crate::sys::procsys::read(name)?)))
         .collect()
 }
 
@@ -113,12 +113,31 @@ fn read_mqueue(mounts: &[mnt::Mount]) -> Option<Mqueue> {
 
 /// Observe the `ipc` section of the calling process.
 pub fn observe() -> IpcView {
+    observe_parts(&|_| true)
+}
+
+/// Observe the parts of the `ipc` section that `wants` names; the others
+/// are left empty, unread.
+pub fn observe_parts(wants: &dyn Fn(&str) -> bool) -> IpcView {
+    let sysvipc = |kind| {
+        if wants(kind) {
+            read_sysvipc(kind)
+        } else {
+            Vec::new()
+        }
+    };
     IpcView {
-        shm: read_sysvipc("shm"),
-        msg: read_sysvipc("msg"),
-        sem: read_sysvipc("sem"),
-        mqueue: read_mqueue(&mnt::read_mountinfo()),
-        sysctl: read_sysctls(),
+        shm: sysvipc("shm"),
+        msg: sysvipc("msg"),
+        sem: sysvipc("sem"),
+        mqueue: wants("mqueue")
+            .then(|| read_mqueue(&mnt::read_mountinfo()))
+            .flatten(),
+        sysctl: if wants("sysctl") {
+            read_sysctls()
+        } else {
+            BTreeMap::new()
+        },
     }
 }
 

@@ -11,6 +11,8 @@ pub mod time;
 pub mod user;
 pub mod uts;
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -91,6 +93,28 @@ impl Section {
             .unwrap_or(usize::MAX)
     }
 
+    /// The parts of this section that a probe can observe one by one: the
+    /// links of `ns`, the lists of `net` and `ipc`; none for the others.
+    fn parts(self) -> Vec<&'static str> {
+        match self {
+            Section::Ns => ns::link_names().collect(),
+            Section::Type(NsType::Net) => net::PARTS.to_vec(),
+            Section::Type(NsType::Ipc) => ipc::PARTS.to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether this section is observed part by part when a fixture judges
+    /// only some of its parts.
+    pub fn has_parts(self) -> bool {
+        !self.parts().is_empty()
+    }
+
+    /// Whether `name` is one of this section's parts.
+    pub fn has_part(self, name: &str) -> bool {
+        self.parts().contains(&name)
+    }
+
     /// Observe this section of the calling process's view.
     fn observe(self) -> Value {
         let value = match self {
@@ -164,23 +188,39 @@ pub fn observe_sections_with_ns(
     known: Option<&ns::NsView>,
 ) -> Map<String, Value> {
     let wanted = |s: &Section| only.is_none_or(|o| o.has(*s));
-    let links = only.and_then(Selection::links);
-    let section = |s: Section| match s {
-        Section::Ns => {
-            let ids: ns::NsView = match known {
-                Some(ids) => (ids.iter())
-                    .filter(|(l, _)| links.is_none_or(|o| o.contains(*l)))
-                    .map(|(l, id)| (l.clone(), *id))
-                    .collect(),
-                None => ns::observe_links(links),
-            };
-            serde_json::to_value(ids).unwrap_or(Value::Null)
-        }
-        _ => s.observe(),
+    let section = |s: Section| {
+        let parts = only.and_then(|o| o.parts(s));
+        let wants = |part: &str| parts.is_none_or(|p| p.contains(part));
+        let value = match s {
+            Section::Ns => {
+                let ids: ns::NsView = match known {
+                    Some(ids) => (ids.iter())
+                        .filter(|(l, _)| wants(l))
+                        .map(|(l, id)| (l.clone(), *id))
+                        .collect(),
+                    None => ns::observe_links(parts),
+                };
+                serde_json::to_value(ids).unwrap_or(Value::Null)
+            }
+            Section::Type(NsType::Net) => to_parts(net::observe_parts(&wants), parts),
+            Section::Type(NsType::Ipc) => to_parts(ipc::observe_parts(&wants), parts),
+            _ => s.observe(),
+        };
+        (s.name().to_string(), value)
     };
     (Section::ALL.into_iter().filter(wanted))
-        .map(|s| (s.name().to_string(), section(s)))
+        .map(section)
         .collect()
+}
+
+/// A section observed in part, as JSON: only the fields `parts` names
+/// (every field when `None`).
+fn to_parts(section: impl Serialize, parts: Option<&BTreeSet<String>>) -> Value {
+    let mut value = serde_json::to_value(section).unwrap_or(Value::Null);
+    if let (Value::Object(fields), Some(parts)) = (&mut value, parts) {
+        fields.retain(|k, _| parts.contains(k));
+    }
+    value
 }
 
 #[cfg(test)]

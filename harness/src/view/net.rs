@@ -1,7 +1,7 @@
 //! The `net` section: the links and addresses of the calling process's network namespace.
 //!
-//! Both come from netlink (`if_nameindex(3)`, `getifaddrs(3)`), which answers
-//! for the caller's network namespace; `/sys/class/net` is not used, since a
+//! Both come from one `getifaddrs(3)`, which asks netlink and so answers for
+//! the caller's network namespace; `/sys/class/net` is not used, since a
 //! sysfs mount may belong to another one. A few per-namespace sysctls are
 //! read from `/proc/sys/net`, which always answers for the reader's
 //! network namespace, whatever procfs is mounted there.
@@ -64,17 +64,10 @@ pub const SYSCTLS: [&str; 7] = [
     "net/unix/max_dgram_qlen",
 ];
 
-/// The path of a sysctl, named `net.ipv4.ip_forward` or
-/// `net/ipv4/ip_forward`, under /proc/sys.
-pub fn sysctl_path(name: &str) -> String {
-    format!("/proc/sys/{}", name.replace('.', "/"))
-}
-
-/// Read a sysctl of the caller's network namespace.
-pub fn read_sysctl(name: &str) -> Option<String> {
-    let text = std::fs::read_to_string(sysctl_path(name)).ok()?;
-    Some(text.trim_end_matches('\n').to_string())
-}
+/// The parts of the section, observed one by one when a fixture judges
+/// only some of them: links and addresses cost one netlink query of the
+/// links and one of the addresses, the sysctls a file each.
+pub const PARTS: [&str; 3] = ["links", "addresses", "sysctl"];
 
 /// The prefix length of a netmask: its number of set bits.
 pub fn prefix_len(mask: IpAddr) -> u8 {
@@ -116,60 +109,88 @@ pub fn address_of(entry: &InterfaceAddress) -> Option<Address> {
     })
 }
 
-/// Assemble the section from the `(name, index)` pairs of `if_nameindex` and
-/// the entries of `getifaddrs`; sorts both lists.
-pub fn assemble(indexes: Vec<(String, u32)>, entries: &[InterfaceAddress]) -> NetView {
-    let flags: BTreeMap<&str, InterfaceFlags> = entries
-        .iter()
-        .map(|e| (e.interface_name.as_str(), e.flags))
-        .collect();
-    let mut links: Vec<Link> = indexes
-        .into_iter()
-        .map(|(name, index)| {
-            let f = flags
-                .get(name.as_str())
-                .copied()
-                .unwrap_or(InterfaceFlags::empty());
-            let up = f.contains(InterfaceFlags::IFF_UP);
-            let loopback = f.contains(InterfaceFlags::IFF_LOOPBACK);
-            Link {
-                name,
-                index,
-                up,
-                loopback,
-            }
-        })
-        .collect();
-    links.sort_by_key(|l| l.index);
-    let mut addresses: Vec<Address> = entries.iter().filter_map(address_of).collect();
-    addresses.sort_by(|a, b| (&a.link, &a.address).cmp(&(&b.link, &b.address)));
-    NetView {
-        links,
-        addresses,
-        sysctl: BTreeMap::new(),
-    }
+/// The index of a link from the `AF_PACKET` entry that `getifaddrs` gives
+/// each link with a hardware address.
+fn index_of(entry: &InterfaceAddress) -> Option<u32> {
+    let link = entry.address.as_ref()?.as_link_addr()?;
+    u32::try_from(link.ifindex()).ok()
 }
 
-fn read_indexes() -> Vec<(String, u32)> {
-    let Ok(interfaces) = nix::net::if_::if_nameindex() else {
-        return Vec::new();
-    };
-    interfaces
-        .iter()
-        .map(|i| (i.name().to_string_lossy().into_owned(), i.index()))
-        .collect()
+/// Whether an entry of `getifaddrs` is a link's: its `AF_PACKET` entry, or
+/// one with no address (a link without a hardware address). An address's
+/// entry has its IPv4 or IPv6 address, and may bear a label that is no
+/// link's name (`eth0:1`).
+fn is_link(entry: &InterfaceAddress) -> bool {
+    entry
+        .address
+        .as_ref()
+        .is_none_or(|a| a.as_link_addr().is_some())
+}
+
+/// The links among the entries of `getifaddrs`, with their flags, sorted
+/// by index. A link without a hardware address has no `AF_PACKET` entry
+/// to give its index: `index` looks it up by name.
+pub fn links_of(entries: &[InterfaceAddress], index: impl Fn(&str) -> Option<u32>) -> Vec<Link> {
+    let mut links: Vec<Link> = Vec::new();
+    for e in entries.iter().filter(|e| is_link(e)) {
+        let name = e.interface_name.as_str();
+        if links.iter().any(|l| l.name == name) {
+            continue;
+        }
+        let Some(index) = index_of(e).or_else(|| index(name)) else {
+            continue;
+        };
+        links.push(Link {
+            name: name.to_string(),
+            index,
+            up: e.flags.contains(InterfaceFlags::IFF_UP),
+            loopback: e.flags.contains(InterfaceFlags::IFF_LOOPBACK),
+        });
+    }
+    links.sort_by_key(|l| l.index);
+    links
+}
+
+/// The IPv4 and IPv6 addresses among the entries of `getifaddrs`, sorted
+/// by link, then address.
+pub fn addresses_of(entries: &[InterfaceAddress]) -> Vec<Address> {
+    let mut addresses: Vec<Address> = entries.iter().filter_map(address_of).collect();
+    addresses.sort_by(|a, b| (&a.link, &a.address).cmp(&(&b.link, &b.address)));
+    addresses
+}
+
+/// The index of the link `name`, asked of the kernel by name.
+fn index_by_name(name: &str) -> Option<u32> {
+    nix::net::if_::if_nametoindex(name).ok()
 }
 
 /// Observe the `net` section of the calling process; empty lists if netlink fails.
 pub fn observe() -> NetView {
-    let entries: Vec<InterfaceAddress> = nix::ifaddrs::getifaddrs()
-        .map(|it| it.collect())
-        .unwrap_or_default();
-    let mut view = assemble(read_indexes(), &entries);
-    view.sysctl = SYSCTLS
-        .iter()
-        .filter_map(|n| Some((n.to_string(), read_sysctl(n)?)))
-        .collect();
+    observe_parts(&|_| true)
+}
+
+/// Observe the parts of the `net` section that `wants` names (the others
+/// are left empty, unread). Links and addresses come from one
+/// `getifaddrs`, which reads both at once.
+pub fn observe_parts(wants: &dyn Fn(&str) -> bool) -> NetView {
+    let mut view = NetView::default();
+    if wants("links") || wants("addresses") {
+        let entries: Vec<InterfaceAddress> = nix::ifaddrs::getifaddrs()
+            .map(|it| it.collect())
+            .unwrap_or_default();
+        if wants("links") {
+            view.links = links_of(&entries, index_by_name);
+        }
+        if wants("addresses") {
+            view.addresses = addresses_of(&entries);
+        }
+    }
+    if wants("sysctl") {
+        view.sysctl = SYSCTLS
+            .iter()
+            .filter_map(|n| Some((n.to_string(), crate::sys::procsys::read(n)?)))
+            .collect();
+    }
     view
 }
 
@@ -209,11 +230,12 @@ mod tests {
     }
 
     #[test]
-    fn assembles_sorted_links_and_addresses() {
+    fn sorts_links_and_addresses() {
         let lo = InterfaceFlags::IFF_UP | InterfaceFlags::IFF_LOOPBACK;
         let entries = [
             entry("eth0", InterfaceFlags::empty(), None),
             entry("lo", lo, None),
+            entry("dummy0", InterfaceFlags::empty(), None),
             entry(
                 "lo",
                 lo,
@@ -225,37 +247,68 @@ mod tests {
                 InterfaceFlags::empty(),
                 Some(("10.0.0.2", "255.255.255.0")),
             ),
+            entry(
+                "eth0:1",
+                InterfaceFlags::empty(),
+                Some(("10.0.0.3", "255.255.255.0")),
+            ),
         ];
-        let view = assemble(
-            vec![("eth0".into(), 2), ("lo".into(), 1), ("dummy0".into(), 3)],
-            &entries,
-        );
-        let links: Vec<(&str, u32, bool, bool)> = view
-            .links
-            .iter()
-            .map(|l| (l.name.as_str(), l.index, l.up, l.loopback))
+        let index = |name: &str| match name {
+            "lo" => Some(1),
+            "eth0" | "eth0:1" => Some(2),
+            "dummy0" => Some(3),
+            _ => None,
+        };
+        let links: Vec<(String, u32, bool, bool)> = links_of(&entries, index)
+            .into_iter()
+            .map(|l| (l.name, l.index, l.up, l.loopback))
             .collect();
+        let link = |n: &str, i, up, lo| (n.to_string(), i, up, lo);
         assert_eq!(
             links,
             [
-                ("lo", 1, true, true),
-                ("eth0", 2, false, false),
-                ("dummy0", 3, false, false)
-            ]
+                link("lo", 1, true, true),
+                link("eth0", 2, false, false),
+                link("dummy0", 3, false, false)
+            ],
+            "an address's label is no link"
         );
-        let addrs: Vec<(&str, Family, &str, u8)> = view
-            .addresses
-            .iter()
-            .map(|a| (a.link.as_str(), a.family, a.address.as_str(), a.prefix))
+        let addrs: Vec<(String, Family, String, u8)> = addresses_of(&entries)
+            .into_iter()
+            .map(|a| (a.link, a.family, a.address, a.prefix))
             .collect();
+        let addr = |l: &str, f, a: &str, p| (l.to_string(), f, a.to_string(), p);
         assert_eq!(
             addrs,
             [
-                ("eth0", Family::Inet, "10.0.0.2", 24),
-                ("lo", Family::Inet, "127.0.0.1", 8),
-                ("lo", Family::Inet6, "::1", 128),
+                addr("eth0", Family::Inet, "10.0.0.2", 24),
+                addr("eth0:1", Family::Inet, "10.0.0.3", 24),
+                addr("lo", Family::Inet, "127.0.0.1", 8),
+                addr("lo", Family::Inet6, "::1", 128),
             ]
         );
+    }
+
+    #[test]
+    fn links_are_those_the_kernel_names_by_index() {
+        let mut named: Vec<(String, u32)> = nix::net::if_::if_nameindex()
+            .unwrap()
+            .iter()
+            .map(|i| (i.name().to_string_lossy().into_owned(), i.index()))
+            .collect();
+        named.sort_by_key(|(_, index)| *index);
+        let seen: Vec<(String, u32)> = (observe().links.into_iter())
+            .map(|l| (l.name, l.index))
+            .collect();
+        assert_eq!(seen, named);
+    }
+
+    #[test]
+    fn observes_only_the_parts_wanted() {
+        let sysctls = observe_parts(&|p| p == "sysctl");
+        assert!(sysctls.links.is_empty() && !sysctls.sysctl.is_empty());
+        let links = observe_parts(&|p| p == "links");
+        assert!(links.sysctl.is_empty() && links.links.iter().any(|l| l.loopback));
     }
 
     #[test]
@@ -267,14 +320,6 @@ mod tests {
     fn observes_loopback() {
         let view = observe();
         assert!(view.links.iter().any(|l| l.loopback));
-    }
-
-    #[test]
-    fn sysctl_names_become_paths() {
-        assert_eq!(
-            sysctl_path("net.ipv6.conf.all.forwarding"),
-            "/proc/sys/net/ipv6/conf/all/forwarding"
-        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! A selection: what one process observes of its view, the sections its
-//! fixture judges and, where the fixture judges `ns` link by link, only
-//! those links. Written as a list: `["uts", "ns.uts"]`.
+//! fixture judges and, where the fixture judges a section with parts part
+//! by part (the links of `ns`; the links, addresses and sysctls of `net`;
+//! each kind of object of `ipc` and its sysctls), only those parts.
+//! Written as a list: `["uts", "ns.uts", "net.links"]`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -12,24 +14,15 @@ use super::Section;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     sections: BTreeSet<Section>,
-    /// Links of `ns` observed one by one; none while `ns` is whole.
-    links: BTreeSet<String>,
-}
-
-/// The prefix of a link of `ns` in a selection's list.
-const LINK: &str = "ns.";
-
-/// Whether `name` is one of the links of `/proc/self/ns`.
-fn is_link(name: &str) -> bool {
-    super::ns::link_names().any(|l| l == name)
+    /// Sections observed part by part, with their parts; a section is
+    /// here only while it is not observed whole.
+    parts: BTreeMap<Section, BTreeSet<String>>,
 }
 
 impl Selection {
     /// Observe the whole section `s`.
     pub fn add_section(&mut self, s: Section) {
-        if s == Section::Ns {
-            self.links.clear();
-        }
+        self.parts.remove(&s);
         self.sections.insert(s);
     }
 
@@ -41,30 +34,39 @@ impl Selection {
         }
     }
 
-    /// Observe the link `name` of `ns` (a name that is no link is left
-    /// out: the fixture's check then fails on the missing value).
-    pub fn add_link(&mut self, name: &str) {
-        if !self.sections.contains(&Section::Ns) && is_link(name) {
-            self.links.insert(name.to_string());
+    /// Observe `part` of the section named `name`: only that part where
+    /// the section has parts, else the whole section. A name that is no
+    /// part of a section with parts is left out: the fixture's check then
+    /// fails on the missing value, as it would on a whole view.
+    pub fn add_part(&mut self, name: &str, part: &str) {
+        let Some(s) = Section::from_name(name) else {
+            return;
+        };
+        if !s.has_parts() {
+            return self.add_section(s);
+        }
+        if !self.sections.contains(&s) && s.has_part(part) {
+            self.parts.entry(s).or_default().insert(part.to_string());
         }
     }
 
     /// Whether the section `s` is observed, whole or in part.
     pub fn has(&self, s: Section) -> bool {
-        self.sections.contains(&s) || (s == Section::Ns && !self.links.is_empty())
+        self.sections.contains(&s) || self.parts.contains_key(&s)
     }
 
-    /// The links of `ns` observed: `None` for every link.
-    pub fn links(&self) -> Option<&BTreeSet<String>> {
-        (!self.links.is_empty()).then_some(&self.links)
+    /// The parts of `s` observed: `None` for every part (or none, when `s`
+    /// is not observed at all).
+    pub fn parts(&self, s: Section) -> Option<&BTreeSet<String>> {
+        self.parts.get(&s)
     }
 
     /// The selection as its list.
     fn items(&self) -> Vec<String> {
         let sections = self.sections.iter().map(|s| s.name().to_string());
-        sections
-            .chain(self.links.iter().map(|l| format!("{LINK}{l}")))
-            .collect()
+        let parts = (self.parts.iter())
+            .flat_map(|(s, parts)| parts.iter().map(move |p| format!("{}.{p}", s.name())));
+        sections.chain(parts).collect()
     }
 }
 
@@ -78,13 +80,19 @@ impl<'de> Deserialize<'de> for Selection {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Selection, D::Error> {
         let mut out = Selection::default();
         for item in Vec::<String>::deserialize(d)? {
-            match (item.strip_prefix(LINK), Section::from_name(&item)) {
-                (_, Some(s)) => out.add_section(s),
-                (Some(link), None) if is_link(link) => out.add_link(link),
+            let (name, part) = match item.split_once('.') {
+                Some((name, part)) => (name, Some(part)),
+                None => (item.as_str(), None),
+            };
+            let section = Section::from_name(name);
+            match (section, part) {
+                (Some(s), None) => out.add_section(s),
+                (Some(s), Some(p)) if s.has_part(p) => out.add_part(name, p),
                 _ => {
                     let names = Section::ALL.map(Section::name);
                     return Err(serde::de::Error::custom(format!(
-                        "unknown section `{item}`, expected one of {names:?} or `ns.<link>`"
+                        "unknown section `{item}`, expected one of {names:?} or \
+                         `<section>.<part>` of `ns`, `net` or `ipc`"
                     )));
                 }
             }
@@ -109,28 +117,44 @@ mod tests {
     use crate::kind::NsType;
 
     #[test]
-    fn a_whole_ns_takes_the_place_of_its_links() {
+    fn a_whole_section_takes_the_place_of_its_parts() {
         let mut s = Selection::default();
-        s.add_link("uts");
-        s.add_link("nonsense");
+        s.add_part("ns", "uts");
+        s.add_part("ns", "nonsense");
         assert!(s.has(Section::Ns));
-        assert_eq!(s.links().map(|l| l.len()), Some(1));
+        assert_eq!(s.parts(Section::Ns).map(|l| l.len()), Some(1));
         s.add_section(Section::Ns);
-        s.add_link("pid");
-        assert_eq!(s.links(), None);
+        s.add_part("ns", "pid");
+        assert_eq!(s.parts(Section::Ns), None);
         assert!(!s.has(Section::Type(NsType::Uts)));
+        s.add_part("net", "sysctl");
+        let net = Section::Type(NsType::Net);
+        assert_eq!(s.parts(net).map(|p| p.len()), Some(1));
+        s.add_named("net");
+        assert_eq!(s.parts(net), None);
+        assert!(s.has(net));
+    }
+
+    #[test]
+    fn a_section_without_parts_is_observed_whole() {
+        let mut s = Selection::default();
+        s.add_part("uts", "hostname");
+        let uts = Section::Type(NsType::Uts);
+        assert!(s.has(uts));
+        assert_eq!(s.parts(uts), None);
+        assert_eq!(serde_json::to_string(&s).unwrap(), r#"["uts"]"#);
     }
 
     #[test]
     fn round_trips_as_a_list() {
-        let text = r#"["uts","ns.pid_for_children","ns.uts"]"#;
+        let text = r#"["uts","net.addresses","net.links","ns.pid_for_children","ns.uts"]"#;
         let s: Selection = serde_json::from_str(text).unwrap();
         assert!(s.has(Section::Type(NsType::Uts)) && s.has(Section::Ns));
         assert_eq!(serde_json::to_string(&s).unwrap(), text);
-        let bad = serde_json::from_str::<Selection>(r#"["ns.nope"]"#).unwrap_err();
-        assert!(
-            bad.to_string().contains("unknown section `ns.nope`"),
-            "{bad}"
-        );
+        for nope in ["ns.nope", "net.nope", "uts.hostname"] {
+            let bad = serde_json::from_str::<Selection>(&format!(r#"["{nope}"]"#)).unwrap_err();
+            let said = format!("unknown section `{nope}`");
+            assert!(bad.to_string().contains(&said), "{bad}");
+        }
     }
 }
