@@ -10,12 +10,12 @@ use super::Extra;
 use crate::guard;
 use crate::kind::NsType;
 use crate::sys::errno::io_errno;
-use crate::sys::procsys;
+use crate::view;
 
 /// Write `value` to sysctl `name` of the caller's namespace of type `ty`,
 /// then read it back (`value`); `missing` when the kernel has no such file.
 pub fn write(name: &str, value: &str, ty: NsType) -> Result<Extra, Errno> {
-    let path = procsys::path(name);
+    let path = view::sysctl::path(name);
     if !path.starts_with("/proc/sys/") || path.contains("..") {
         return Err(Errno::EINVAL);
     }

@@ -2,7 +2,7 @@
 //! pipes and reaps, with the errno helpers, the typed messages a probe's
 //! processes send to its supervisor, the one typed helper process
 //! (`helper`), the running of other programs (`command`), and the asking of
-//! a tool from the harness (`tool`), and the reading of sysctls (`procsys`).
+//! a tool from the harness (`tool`).
 
 pub mod board;
 pub mod clone;
@@ -14,6 +14,5 @@ pub mod message;
 pub mod ns;
 pub mod pipe;
 pub mod process;
-pub mod procsys;
 pub mod spawner;
 pub mod tool;

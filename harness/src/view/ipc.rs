@@ -70,7 +70,7 @@ pub const PARTS: [&str; 5] = ["shm", "msg", "sem", "mqueue", "sysctl"];
 fn read_sysctls() -> BTreeMap<String, String> {
     SYSCTLS
         .iter()
-        .filter_map(|name| Some((name.to_string(), crate::sys::procsys::read(name)?)))
+        .filter_map(|name| Some((name.to_string(), super::sysctl::read(name)?)))
         .collect()
 }
 

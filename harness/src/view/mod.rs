@@ -1,4 +1,5 @@
-//! Views: what one process sees, one section per namespace type plus `ns`.
+//! Views: what one process sees, one section per namespace type plus `ns`;
+//! and the reading of the sysctls that some sections show (`sysctl`).
 
 pub mod cgroup;
 pub mod ipc;
@@ -7,6 +8,7 @@ pub mod net;
 pub mod ns;
 pub mod pid;
 pub mod selection;
+pub mod sysctl;
 pub mod time;
 pub mod user;
 pub mod uts;

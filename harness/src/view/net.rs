@@ -188,7 +188,7 @@ pub fn observe_parts(wants: &dyn Fn(&str) -> bool) -> NetView {
     if wants("sysctl") {
         view.sysctl = SYSCTLS
             .iter()
-            .filter_map(|n| Some((n.to_string(), crate::sys::procsys::read(n)?)))
+            .filter_map(|n| Some((n.to_string(), super::sysctl::read(n)?)))
             .collect();
     }
     view
