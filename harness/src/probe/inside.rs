@@ -43,19 +43,23 @@ fn child(ctx: &Ctx, ch: &Channel) {
     pipe::wait_closed(ctx.release);
 }
 
-/// Start the child and wait until it has reported (or died).
+/// Start the child, if the plan observes one.
 fn start_child(ctx: &Ctx) -> Option<Helper<()>> {
+    if !ctx.plan.observe.contains(&Process::Child) {
+        return None;
+    }
     let started = helper::spawn(TRIAL_LIFETIME, |ch| {
         child(ctx, ch);
         Ok(())
     });
-    let child = match started {
-        Ok(child) => child,
-        Err(e) => {
-            ctx.send(&Message::error("inside", format!("fork of the child: {e}")));
-            return None;
-        }
-    };
+    started
+        .map_err(|e| ctx.send(&Message::error("inside", format!("fork of the child: {e}"))))
+        .ok()
+}
+
+/// Wait until the child has reported (or died).
+fn child_reported(ctx: &Ctx, child: Option<Helper<()>>) -> Option<Helper<()>> {
+    let child = child?;
     if let Err(e) = child.wait_ready() {
         let message = format!("child ended before reporting ({})", errno::name(e));
         ctx.send(&Message::error("child", message));
@@ -64,18 +68,26 @@ fn start_child(ctx: &Ctx) -> Option<Helper<()>> {
     Some(child)
 }
 
-/// The body of `inside`.
+/// The body of `inside`. Its view is taken once its child exists; once the
+/// child's own steps have run, when it has some (they may change what
+/// inside sees), else while the child takes its view. Inside writes its
+/// view after the child's: two writers of more than `PIPE_BUF` bytes at
+/// once would interleave their lines.
 pub fn run(ctx: &Ctx) -> i32 {
     let who = Process::Inside.name();
     let results = run_steps(ctx, who, &ctx.plan.steps);
-    let child = if ctx.plan.observe.contains(&Process::Child) {
-        start_child(ctx)
-    } else {
-        None
-    };
+    let mut child = start_child(ctx);
+    let child_acts = !ctx.plan.child_steps.is_empty();
+    if child_acts {
+        child = child_reported(ctx, child);
+    }
+    let view = observe(ctx.plan, Process::Inside, results);
+    if !child_acts {
+        child = child_reported(ctx, child);
+    }
     ctx.send(&Message::View {
         process: who.into(),
-        view: observe(ctx.plan, Process::Inside, results),
+        view,
     });
     process::drop_inherited(&[ctx.views]);
     pipe::wait_closed(ctx.release);
