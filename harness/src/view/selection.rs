@@ -39,9 +39,13 @@ impl Selection {
     /// part of a section with parts is left out: the fixture's check then
     /// fails on the missing value, as it would on a whole view.
     pub fn add_part(&mut self, name: &str, part: &str) {
-        let Some(s) = Section::from_name(name) else {
-            return;
-        };
+        if let Some(s) = Section::from_name(name) {
+            self.add_part_of(s, part);
+        }
+    }
+
+    /// Observe `part` of the section `s`, as `add_part` does.
+    fn add_part_of(&mut self, s: Section, part: &str) {
         if !s.has_parts() {
             return self.add_section(s);
         }
@@ -87,7 +91,7 @@ impl<'de> Deserialize<'de> for Selection {
             let section = Section::from_name(name);
             match (section, part) {
                 (Some(s), None) => out.add_section(s),
-                (Some(s), Some(p)) if s.has_part(p) => out.add_part(name, p),
+                (Some(s), Some(p)) if s.has_part(p) => out.add_part_of(s, p),
                 _ => {
                     let names = Section::ALL.map(Section::name);
                     return Err(serde::de::Error::custom(format!(
