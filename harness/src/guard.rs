@@ -24,6 +24,14 @@ impl Origin {
         Origin(ns::observe())
     }
 
+    /// The calling process's namespaces as recorded ahead of its plan (by
+    /// [`ready`]), or now when they were not: a process's namespaces change
+    /// only by its own doing, and a process made ready does nothing but
+    /// wait until its plan comes.
+    pub fn ready_or_here() -> Origin {
+        READY.get().cloned().unwrap_or_else(Origin::here)
+    }
+
     /// The links recorded, by name (`uts`, `pid_for_children`, ...).
     pub fn ids(&self) -> &BTreeMap<String, NsId> {
         &self.0
@@ -103,6 +111,15 @@ impl From<Refused> for Errno {
     fn from(_: Refused) -> Errno {
         Errno::EPERM
     }
+}
+
+/// The namespaces of a process made ready for a plan it has yet to get.
+static READY: OnceLock<Origin> = OnceLock::new();
+
+/// Record the calling process's namespaces ahead of its plan, off the
+/// plan's path (the spawner's spare, see `sys::spawner`).
+pub fn ready() {
+    let _ = READY.set(Origin::here());
 }
 
 /// Remember where the probe started, for [`ensure`].

@@ -79,7 +79,11 @@ fn main() -> ExitCode {
         // SAFETY: the harness hands the spawner its socket as standard
         // input, and nothing else in this process owns descriptor 0.
         let sock = unsafe { std::os::fd::OwnedFd::from_raw_fd(0) };
-        let code = nsconform::sys::spawner::serve(&sock, &|| i32::from(carry_out()));
+        let work = nsconform::sys::spare::Work {
+            ready: &nsconform::guard::ready,
+            carry_out: &|| i32::from(carry_out()),
+        };
+        let code = nsconform::sys::spawner::serve(&sock, &work);
         return ExitCode::from(code as u8);
     }
     ExitCode::from(carry_out())

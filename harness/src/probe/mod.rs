@@ -40,7 +40,12 @@ pub fn run(plan: &Plan) -> Outcome {
             return out;
         }
     }
-    let origin = Origin::here();
+    // Entering a user namespace first changed one of them since the
+    // process was made ready.
+    let origin = match plan.outer_userns {
+        true => Origin::here(),
+        false => Origin::ready_or_here(),
+    };
     guard::remember(&origin);
     // The guard's origin is the `ns` section of the host's view before:
     // the same links, read by this process a moment ago.

@@ -14,5 +14,6 @@ pub mod message;
 pub mod ns;
 pub mod pipe;
 pub mod process;
+pub mod spare;
 pub mod spawner;
 pub mod tool;

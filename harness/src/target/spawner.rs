@@ -3,7 +3,7 @@
 //! asks it to start the probe process of every trial after. A spawner
 //! that fails or stops answering is killed and another is started for the
 //! next trial. It dies with the thread that started it (its death signal),
-//! and is killed and reaped when that thread ends.
+//! and is hung up on and reaped when that thread ends.
 
 use std::cell::RefCell;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -14,11 +14,11 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::sys::socket::{shutdown, socketpair, AddressFamily, Shutdown, SockFlag, SockType};
 
 use super::host::SUPERVISED_ARG;
 use crate::sys::command::{self, Group};
-use crate::sys::spawner::{self as wire, END, ENDED, FAILED, RUN, SPAWNER_ARG, STARTED};
+use crate::sys::spawner::{self as wire, ENDED, FAILED, RUN, SPAWNER_ARG, STARTED};
 use crate::sys::{fdpass, pipe};
 
 /// How long a spawner may take to answer a request: it only forks, or
@@ -67,7 +67,12 @@ impl Spawner {
     /// the answer: its tag and number.
     fn ask(&self, request: &[u8], fds: &[RawFd]) -> Result<(u8, i32), Errno> {
         fdpass::send(self.sock.as_raw_fd(), request, fds)?;
-        if !pipe::readable_by(self.sock.as_raw_fd(), Instant::now() + ANSWER_LIMIT) {
+        self.answer(Instant::now() + ANSWER_LIMIT)
+    }
+
+    /// The next answer, waited for until `deadline`: its tag and number.
+    fn answer(&self, deadline: Instant) -> Result<(u8, i32), Errno> {
+        if !pipe::readable_by(self.sock.as_raw_fd(), deadline) {
             return Err(Errno::ETIMEDOUT);
         }
         let mut buf = [0u8; 5];
@@ -85,12 +90,25 @@ impl Drop for Spawner {
     }
 }
 
-/// Kill and reap this thread's spawner, if it has one: a job thread does
-/// so as its last work, so that the spawner is gone when the run returns
+impl Spawner {
+    /// Hang up, so that the spawner reaps what it started (its waiting
+    /// spare, the last trial's process) and leaves; dropped after, it is
+    /// killed if it has not left within [`ANSWER_LIMIT`], and reaped.
+    fn hang_up(self) {
+        let _ = shutdown(self.sock.as_raw_fd(), Shutdown::Both);
+        let _ = self.group.wait_for(ANSWER_LIMIT);
+    }
+}
+
+/// Hang up on this thread's spawner, if it has one, and reap it once it
+/// has reaped what it started (killed if it does not leave): a job thread
+/// does so as its last work, so that the spawner is gone when the run returns
 /// (a thread's own values are dropped only after those waiting for it are
 /// told it ended).
 pub fn release() {
-    SPAWNER.with(|cell| cell.borrow_mut().take());
+    if let Some(spawner) = SPAWNER.with(|cell| cell.borrow_mut().take()) {
+        spawner.hang_up();
+    }
 }
 
 /// Run `f` on this thread's running spawner (ESRCH when there is none);
@@ -152,18 +170,21 @@ impl Trial {
         self.pid
     }
 
-    /// Wait for the leader to end, at most `timeout` (sleeping in poll(2)
-    /// on a pidfd); whether it ended.
+    /// Wait at most `timeout` for the spawner to say that the leader ended
+    /// (sleeping in poll(2) on its socket); whether it did. A spawner that
+    /// is gone has nothing more to say: yes.
     pub fn wait_for(&self, timeout: Duration) -> bool {
-        command::ended_within(self.pid, timeout)
+        let deadline = Instant::now() + timeout;
+        with_running(|s| Ok(pipe::readable_by(s.sock.as_raw_fd(), deadline))).unwrap_or(true)
     }
 
-    /// Kill the whole group and have the spawner reap the leader: how it
-    /// ended. Until then the leader is not reaped, so its pid names the
-    /// group still.
+    /// Kill the whole group and take the spawner's word on how the leader
+    /// ended. The spawner reaps the leader only when this thread asks for
+    /// its next trial (or hangs up): until then its pid names the group
+    /// still.
     pub fn end(self) -> std::io::Result<ExitStatus> {
         command::kill_group(self.pid);
-        let answer = with_running(|s| s.ask(&[END], &[])).map_err(|e| {
+        let answer = with_running(|s| s.answer(Instant::now() + ANSWER_LIMIT)).map_err(|e| {
             std::io::Error::other(format!("the spawner that started it is gone ({e})"))
         })?;
         match answer {
