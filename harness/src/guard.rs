@@ -117,7 +117,7 @@ impl From<Refused> for Errno {
 static READY: OnceLock<Origin> = OnceLock::new();
 
 /// Record the calling process's namespaces ahead of its plan, off the
-/// plan's path (the spawner's spare, see `sys::spawner`).
+/// plan's path (the spawner's spare, see `sys::spare`).
 pub fn ready() {
     let _ = READY.set(Origin::here());
 }

@@ -66,14 +66,13 @@ pub fn read_answer(bytes: &[u8]) -> Option<(u8, i32)> {
 /// spawner's exit code.
 pub fn serve(sock: &OwnedFd, work: &Work) -> i32 {
     let mut last: Option<Pid> = None;
-    let mut spare = Spare::fork(sock, work).ok();
-    while let Some(waiting) = spare.take() {
+    let mut spare = None;
+    // A spare is forked here at the start, and after one was lost (or
+    // could not be forked while the last trial ran).
+    while let Some(waiting) = spare.take().or_else(|| Spare::fork(sock, work).ok()) {
         let pid = match waiting.taken() {
             Taken::Trial(pid) => pid,
-            Taken::Lost => {
-                spare = Spare::fork(sock, work).ok();
-                continue;
-            }
+            Taken::Lost => continue,
             Taken::HungUp => break,
         };
         // The harness asked for a trial: it heard the last one end, and
@@ -88,8 +87,8 @@ pub fn serve(sock: &OwnedFd, work: &Work) -> i32 {
             break;
         }
     }
-    // The harness hung up (or no spare could be forked): a spare still
-    // waiting leaves at the end of its socket.
+    // The harness hung up: a spare still waiting leaves at the end of its
+    // socket.
     if let Some(waiting) = spare {
         let _ = waiting.taken();
     }

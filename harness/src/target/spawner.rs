@@ -21,8 +21,8 @@ use crate::sys::command::{self, Group};
 use crate::sys::spawner::{self as wire, ENDED, FAILED, RUN, SPAWNER_ARG, STARTED};
 use crate::sys::{fdpass, pipe};
 
-/// How long a spawner may take to answer a request: it only forks, or
-/// reaps a process that has ended.
+/// How long a spawner may take to answer: its spare answers a request at
+/// once, and a trial whose group was killed ends at once.
 const ANSWER_LIMIT: Duration = Duration::from_secs(10);
 
 /// A running spawner: its process and the harness's end of its socket.
@@ -81,22 +81,20 @@ impl Spawner {
             (n, _) => wire::read_answer(&buf[..n]).ok_or(Errno::EPROTO),
         }
     }
-}
 
-impl Drop for Spawner {
-    fn drop(&mut self) {
-        command::kill_group(self.group.pgid());
-        let _ = self.group.child().wait();
-    }
-}
-
-impl Spawner {
     /// Hang up, so that the spawner reaps what it started (its waiting
     /// spare, the last trial's process) and leaves; dropped after, it is
     /// killed if it has not left within [`ANSWER_LIMIT`], and reaped.
     fn hang_up(self) {
         let _ = shutdown(self.sock.as_raw_fd(), Shutdown::Both);
         let _ = self.group.wait_for(ANSWER_LIMIT);
+    }
+}
+
+impl Drop for Spawner {
+    fn drop(&mut self) {
+        command::kill_group(self.group.pgid());
+        let _ = self.group.child().wait();
     }
 }
 
